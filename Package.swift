@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The interpreter runs on one thread by design (unshare/setns act on the calling
+// thread), so Swift 5 mode's lighter concurrency checking fits; no code uses async.
+let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "pidsh",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pidsh", targets: ["pidsh"]),
+        .library(name: "PidshKit", targets: ["PidshKit"]),
+        .library(name: "PidshSystem", targets: ["PidshSystem"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // Only what must be C: the child side of every fork, clone3, the init loop.
+        .target(name: "CPidsh"),
+        // Swift over the kernel: namespaces, process handles, /proc views, mounts.
+        .target(name: "PidshSystem", dependencies: [
+            "CPidsh",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: swift5),
+        // The language: syntax, runtime, builtins, REPL, golden tests.
+        .target(name: "PidshKit", dependencies: ["PidshSystem"], swiftSettings: swift5),
+        .executableTarget(name: "pidsh", dependencies: [
+            "PidshKit", "PidshSystem", "CPidsh",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift5),
+        .testTarget(name: "PidshSystemTests", dependencies: ["PidshSystem", "CPidsh"], swiftSettings: swift5),
+        .testTarget(name: "PidshKitTests", dependencies: ["PidshKit", "PidshSystem"], swiftSettings: swift5),
+        .testTarget(name: "PidshEndToEndTests", dependencies: ["PidshKit"], swiftSettings: swift5),
+    ]
+)

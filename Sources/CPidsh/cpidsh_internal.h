@@ -1,0 +1,25 @@
+// Helpers shared by the C files of CPidsh; not part of the Swift-visible API
+// (this header is not included by cpidsh.h).
+#ifndef CPIDSH_INTERNAL_H
+#define CPIDSH_INTERNAL_H
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+// P_PIDFD comes from glibc's <sys/wait.h> (2.36+).
+
+struct pidsh_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd);
+void pidsh_child_tie_to_parent(void);
+void pidsh_child_reset_signals(void);
+void pidsh_block_signals(sigset_t *saved);
+void pidsh_restore_signals(const sigset_t *saved);
+int pidsh_enter_pid_ns_for_children(int join_fd, int *restore_fd, int *stage);
+int pidsh_leave_pid_ns_for_children(int restore_fd);
+#endif

@@ -1,0 +1,142 @@
+// CPidsh: the only C in pidsh. Everything that runs between fork/clone and exec lives
+// here, because a Swift process is multi-threaded and its child may only make raw,
+// async-signal-safe calls (no Swift, no malloc, no locks). Every argument is prepared
+// by the Swift caller before the fork.
+#ifndef CPIDSH_H
+#define CPIDSH_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Where a spawn failed; reported with the errno so Swift can explain the kernel's rule.
+typedef enum pidsh_stage {
+    PIDSH_STAGE_NONE = 0,
+    PIDSH_STAGE_OPEN_OWN_NS = 1,   // opening pid_for_children to come back after setns
+    PIDSH_STAGE_SETNS = 2,         // setns(CLONE_NEWPID) into the target namespace
+    PIDSH_STAGE_CLONE = 3,         // clone3/clone itself (ENOMEM: dead ns, ENOSPC: depth)
+    PIDSH_STAGE_RESTORE_NS = 4,    // setns back to where pidsh's children went before
+    PIDSH_STAGE_CHILD_SETUP = 5,   // prctl / signal reset / fd wiring in the child
+    PIDSH_STAGE_MOUNT_PROC = 6,    // the child's own procfs mount (--mount-proc PATH)
+    PIDSH_STAGE_REMOUNT_PROC = 7,  // private mount ns + /proc remount (--mount-proc)
+    PIDSH_STAGE_EXEC = 8,          // execve
+    PIDSH_STAGE_PIPE = 9,          // the parent's report pipe / socket
+    PIDSH_STAGE_PARENT_GONE = 10,  // pidsh died before the child could start
+} pidsh_stage;
+
+typedef struct pidsh_spawn_request {
+    /// Program to execve; NULL runs pidsh's minimal init loop instead (never returns).
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    /// 1: the child is PID 1 of a new PID namespace (CLONE_NEWPID).
+    int new_pid_namespace;
+    /// >= 0: setns(fd, CLONE_NEWPID) on this thread before the clone and back after, so
+    /// the child joins that namespace (as a child of pidsh).
+    int join_pid_namespace_fd;
+    /// >= 0: an O_PATH directory fd; the child mounts a procfs of its own PID namespace
+    /// on it before exec (new mount API, so no path is resolved in the child).
+    int proc_mount_dirfd;
+    /// 1: the child gets a private mount namespace with /proc remounted
+    /// (as `unshare --mount-proc`).
+    int remount_proc;
+    /// Pairs (target, source): dup2(source, target) in the child. Sources may be any fd.
+    const int *fd_map;
+    int fd_map_count;
+    /// 1: the child starts a new process group (a foreground job gets the terminal's ^C).
+    int new_process_group;
+    /// comm name for the init loop ("pidsh-init"); ignored when exec'ing.
+    const char *init_name;
+} pidsh_spawn_request;
+
+typedef struct pidsh_spawn_result {
+    pid_t pid;      // as pidsh sees it
+    int pidfd;      // close-on-exec pidfd, or -1 on error
+    int error;      // errno, 0 on success
+    int stage;      // pidsh_stage where it failed
+} pidsh_spawn_result;
+
+/// Forks (clone3, CLONE_PIDFD) and runs the child side. Returns 0 or -1 (see res).
+/// Must be called on the thread whose pid_for_children pidsh manages (the interpreter's).
+int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res);
+
+/// One level of a `nest` chain, as received by the parent.
+typedef struct pidsh_nest_level {
+    int pidfd;      // the level's first process (PID 1 of that namespace)
+    pid_t pid;      // its PID as pidsh sees it
+} pidsh_nest_level;
+
+typedef struct pidsh_nest_request {
+    int levels;                 // N: level N-1 outermost .. 0 innermost
+    const int *proc_dirfds;     // N O_PATH dirfds, indexed by level, or NULL: no mounts
+    const char *path;           // innermost program, NULL: pidsh init loop (sleep forever)
+    char *const *argv;
+    char *const *envp;
+    int join_pid_namespace_fd;  // >= 0: the outermost level is created inside this ns
+} pidsh_nest_request;
+
+typedef struct pidsh_nest_result {
+    int error;
+    int stage;
+    int failed_level;           // level whose step failed, -1 if none
+    int levels_made;            // levels reported back (pidfds valid for these)
+} pidsh_nest_result;
+
+/// Builds N nested PID namespaces as multi_pidns does: each level is PID 1 of its own
+/// namespace, mounts its procfs, and clones the next; the innermost execs. `out` gets
+/// N entries, indexed by level. Every process is killed again on failure.
+int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_result *res);
+
+/// Runs pidsh's init loop in the calling process (PID 1 of a namespace): reaps orphans
+/// on SIGCHLD and never returns.
+void pidsh_init_loop(void) __attribute__((noreturn));
+
+/// Start-up, while the process is still single-threaded: enter a new user namespace
+/// mapping the caller to root (when `rootless`), and a private mount namespace with
+/// `/` made MS_REC|MS_PRIVATE (when `private_mounts`). Creates the life pipe that lets
+/// children notice pidsh's death. Returns 0, or the errno with *stage set:
+/// 1 user namespace, 2 uid/gid map, 3 mount namespace, 4 making / private.
+int pidsh_enter_session(int private_mounts, int rootless, int *stage);
+
+/// Creates the life pipe only (for embedders and tests that skip pidsh_enter_session).
+int pidsh_ensure_life_pipe(void);
+
+/// Mounts a procfs showing the caller's PID namespace at dirfd (O_PATH dir, no
+/// symlink followed). Used by the helper of `mount proc`.
+int pidsh_mount_proc_at(int dirfd);
+
+/// `mount proc PATH --ns NS`: forks a helper into the namespace (setns + clone on this
+/// thread), which mounts its procfs at dirfd and exits. Returns 0 or errno (*stage set).
+int pidsh_mount_proc_in_namespace(int ns_fd, int dirfd, int *stage);
+
+/// CLONE_NEWPID, which Glibc's Swift overlay does not export without _GNU_SOURCE.
+static const int PIDSH_CLONE_NEWPID = 0x20000000;
+
+// Thin syscall wrappers Swift cannot reach through Glibc.
+int pidsh_pidfd_open(pid_t pid);
+int pidsh_pidfd_send_signal(int pidfd, int sig);
+int pidsh_ns_get_parent(int nsfd);
+int pidsh_ns_get_nstype(int nsfd);
+int pidsh_setns(int fd, int nstype);
+int pidsh_unshare(int flags);
+int pidsh_umount(const char *path, int flags);
+int pidsh_mount_make_private_tree(const char *path);
+/// waitid(P_PIDFD): returns 0 and fills code/status, or -1 (errno). nohang/nowait flags.
+int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number);
+int pidsh_open_tree_nofollow(int dirfd, const char *name);
+/// open(path, O_PATH|O_DIRECTORY|O_CLOEXEC): the start of a no-follow walk.
+int pidsh_open_path_dir(const char *path);
+
+// Signals of pidsh itself: handlers set flags that the interpreter polls.
+void pidsh_install_signal_handlers(void);
+/// Returns and clears the last SIGINT/SIGTERM/SIGHUP received, 0 if none.
+int pidsh_take_pending_signal(void);
+int pidsh_peek_pending_signal(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,191 @@
+// `nest N`: N nested PID namespaces built as multi_pidns builds them. Level k is PID 1
+// of its own namespace, mounts its procfs, reports to pidsh and clones level k-1; the
+// innermost execs. Reports travel over a SOCK_SEQPACKET socket: a record per level and
+// the level's pidfd (SCM_RIGHTS), so pidsh holds every level by pidfd.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+#include "cpidsh_internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct nest_report {
+    int level;
+    int stage;   // PIDSH_STAGE_NONE: level ready
+    int error;
+} nest_report;
+
+static void send_report(int sock, int level, int stage, int error, int fd) {
+    nest_report r = { level, stage, error };
+    struct iovec iov = { .iov_base = &r, .iov_len = sizeof r };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (fd >= 0) {
+        memset(&control, 0, sizeof control);
+        msg.msg_control = control.buf;
+        msg.msg_controllen = sizeof control.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    ssize_t ignored = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    (void)ignored;
+}
+
+static void close_dirfds(const pidsh_nest_request *req) {
+    if (!req->proc_dirfds) return;
+    for (int i = 0; i < req->levels; i++) close(req->proc_dirfds[i]);
+}
+
+// Child side of every level; never returns.
+__attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, int sock, int level) {
+    for (;;) {
+        if (level == req->levels - 1) pidsh_child_tie_to_parent();
+        else prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        pidsh_child_reset_signals();
+        if (req->proc_dirfds) {
+            int e = pidsh_mount_proc_at(req->proc_dirfds[level]);
+            if (e != 0) {
+                send_report(sock, level, PIDSH_STAGE_MOUNT_PROC, e, -1);
+                _exit(127);
+            }
+        }
+        if (level == 0) {
+            send_report(sock, level, PIDSH_STAGE_NONE, 0, level == req->levels - 1 ? -1 : (int)syscall(SYS_pidfd_open, getpid(), 0));
+            if (req->path == NULL) {
+                close(sock);
+                close_dirfds(req);
+                prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
+                pidsh_init_loop();
+            }
+            execve(req->path, req->argv, req->envp);
+            send_report(sock, 0, PIDSH_STAGE_EXEC, errno, -1);
+            _exit(127);
+        }
+        if (level != req->levels - 1) {
+            int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+            send_report(sock, level, PIDSH_STAGE_NONE, 0, self);
+            close(self);
+        } else {
+            send_report(sock, level, PIDSH_STAGE_NONE, 0, -1);
+        }
+        prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
+        sigset_t saved;
+        pidsh_block_signals(&saved);
+        int pidfd = -1;
+        pid_t child = pidsh_clone_with_pidfd(CLONE_NEWPID, &pidfd);
+        if (child == 0) {
+            level -= 1;
+            continue;
+        }
+        if (child < 0) send_report(sock, level - 1, PIDSH_STAGE_CLONE, errno, -1);
+        else close(pidfd);
+        close(sock);
+        close_dirfds(req);
+        pidsh_init_loop();
+    }
+}
+
+static int receive_report(int sock, nest_report *r, int *fd) {
+    *fd = -1;
+    struct iovec iov = { .iov_base = r, .iov_len = sizeof *r };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    ssize_t n;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n <= 0) return (int)n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            memcpy(fd, CMSG_DATA(c), sizeof *fd);
+    }
+    return n == (ssize_t)sizeof *r ? 1 : 0;
+}
+
+int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_result *res) {
+    res->error = 0;
+    res->stage = PIDSH_STAGE_NONE;
+    res->failed_level = -1;
+    res->levels_made = 0;
+    for (int i = 0; i < req->levels; i++) { out[i].pidfd = -1; out[i].pid = 0; }
+    if (req->levels < 1) { res->error = EINVAL; return -1; }
+
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        res->error = errno;
+        res->stage = PIDSH_STAGE_PIPE;
+        return -1;
+    }
+    int restore_fd = -1, stage = 0;
+    int err = pidsh_enter_pid_ns_for_children(req->join_pid_namespace_fd, &restore_fd, &stage);
+    if (err != 0) {
+        close(sv[0]); close(sv[1]);
+        res->error = err; res->stage = stage; res->failed_level = req->levels - 1;
+        return -1;
+    }
+    sigset_t saved;
+    pidsh_block_signals(&saved);
+    int outer_pidfd = -1;
+    pid_t outer = pidsh_clone_with_pidfd(CLONE_NEWPID, &outer_pidfd);
+    if (outer == 0) {
+        close(sv[0]);
+        nest_level(req, sv[1], req->levels - 1);
+    }
+    int clone_errno = errno;
+    pidsh_restore_signals(&saved);
+    pidsh_leave_pid_ns_for_children(restore_fd);
+    close(sv[1]);
+    if (outer < 0) {
+        close(sv[0]);
+        res->error = clone_errno; res->stage = PIDSH_STAGE_CLONE; res->failed_level = req->levels - 1;
+        return -1;
+    }
+    out[req->levels - 1].pidfd = outer_pidfd;
+    out[req->levels - 1].pid = outer;
+
+    // Read every report until the last writer is gone (the innermost exec'd).
+    nest_report r;
+    int fd;
+    int got;
+    while ((got = receive_report(sv[0], &r, &fd)) != 0) {
+        if (got < 0) break;
+        if (r.level < 0 || r.level >= req->levels) { if (fd >= 0) close(fd); continue; }
+        if (r.stage != PIDSH_STAGE_NONE) {
+            if (res->error == 0) { res->error = r.error; res->stage = r.stage; res->failed_level = r.level; }
+            if (fd >= 0) close(fd);
+            continue;
+        }
+        if (r.level != req->levels - 1) out[r.level].pidfd = fd;
+        res->levels_made += 1;
+    }
+    close(sv[0]);
+    if (res->error != 0 || res->levels_made != req->levels) {
+        if (res->error == 0) { res->error = ECHILD; res->stage = PIDSH_STAGE_CLONE; }
+        // Killing the outermost init kills every level below it.
+        pidsh_pidfd_send_signal(outer_pidfd, SIGKILL);
+        siginfo_t info;
+        while (waitid(P_PIDFD, (id_t)outer_pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
+        for (int i = 0; i < req->levels; i++) {
+            if (out[i].pidfd >= 0) close(out[i].pidfd);
+            out[i].pidfd = -1;
+        }
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,46 @@
+// Start-up of a pidsh session, while the process is still single-threaded: the rootless
+// user namespace (as `unshare -r`) and the private mount namespace that makes every
+// mount pidsh creates vanish with it, even when it is SIGKILLed.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+static int write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int e = (n == (ssize_t)len) ? 0 : (n < 0 ? errno : EIO);
+    close(fd);
+    return e;
+}
+
+int pidsh_enter_session(int private_mounts, int rootless, int *stage) {
+    *stage = 0;
+    int e = pidsh_ensure_life_pipe();
+    if (e != 0) return e;
+    if (rootless) {
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        if (unshare(CLONE_NEWUSER) != 0) { *stage = 1; return errno; }
+        char map[64];
+        e = write_file("/proc/self/setgroups", "deny");
+        if (e != 0 && e != ENOENT) { *stage = 2; return e; }
+        snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+        if ((e = write_file("/proc/self/uid_map", map)) != 0) { *stage = 2; return e; }
+        snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+        if ((e = write_file("/proc/self/gid_map", map)) != 0) { *stage = 2; return e; }
+    }
+    if (private_mounts) {
+        if (unshare(CLONE_NEWNS) != 0) { *stage = 3; return errno; }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) { *stage = 4; return errno; }
+    }
+    return 0;
+}

@@ -1,0 +1,246 @@
+// The child side of every fork pidsh makes. Between clone and exec only raw,
+// async-signal-safe calls are made: the parent prepared argv, envp, paths and fds.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+#include "cpidsh_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// ---------------------------------------------------------------------------------
+// The life pipe: pidsh holds the only write end; a child that finds it closed right
+// after setting PR_SET_PDEATHSIG knows pidsh died before the signal could be armed.
+static int life_read_fd = -1;
+static int life_write_fd = -1;
+
+int pidsh_ensure_life_pipe(void) {
+    if (life_read_fd >= 0) return 0;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    life_read_fd = fds[0];
+    life_write_fd = fds[1];
+    return 0;
+}
+
+// Arms PR_SET_PDEATHSIG and re-checks that pidsh is still there. Child side only.
+void pidsh_child_tie_to_parent(void) {
+    if (life_write_fd >= 0) close(life_write_fd);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (life_read_fd >= 0) {
+        struct pollfd p = { .fd = life_read_fd, .events = POLLIN, .revents = 0 };
+        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLIN))) _exit(126);
+        close(life_read_fd);
+    }
+}
+
+// Every signal back to its default and an empty mask, so the program (or the init
+// loop) starts as if exec'd by a fresh shell. sigaction is async-signal-safe.
+void pidsh_child_reset_signals(void) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &dfl, NULL);
+    }
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, NULL);
+}
+
+// Reports (stage, errno) to the parent and exits. The pipe is close-on-exec, so a
+// successful exec closes it and the parent reads EOF instead.
+__attribute__((noreturn)) static void child_fail(int report_fd, int stage, int err) {
+    int msg[2] = { stage, err };
+    ssize_t ignored = write(report_fd, msg, sizeof msg);
+    (void)ignored;
+    _exit(127);
+}
+
+// dup2 the (target, source) pairs without one clobbering another's source: first move
+// every source above the highest target, then place them.
+static int child_wire_fds(const int *map, int count) {
+    if (count <= 0) return 0;
+    int highest = 2;
+    for (int i = 0; i < count; i++) if (map[2 * i] > highest) highest = map[2 * i];
+    int moved[32];
+    if (count > 32) return EINVAL;
+    for (int i = 0; i < count; i++) {
+        int fd = fcntl(map[2 * i + 1], F_DUPFD_CLOEXEC, highest + 1);
+        if (fd < 0) return errno;
+        moved[i] = fd;
+    }
+    for (int i = 0; i < count; i++) {
+        if (dup2(moved[i], map[2 * i]) < 0) return errno;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------
+// Forking. clone3 gives a pidfd atomically with the child; the old clone syscall is
+// the fallback for kernels without clone3 (it also knows CLONE_PIDFD since 5.2).
+pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd) {
+    struct pidsh_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)pidfd;
+    args.exit_signal = SIGCHLD;
+    long r = syscall(SYS_clone3, &args, sizeof args);
+    if (r < 0 && errno == ENOSYS) {
+        r = syscall(SYS_clone, (unsigned long)(flags | CLONE_PIDFD | SIGCHLD), 0, pidfd, 0, 0);
+    }
+    return (pid_t)r;
+}
+
+// Blocks every signal around the fork so no Swift-side handler can run in the child
+// before it has reset dispositions.
+void pidsh_block_signals(sigset_t *saved) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, saved);
+}
+
+void pidsh_restore_signals(const sigset_t *saved) {
+    pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+// Moves this thread's pid_for_children into `join_fd`, remembering where it was.
+// Returns 0 or errno with *stage set. *restore_fd is -1 when nothing was changed.
+int pidsh_enter_pid_ns_for_children(int join_fd, int *restore_fd, int *stage) {
+    *restore_fd = -1;
+    if (join_fd < 0) return 0;
+    int own = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    if (own < 0) {
+        *stage = PIDSH_STAGE_OPEN_OWN_NS;
+        return errno;
+    }
+    if (setns(join_fd, CLONE_NEWPID) != 0) {
+        int e = errno;
+        close(own);
+        *stage = PIDSH_STAGE_SETNS;
+        return e;
+    }
+    *restore_fd = own;
+    return 0;
+}
+
+int pidsh_leave_pid_ns_for_children(int restore_fd) {
+    if (restore_fd < 0) return 0;
+    int r = setns(restore_fd, CLONE_NEWPID) == 0 ? 0 : errno;
+    close(restore_fd);
+    return r;
+}
+
+// ---------------------------------------------------------------------------------
+int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
+    res->pid = -1;
+    res->pidfd = -1;
+    res->error = 0;
+    res->stage = PIDSH_STAGE_NONE;
+
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        res->error = errno;
+        res->stage = PIDSH_STAGE_PIPE;
+        return -1;
+    }
+
+    int restore_fd = -1;
+    int stage = 0;
+    int err = pidsh_enter_pid_ns_for_children(req->join_pid_namespace_fd, &restore_fd, &stage);
+    if (err != 0) {
+        close(report[0]);
+        close(report[1]);
+        res->error = err;
+        res->stage = stage;
+        return -1;
+    }
+
+    uint64_t flags = 0;
+    if (req->new_pid_namespace) flags |= CLONE_NEWPID;
+    if (req->remount_proc) flags |= CLONE_NEWNS;
+
+    sigset_t saved;
+    pidsh_block_signals(&saved);
+    int pidfd = -1;
+    pid_t pid = pidsh_clone_with_pidfd(flags, &pidfd);
+    if (pid == 0) {
+        // ---- child: raw calls only ----
+        close(report[0]);
+        pidsh_child_tie_to_parent();
+        pidsh_child_reset_signals();
+        if (req->new_process_group) setpgid(0, 0);
+        if (req->remount_proc) {
+            if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+                child_fail(report[1], PIDSH_STAGE_REMOUNT_PROC, errno);
+            if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+                child_fail(report[1], PIDSH_STAGE_REMOUNT_PROC, errno);
+        }
+        if (req->proc_mount_dirfd >= 0) {
+            int e = pidsh_mount_proc_at(req->proc_mount_dirfd);
+            if (e != 0) child_fail(report[1], PIDSH_STAGE_MOUNT_PROC, e);
+            close(req->proc_mount_dirfd);
+        }
+        int e = child_wire_fds(req->fd_map, req->fd_map_count);
+        if (e != 0) child_fail(report[1], PIDSH_STAGE_CHILD_SETUP, e);
+        // Nothing of pidsh's but stdio survives the exec, whoever forgot O_CLOEXEC.
+        syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (req->path == NULL) {
+            close(report[1]);
+            if (req->init_name) prctl(PR_SET_NAME, req->init_name, 0, 0, 0);
+            pidsh_init_loop();
+        }
+        execve(req->path, req->argv, req->envp);
+        child_fail(report[1], PIDSH_STAGE_EXEC, errno);
+    }
+    int clone_errno = errno;
+    pidsh_restore_signals(&saved);
+    int restore_err = pidsh_leave_pid_ns_for_children(restore_fd);
+    close(report[1]);
+
+    if (pid < 0) {
+        close(report[0]);
+        res->error = clone_errno;
+        res->stage = PIDSH_STAGE_CLONE;
+        return -1;
+    }
+
+    // Wait for exec (EOF) or the child's report of what failed.
+    int msg[2] = { 0, 0 };
+    ssize_t n;
+    do {
+        n = read(report[0], msg, sizeof msg);
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof msg) {
+        // The child exits at once; reap it so no zombie remains.
+        siginfo_t info;
+        while (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
+        close(pidfd);
+        res->error = msg[1];
+        res->stage = msg[0];
+        return -1;
+    }
+    res->pid = pid;
+    res->pidfd = pidfd;
+    if (restore_err != 0) {
+        // The child exists, but pidsh could not return its own children to where they
+        // went before: report it, the caller kills the child.
+        res->error = restore_err;
+        res->stage = PIDSH_STAGE_RESTORE_NS;
+        return -1;
+    }
+    return 0;
+}

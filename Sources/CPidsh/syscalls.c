@@ -1,0 +1,64 @@
+// One thin wrapper per syscall Swift cannot reach through Glibc. Each returns the
+// syscall's result; errno is left for the Swift side to read.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+#include "cpidsh_internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
+
+int pidsh_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int pidsh_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int pidsh_ns_get_parent(int nsfd) { return ioctl(nsfd, NS_GET_PARENT); }
+int pidsh_ns_get_nstype(int nsfd) { return ioctl(nsfd, NS_GET_NSTYPE); }
+int pidsh_setns(int fd, int nstype) { return setns(fd, nstype); }
+int pidsh_unshare(int flags) { return unshare(flags); }
+
+int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number) {
+    siginfo_t info;
+    info.si_pid = 0;
+    int options = WEXITED | (nohang ? WNOHANG : 0) | (nowait ? WNOWAIT : 0);
+    if (waitid(P_PIDFD, (id_t)pidfd, &info, options) != 0) return -1;
+    *exited = info.si_pid != 0;
+    *code = 0;
+    *signal_number = 0;
+    if (info.si_pid == 0) return 0;
+    if (info.si_code == CLD_EXITED) *code = info.si_status;
+    else *signal_number = info.si_status;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------
+// pidsh's own signals: a flag the interpreter polls between statements and while it
+// waits. No SA_RESTART, so a blocking wait returns EINTR and can look at the flag.
+static volatile sig_atomic_t pending_signal = 0;
+
+static void remember_signal(int sig) { pending_signal = sig; }
+
+void pidsh_install_signal_handlers(void) {
+    struct sigaction sa;
+    sa.sa_handler = remember_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+int pidsh_take_pending_signal(void) {
+    int s = pending_signal;
+    pending_signal = 0;
+    return s;
+}
+
+int pidsh_peek_pending_signal(void) { return pending_signal; }

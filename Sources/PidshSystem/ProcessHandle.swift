@@ -1,0 +1,178 @@
+import CPidsh
+import Glibc
+
+/// A process held by its pidfd, so signals and waits can never reach a recycled PID.
+/// Every field but `status` is read from the kernel when asked, not remembered.
+public final class ProcessHandle: @unchecked Sendable {
+    /// Its PID as pidsh sees it (the first entry of NSpid in pidsh's /proc).
+    public let pid: Int32
+    /// The pidfd, -1 once the process has been reaped.
+    public private(set) var pidfd: Int32
+    /// True when pidsh is its parent and so may wait for it.
+    public let isChild: Bool
+    /// How it ended, once pidsh reaped it (or saw it end).
+    public private(set) var exitStatus: ExitStatus?
+    /// The program and arguments pidsh started it with (empty for observed processes).
+    public let command: [String]
+    /// A name given with `--name`.
+    public var label: String?
+    /// Fields captured on the way out so an ended process still prints sensibly.
+    private var lastKnownPids: [Int32] = []
+    private var lastKnownName: String = ""
+
+    init(pid: Int32, pidfd: Int32, isChild: Bool, command: [String]) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.isChild = isChild
+        self.command = command
+        if let s = ProcStatus.read(pid: pid) {
+            lastKnownPids = s.nspid
+            lastKnownName = s.name
+        }
+    }
+
+    deinit { if pidfd >= 0 { close(pidfd) } }
+
+    /// Holds a process pidsh did not start (for `ns id PID`, a namespace's init...).
+    public static func observe(pid: Int32) throws -> ProcessHandle {
+        let fd = pidsh_pidfd_open(pid)
+        if fd < 0 {
+            throw SystemError.last("pidfd_open(\(pid))", explanation: Glibc.errno == ESRCH ? "no process \(pid) exists (it has exited, or it is not visible from pidsh's namespace)" : nil)
+        }
+        return ProcessHandle(pid: pid, pidfd: fd, isChild: false, command: [])
+    }
+
+    /// Adopts a pidfd received from CPidsh.
+    public static func adopt(pid: Int32, pidfd: Int32, isChild: Bool, command: [String]) -> ProcessHandle {
+        ProcessHandle(pid: pid, pidfd: pidfd, isChild: isChild, command: command)
+    }
+
+    /// Not yet ended (a zombie counts as ended: its pidfd is readable).
+    public var isRunning: Bool {
+        if exitStatus != nil || pidfd < 0 { return false }
+        var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        return Glibc.poll(&p, 1, 0) == 0
+    }
+
+    /// Reaps without blocking when it has ended; returns the status if so.
+    @discardableResult
+    public func poll() -> ExitStatus? {
+        if let exitStatus { return exitStatus }
+        guard isChild, pidfd >= 0 else {
+            if !isRunning, pidfd >= 0 { captureLastFields(); }
+            return nil
+        }
+        var exited: Int32 = 0, code: Int32 = 0, sig: Int32 = 0
+        if pidsh_wait_pidfd(pidfd, 1, 1, &exited, &code, &sig) == 0, exited != 0 {
+            captureLastFields()
+            _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig)
+            finish(code: code, signal: sig)
+        }
+        return exitStatus
+    }
+
+    /// Blocks until it ends. A SIGINT/SIGTERM to pidsh interrupts the wait with
+    /// `Interrupted` (the process is left alone: the caller decides).
+    public func wait(interruptible: Bool = true) throws -> ExitStatus {
+        if let exitStatus { return exitStatus }
+        guard pidfd >= 0 else { throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) was already reaped") }
+        guard isChild else {
+            // Not our child: wait for its pidfd to become readable (it exits).
+            while isRunning {
+                var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+                if Glibc.poll(&p, 1, -1) < 0, Glibc.errno == EINTR, interruptible,
+                   let sig = Optional(pidsh_peek_pending_signal()), sig != 0 {
+                    throw Interrupted(signal: sig)
+                }
+            }
+            throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) is not pidsh's child: it ended, but only its parent learns how")
+        }
+        var exited: Int32 = 0, code: Int32 = 0, sig: Int32 = 0
+        while true {
+            if pidsh_wait_pidfd(pidfd, 0, 1, &exited, &code, &sig) == 0 { break }
+            if Glibc.errno == EINTR {
+                if interruptible, pidsh_peek_pending_signal() != 0 {
+                    throw Interrupted(signal: pidsh_peek_pending_signal())
+                }
+                continue
+            }
+            throw SystemError.last("waitid(P_PIDFD, \(pid))")
+        }
+        captureLastFields()
+        _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig)
+        finish(code: code, signal: sig)
+        return exitStatus!
+    }
+
+    private func finish(code: Int32, signal: Int32) {
+        exitStatus = signal != 0 ? .signaled(signal) : .exited(code)
+        close(pidfd)
+        pidfd = -1
+    }
+
+    private func captureLastFields() {
+        if let s = ProcStatus.read(pid: pid), !s.nspid.isEmpty {
+            lastKnownPids = s.nspid
+            lastKnownName = s.name
+        }
+    }
+
+    /// Sends a signal through the pidfd.
+    public func signal(_ sig: Int32) throws {
+        guard pidfd >= 0, exitStatus == nil else {
+            throw SystemError(errnoValue: ESRCH, "kill -\(Signals.name(of: sig).dropFirst(3)) \(pid)",
+                              explanation: "process \(pid) has already ended (\(exitStatus?.description ?? "reaped")): there is nothing left to signal")
+        }
+        if pidsh_pidfd_send_signal(pidfd, sig) != 0 {
+            let e = Glibc.errno
+            throw SystemError(errnoValue: e, "kill -\(Signals.name(of: sig).dropFirst(3)) \(pid)",
+                              explanation: e == ESRCH ? "process \(pid) has already ended: there is nothing left to signal" : nil)
+        }
+    }
+
+    // MARK: fields read from the kernel
+
+    /// /proc/PID/status, checked against the pidfd so a recycled PID is never read.
+    public func procStatus() -> ProcStatus? {
+        guard exitStatus == nil, pidfd >= 0 else { return nil }
+        let s = ProcStatus.read(pid: pid)
+        return isRunning ? s : nil
+    }
+
+    /// Its PID at every level, pidsh's level first (NSpid).
+    public var pids: [Int32] { procStatus()?.nspid ?? lastKnownPids }
+    /// Its PID inside its own namespace.
+    public var nspid: Int32 { pids.last ?? pid }
+    public var name: String { procStatus()?.name ?? lastKnownName }
+    /// Its parent's PID as pidsh sees it (0 when the parent is outside pidsh's view).
+    public var ppid: Int32 { procStatus()?.ppid ?? 0 }
+
+    /// Its parent's PID as seen from inside its own namespace: 0 when the parent lives
+    /// in an ancestor namespace (as getppid() reports across the boundary).
+    public var nsppid: Int32 {
+        guard let s = procStatus(), s.ppid > 0 else { return 0 }
+        guard let parent = ProcStatus.read(pid: s.ppid) else { return 0 }
+        let level = s.nspid.count - 1
+        guard parent.nspid.count - 1 == level else { return 0 }
+        // Same depth; also the same namespace? A parent is never in a sibling namespace
+        // of the same depth, since a child is created in its parent's ns or a descendant.
+        return parent.nspid.last ?? 0
+    }
+
+    public var commandLine: [String] { exitStatus == nil ? (readCommandLine(pid: pid) ?? []) : command }
+
+    /// Its PID namespace (fails once it has ended).
+    public func namespace() throws -> Namespace {
+        guard isRunning else {
+            throw SystemError(errnoValue: ESRCH, "namespace of \(pid)", explanation: "process \(pid) has ended")
+        }
+        return try Namespace.of(pid: pid)
+    }
+}
+
+/// pidsh received SIGINT/SIGTERM/SIGHUP while blocked.
+public struct Interrupted: Error, CustomStringConvertible {
+    public let signal: Int32
+    public init(signal: Int32) { self.signal = signal }
+    public var description: String { "interrupted by \(Signals.name(of: signal))" }
+}

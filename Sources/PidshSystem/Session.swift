@@ -1,0 +1,224 @@
+import CPidsh
+import Glibc
+import SystemPackage
+
+/// Where pidsh's future children go: the state `unshare --pid` and `setns` change.
+public enum ChildrenTarget: Equatable, Sendable {
+    case own
+    /// After `unshare --pid`: a new namespace whose PID 1 is the next child.
+    case unshared
+    /// After `setns NS`.
+    case joined(inode: UInt64)
+}
+
+/// Everything a pidsh session made, and the one place that tears it down: every
+/// process it started (killed, reaped) and every mount and directory (undone).
+public final class Session: @unchecked Sendable {
+    public let mounts: MountLog
+    public private(set) var children: [ProcessHandle] = []
+    public private(set) var namespaces: [Namespace] = []
+    public private(set) var childrenTarget: ChildrenTarget = .own
+    /// The namespace pidsh's children go to after `unshare --pid`, once its first
+    /// process exists (it has no handle before).
+    public private(set) var unsharedNamespace: Namespace?
+    /// Called with each process the session starts, so callers can number ids.
+    public var onNewProcess: ((ProcessHandle) -> Void)?
+    public var onNewNamespace: ((Namespace) -> Void)?
+    public var tracer: Tracer?
+
+    public init(mounts: MountLog = MountLog()) {
+        self.mounts = mounts
+        _ = pidsh_ensure_life_pipe()
+    }
+
+    // MARK: processes
+
+    /// Spawns and tracks a process; joins pidsh's current children target.
+    public func spawn(_ options: SpawnOptions) throws -> ProcessHandle {
+        reapFinished()
+        let opts = options
+        let wasUnshared = childrenTarget == .unshared && unsharedNamespace == nil
+        do {
+            let p = try Spawner.spawn(opts)
+            track(p)
+            tracer?.spawned(opts, process: p)
+            if wasUnshared, !opts.newPIDNamespace, opts.joinNamespace == nil, let ns = try? p.namespace() {
+                unsharedNamespace = ns
+                ns.initProcess = p
+                adopt(ns)
+            }
+            return p
+        } catch {
+            tracer?.failed(opts, error: error)
+            throw error
+        }
+    }
+
+    public func track(_ p: ProcessHandle) {
+        children.append(p)
+        onNewProcess?(p)
+    }
+
+    public func adopt(_ ns: Namespace) {
+        if !namespaces.contains(where: { $0 === ns }) {
+            namespaces.append(ns)
+            onNewNamespace?(ns)
+        }
+    }
+
+    /// Reaps every child that has ended, so no zombie outlives a statement.
+    public func reapFinished() {
+        for p in children where p.exitStatus == nil { p.poll() }
+        children.removeAll { $0.exitStatus != nil || (!$0.isChild && !$0.isRunning) }
+    }
+
+    /// `ns new`: a new PID namespace whose PID 1 is pidsh's init.
+    public func newNamespace(parent: Namespace? = nil, name: String? = nil) throws -> Namespace {
+        var opts = SpawnOptions(path: nil, arguments: ["pidsh-init"], environment: [])
+        opts.newPIDNamespace = true
+        opts.joinNamespace = parent
+        let initProcess = try spawn(opts)
+        let ns = try initProcess.namespace()
+        ns.initProcess = initProcess
+        ns.name = name
+        adopt(ns)
+        return ns
+    }
+
+    /// `nest N`: returns the namespaces outermost first (each with its init).
+    public func nest(levels: Int, mountPattern: String?, path: String?, arguments: [String]) throws -> [Namespace] {
+        reapFinished()
+        var dirfds: [Int32] = []
+        defer { for fd in dirfds { close(fd) } }
+        var mountPaths: [String] = []
+        if let mountPattern {
+            for level in 0..<levels {
+                let p = mountPattern.replacingLevel(level)
+                mountPaths.append(p)
+                dirfds.append(try mounts.prepareMountPoint(p))
+            }
+        }
+        let join: Namespace? = {
+            if case .joined(let inode) = childrenTarget { return namespaces.first { $0.inode == inode } }
+            return nil
+        }()
+        let handles = try Spawner.nest(levels: levels, procDirFDs: mountPattern == nil ? nil : dirfds,
+                                       path: path, arguments: arguments, join: join)
+        for p in mountPaths.reversed() { mounts.recordMount(p) }
+        var result: [Namespace] = []
+        for h in handles {
+            track(h)
+            let ns = try h.namespace()
+            ns.initProcess = h
+            adopt(ns)
+            result.append(ns)
+        }
+        tracer?.nested(levels: levels, processes: handles)
+        return result
+    }
+
+    // MARK: where children go
+
+    public func unsharePID() throws {
+        if childrenTarget != .own {
+            // The kernel would say EINVAL; say why before asking it.
+            throw KernelRules.unshareError(EINVAL)
+        }
+        if pidsh_unshare(PIDSH_CLONE_NEWPID) != 0 {
+            let e = Glibc.errno
+            tracer?.call("unshare(CLONE_NEWPID) = -1 \(Errno.symbolicName(e))")
+            throw KernelRules.unshareError(e)
+        }
+        tracer?.call("unshare(CLONE_NEWPID) = 0")
+        childrenTarget = .unshared
+        unsharedNamespace = nil
+    }
+
+    public func setChildrenNamespace(_ ns: Namespace) throws {
+        if pidsh_setns(ns.fd, PIDSH_CLONE_NEWPID) != 0 {
+            let e = Glibc.errno
+            tracer?.call("setns(\(ns.id), CLONE_NEWPID) = -1 \(Errno.symbolicName(e))")
+            throw KernelRules.setnsError(e, namespace: ns)
+        }
+        tracer?.call("setns(\(ns.id), CLONE_NEWPID) = 0")
+        adopt(ns)
+        childrenTarget = ns.inode == Namespace.ownInode ? .own : .joined(inode: ns.inode)
+    }
+
+    public func setChildrenNamespaceToOwn() throws {
+        let own = try Namespace.own()
+        if pidsh_setns(own.fd, PIDSH_CLONE_NEWPID) != 0 {
+            let e = Glibc.errno
+            throw KernelRules.setnsError(e, namespace: own)
+        }
+        tracer?.call("setns(\(own.id), CLONE_NEWPID) = 0")
+        childrenTarget = .own
+    }
+
+    /// The namespace pidsh's next child goes to, when it has a handle.
+    public var childrenNamespace: Namespace? {
+        switch childrenTarget {
+        case .own: return try? Namespace.own()
+        case .unshared: return unsharedNamespace
+        case .joined(let inode): return namespaces.first { $0.inode == inode }
+        }
+    }
+
+    // MARK: tear-down
+
+    /// What is still alive, for a goodbye message.
+    public var liveSummary: [String] {
+        reapFinished()
+        var lines: [String] = []
+        let liveNamespaces = namespaces.filter { $0.initProcess?.isRunning ?? false }
+        if !liveNamespaces.isEmpty { lines.append("\(liveNamespaces.count) namespace(s): " + liveNamespaces.map { $0.id }.joined(separator: " ")) }
+        let liveProcs = children.filter { $0.isRunning }
+        if !liveProcs.isEmpty { lines.append("\(liveProcs.count) process(es): " + liveProcs.map { String($0.pid) }.joined(separator: " ")) }
+        if !mounts.mountedPaths.isEmpty { lines.append("\(mounts.mountedPaths.count) mount(s): " + mounts.mountedPaths.joined(separator: " ")) }
+        return lines
+    }
+
+    /// Kills every process the session started (SIGKILL; a namespace's init takes its
+    /// members with it), reaps them, and undoes every mount and directory.
+    @discardableResult
+    public func tearDown() -> [String] {
+        for p in children where p.isRunning { try? p.signal(SIGKILL) }
+        for p in children where p.isChild { _ = try? p.wait(interruptible: false) }
+        // Observed (non-child) processes die with their namespace; wait until they do.
+        for p in children where !p.isChild {
+            var tries = 0
+            while p.isRunning && tries < 200 { usleep(5000); tries += 1 }
+        }
+        children.removeAll()
+        for ns in namespaces { ns.initProcess = nil }
+        namespaces.removeAll()
+        unsharedNamespace = nil
+        return mounts.undoAll()
+    }
+}
+
+extension String {
+    /// `/tmp/proc{level}` -> `/tmp/proc3`.
+    func replacingLevel(_ level: Int) -> String {
+        var out = ""
+        var rest = self[...]
+        while let r = rest.range(of: "{level}") {
+            out += rest[rest.startIndex..<r.lowerBound]
+            out += String(level)
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}
+
+extension Substring {
+    func range(of needle: String) -> Range<Substring.Index>? {
+        guard !needle.isEmpty else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(needle) { return i..<index(i, offsetBy: needle.count) }
+            i = index(after: i)
+        }
+        return nil
+    }
+}

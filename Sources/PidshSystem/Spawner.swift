@@ -1,0 +1,133 @@
+import CPidsh
+import Glibc
+
+/// Everything a spawn needs, prepared before the fork.
+public struct SpawnOptions {
+    public var path: String?          // nil: pidsh's init loop instead of a program
+    public var arguments: [String]    // argv, argv[0] included
+    public var environment: [String]
+    public var newPIDNamespace = false
+    public var joinNamespace: Namespace?
+    /// An O_PATH directory fd (from MountLog.prepareMountPoint) where the child mounts
+    /// its own procfs before exec.
+    public var procMountDirFD: Int32 = -1
+    public var remountProc = false
+    /// (target, source) pairs wired with dup2 in the child.
+    public var fileDescriptors: [(Int32, Int32)] = []
+    public var newProcessGroup = false
+
+    public init(path: String?, arguments: [String], environment: [String] = currentEnvironment()) {
+        self.path = path
+        self.arguments = arguments
+        self.environment = environment
+    }
+}
+
+public enum Spawner {
+    /// Forks and starts the child (see CPidsh); the child is held by pidfd. Errors carry
+    /// the kernel rule behind them.
+    public static func spawn(_ options: SpawnOptions) throws -> ProcessHandle {
+        let argv = CStringArray(options.arguments)
+        let envp = CStringArray(options.environment)
+        let flatMap = options.fileDescriptors.flatMap { [$0.0, $0.1] }
+        var result = pidsh_spawn_result()
+        let rc: Int32 = flatMap.withUnsafeBufferPointer { map in
+            argv.withUnsafeArgv { a in
+                envp.withUnsafeArgv { e in
+                    withOptionalCString(options.path) { path in
+                        withOptionalCString(options.path == nil ? "pidsh-init" : nil) { initName in
+                            var req = pidsh_spawn_request()
+                            req.path = path
+                            req.argv = a
+                            req.envp = e
+                            req.new_pid_namespace = options.newPIDNamespace ? 1 : 0
+                            req.join_pid_namespace_fd = options.joinNamespace?.fd ?? -1
+                            req.proc_mount_dirfd = options.procMountDirFD
+                            req.remount_proc = options.remountProc ? 1 : 0
+                            req.fd_map = map.baseAddress
+                            req.fd_map_count = Int32(options.fileDescriptors.count)
+                            req.new_process_group = options.newProcessGroup ? 1 : 0
+                            req.init_name = initName
+                            return pidsh_spawn(&req, &result)
+                        }
+                    }
+                }
+            }
+        }
+        if rc != 0 {
+            if result.pidfd >= 0 {
+                // The child exists but pidsh could not restore its own pid_for_children.
+                _ = pidsh_pidfd_send_signal(result.pidfd, SIGKILL)
+                let orphan = ProcessHandle.adopt(pid: result.pid, pidfd: result.pidfd, isChild: true, command: options.arguments)
+                _ = try? orphan.wait(interruptible: false)
+            }
+            throw KernelRules.spawnError(stage: result.stage, errno: result.error, options: options)
+        }
+        let command = options.path == nil ? ["pidsh-init"] : options.arguments
+        return ProcessHandle.adopt(pid: result.pid, pidfd: result.pidfd, isChild: true, command: command)
+    }
+
+    /// `nest`: N nested namespaces; returns one process per level, outermost first.
+    public static func nest(levels: Int, procDirFDs: [Int32]?, path: String?, arguments: [String],
+                            environment: [String] = currentEnvironment(), join: Namespace? = nil) throws -> [ProcessHandle] {
+        let argv = CStringArray(arguments)
+        let envp = CStringArray(environment)
+        var out = [pidsh_nest_level](repeating: pidsh_nest_level(), count: levels)
+        var result = pidsh_nest_result()
+        let rc: Int32 = argv.withUnsafeArgv { a in
+            envp.withUnsafeArgv { e in
+                withOptionalCString(path) { p in
+                    withOptionalIntArray(procDirFDs) { dirs in
+                        var req = pidsh_nest_request()
+                        req.levels = Int32(levels)
+                        req.proc_dirfds = dirs
+                        req.path = p
+                        req.argv = a
+                        req.envp = e
+                        req.join_pid_namespace_fd = join?.fd ?? -1
+                        return pidsh_nest(&req, &out, &result)
+                    }
+                }
+            }
+        }
+        if rc != 0 {
+            throw KernelRules.nestError(result: result, levels: levels, program: arguments.first)
+        }
+        var handles: [ProcessHandle] = []
+        for level in stride(from: levels - 1, through: 0, by: -1) {
+            let entry = out[level]
+            let pid = level == levels - 1 ? entry.pid : pidOfPidfd(entry.pidfd)
+            let command = level == 0 ? (path == nil ? ["pidsh-init"] : arguments) : ["pidsh-init"]
+            handles.append(ProcessHandle.adopt(pid: pid, pidfd: entry.pidfd, isChild: level == levels - 1, command: command))
+        }
+        return handles
+    }
+
+    /// The PID (in pidsh's view) behind a pidfd, from /proc/self/fdinfo.
+    public static func pidOfPidfd(_ fd: Int32) -> Int32 {
+        guard let text = ProcFiles.readString("/proc/self/fdinfo/\(fd)") else { return -1 }
+        for line in text.split(separator: "\n") where line.hasPrefix("Pid:") {
+            return Int32(line.dropFirst(4).trimmingCharacters(in: " \t")) ?? -1
+        }
+        return -1
+    }
+}
+
+func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) throws -> R) rethrows -> R {
+    guard let s else { return try body(nil) }
+    return try s.withCString { try body($0) }
+}
+
+func withOptionalIntArray<R>(_ a: [Int32]?, _ body: (UnsafePointer<Int32>?) throws -> R) rethrows -> R {
+    guard let a else { return try body(nil) }
+    return try a.withUnsafeBufferPointer { try body($0.baseAddress) }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self[...]
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
