@@ -16,6 +16,8 @@ struct pidsh_clone_args {
 };
 
 pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd);
+pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd);
+int pidsh_children_go_elsewhere(void);
 void pidsh_child_tie_to_parent(void);
 void pidsh_child_reset_signals(void);
 void pidsh_block_signals(sigset_t *saved);

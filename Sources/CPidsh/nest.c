@@ -142,7 +142,9 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     sigset_t saved;
     pidsh_block_signals(&saved);
     int outer_pidfd = -1;
-    pid_t outer = pidsh_clone_with_pidfd(CLONE_NEWPID, &outer_pidfd);
+    pid_t outer = pidsh_children_go_elsewhere()
+        ? pidsh_clone_newpid_inside(0, &outer_pidfd)
+        : pidsh_clone_with_pidfd(CLONE_NEWPID, &outer_pidfd);
     if (outer == 0) {
         close(sv[0]);
         nest_level(req, sv[1], req->levels - 1);

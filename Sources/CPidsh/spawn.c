@@ -11,10 +11,13 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +107,118 @@ pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd) {
     return (pid_t)r;
 }
 
+// Parses "Pid:\t<n>" from /proc/self/fdinfo/<pidfd>: the PID in pidsh's own view.
+// Parent side only (it formats and reads a file).
+static pid_t pid_of_pidfd(int pidfd) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *line = strstr(buf, "Pid:");
+    return line ? (pid_t)strtol(line + 4, NULL, 10) : -1;
+}
+
+// The kernel makes a new PID namespace only as a child of the caller's *active* one:
+// clone(CLONE_NEWPID) fails EINVAL once setns/unshare pointed pid_for_children
+// elsewhere (copy_pid_ns). So a short-lived helper is forked into pid_for_children, and
+// it makes the clone with CLONE_PARENT: the new process is still pidsh's child (wait,
+// PR_SET_PDEATHSIG), and PID 1 of a namespace below the target. The helper sends its
+// pidfd back over a socket (SCM_RIGHTS) and exits. Returns like clone: 0 in the new
+// process, its PID (pidsh's view) in pidsh, -1 with errno. Signals must be blocked.
+pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    int helper_pidfd = -1;
+    pid_t helper = pidsh_clone_with_pidfd(0, &helper_pidfd);
+    if (helper < 0) {
+        int e = errno;
+        close(sv[0]); close(sv[1]);
+        errno = e;
+        return -1;
+    }
+    if (helper == 0) {
+        // ---- helper: raw calls only ----
+        struct pidsh_clone_args args;
+        memset(&args, 0, sizeof args);
+        int child_pidfd = -1;
+        args.flags = flags | CLONE_NEWPID | CLONE_PARENT | CLONE_PIDFD;
+        args.pidfd = (uint64_t)(uintptr_t)&child_pidfd;
+        args.exit_signal = 0;  // clone3 wants 0 with CLONE_PARENT: the parent's is used
+        long r = syscall(SYS_clone3, &args, sizeof args);
+        if (r == 0) {
+            close(sv[0]);
+            close(sv[1]);
+            return 0;  // the new process continues as the caller's child side
+        }
+        int msg = r < 0 ? errno : 0;
+        struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
+        union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        memset(&control, 0, sizeof control);
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        if (r > 0) {
+            m.msg_control = control.buf;
+            m.msg_controllen = sizeof control.buf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &child_pidfd, sizeof child_pidfd);
+        }
+        ssize_t ignored = sendmsg(sv[1], &m, MSG_NOSIGNAL);
+        (void)ignored;
+        _exit(0);
+    }
+    close(sv[1]);
+    int msg = EPIPE;
+    int received = -1;
+    struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control.buf;
+    m.msg_controllen = sizeof control.buf;
+    ssize_t n;
+    do { n = recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof msg) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                memcpy(&received, CMSG_DATA(c), sizeof received);
+        }
+    } else {
+        msg = EPIPE;
+    }
+    close(sv[0]);
+    siginfo_t info;
+    while (waitid(P_PIDFD, (id_t)helper_pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
+    close(helper_pidfd);
+    if (received < 0) {
+        errno = msg != 0 ? msg : EPIPE;
+        return -1;
+    }
+    *pidfd = received;
+    return pid_of_pidfd(received);
+}
+
+// Whether clone(CLONE_NEWPID) on this thread needs pidsh_clone_newpid_inside: the
+// thread's pid_for_children is a namespace other than its own. (It cannot be opened
+// while an `unshare --pid` waits for its first process: then the kernel's EINVAL stands.)
+int pidsh_children_go_elsewhere(void) {
+    struct stat own, children;
+    if (stat("/proc/self/ns/pid", &own) != 0) return 0;
+    if (stat("/proc/thread-self/ns/pid_for_children", &children) != 0) return 0;
+    return own.st_ino != children.st_ino || own.st_dev != children.st_dev;
+}
+
 // Blocks every signal around the fork so no Swift-side handler can run in the child
 // before it has reset dispositions.
 void pidsh_block_signals(sigset_t *saved) {
@@ -175,7 +290,9 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     sigset_t saved;
     pidsh_block_signals(&saved);
     int pidfd = -1;
-    pid_t pid = pidsh_clone_with_pidfd(flags, &pidfd);
+    pid_t pid = (req->new_pid_namespace && pidsh_children_go_elsewhere())
+        ? pidsh_clone_newpid_inside(flags & ~(uint64_t)CLONE_NEWPID, &pidfd)
+        : pidsh_clone_with_pidfd(flags, &pidfd);
     if (pid == 0) {
         // ---- child: raw calls only ----
         close(report[0]);

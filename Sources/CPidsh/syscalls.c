@@ -5,6 +5,7 @@
 #include "cpidsh_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -12,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
+
+int pidsh_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int pidsh_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 

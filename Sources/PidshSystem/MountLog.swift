@@ -44,7 +44,12 @@ public final class MountLog: @unchecked Sendable {
                 next = pidsh_open_tree_nofollow(dirfd, name)
             }
             if next < 0 {
-                let e = Glibc.errno
+                var e = Glibc.errno
+                // O_PATH|O_NOFOLLOW|O_DIRECTORY on a symlink fails ENOTDIR, not ELOOP:
+                // tell the two apart so the refusal names the planted link.
+                var st = stat()
+                if e == ENOTDIR, fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0,
+                   st.st_mode & S_IFMT == S_IFLNK { e = ELOOP }
                 close(dirfd)
                 throw Self.pathError(e, path: path, component: walked, isLast: isLast)
             }
@@ -171,8 +176,9 @@ public final class MountLog: @unchecked Sendable {
     }
 
     static func isHostProc(_ path: String) -> Bool {
-        let parts = path.split(separator: "/").filter { $0 != "." }
-        return path.hasPrefix("/") && parts == ["proc"]
+        // Relative paths too: `proc` with the cwd at / is the host's /proc.
+        let parts = absolute(path).split(separator: "/").filter { $0 != "." }
+        return parts == ["proc"]
     }
 
     // MARK: journal for `pidsh cleanup`

@@ -102,8 +102,19 @@ public final class Session: @unchecked Sendable {
             if case .joined(let inode) = childrenTarget { return namespaces.first { $0.inode == inode } }
             return nil
         }()
-        let handles = try Spawner.nest(levels: levels, procDirFDs: mountPattern == nil ? nil : dirfds,
+        let handles: [ProcessHandle]
+        do {
+            handles = try Spawner.nest(levels: levels, procDirFDs: mountPattern == nil ? nil : dirfds,
                                        path: path, arguments: arguments, join: join)
+        } catch {
+            // The levels made before the failure had mounted their procfs already (in
+            // pidsh's mount namespace; the processes are gone, the mounts are not):
+            // record each directory something now covers, so clean-up unmounts it.
+            for (p, fd) in zip(mountPaths, dirfds) where Self.isCovered(path: p, openedAs: fd) {
+                mounts.recordMount(p)
+            }
+            throw error
+        }
         for p in mountPaths.reversed() { mounts.recordMount(p) }
         var result: [Namespace] = []
         for h in handles {
@@ -115,6 +126,29 @@ public final class Session: @unchecked Sendable {
         }
         tracer?.nested(levels: levels, processes: handles)
         return result
+    }
+
+    /// SIGKILL to a namespace's init, then reap until it is gone. Its members that
+    /// pidsh spawned (with setns) are pidsh's children: the dying init waits for them to
+    /// be reaped (zap_pid_ns_processes), so pidsh reaps while it waits.
+    public func killNamespace(initProcess: ProcessHandle) throws {
+        try initProcess.signal(SIGKILL)
+        tracer?.call("pidfd_send_signal(\(initProcess.pid), SIGKILL) = 0")
+        var spins = 0
+        while spins < 20000 {
+            reapFinished()
+            initProcess.poll()
+            if initProcess.exitStatus != nil || (!initProcess.isChild && !initProcess.isRunning) { break }
+            usleep(500)
+            spins += 1
+        }
+    }
+
+    /// Whether a mount now covers the directory opened (O_PATH) as `fd` at `path`.
+    static func isCovered(path: String, openedAs fd: Int32) -> Bool {
+        var opened = stat(), now = stat()
+        guard fstat(fd, &opened) == 0, lstat(path, &now) == 0 else { return false }
+        return opened.st_dev != now.st_dev || opened.st_ino != now.st_ino
     }
 
     // MARK: where children go
@@ -183,7 +217,10 @@ public final class Session: @unchecked Sendable {
     @discardableResult
     public func tearDown() -> [String] {
         for p in children where p.isRunning { try? p.signal(SIGKILL) }
-        for p in children where p.isChild { _ = try? p.wait(interruptible: false) }
+        // Newest first: a killed init cannot finish dying (zap_pid_ns_processes) until
+        // every zombie of its namespace is reaped, and the members pidsh spawned into it
+        // are pidsh's children, always started after that init. Oldest first deadlocks.
+        for p in children.reversed() where p.isChild { _ = try? p.wait(interruptible: false) }
         // Observed (non-child) processes die with their namespace; wait until they do.
         for p in children where !p.isChild {
             var tries = 0

@@ -33,3 +33,13 @@ public enum Signals {
 
     public static var allNames: [String] { table.map { $0.0 } }
 }
+
+import CPidsh
+
+/// pidsh's own SIGINT/SIGTERM/SIGHUP: handlers only set a flag that the interpreter
+/// polls between statements and while it waits.
+public enum OwnSignals {
+    public static func install() { pidsh_install_signal_handlers() }
+    public static func takePending() -> Int32 { pidsh_take_pending_signal() }
+    public static func peekPending() -> Int32 { pidsh_peek_pending_signal() }
+}

@@ -1,1 +1,2 @@
-print("x")
+// pidsh: a thin entry point. Everything else lives in PidshKit and PidshSystem.
+PidshCommand.main()

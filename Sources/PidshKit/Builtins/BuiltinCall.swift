@@ -1,0 +1,199 @@
+import PidshSystem
+
+/// What a builtin gets: its arguments (typed values), its I/O and the interpreter.
+public struct BuiltinCall {
+    public let interpreter: Interpreter
+    /// The builtin being run (its options drive `parse()`).
+    public let spec: BuiltinSpec
+    public var arguments: [Value]
+    public let io: CommandIO
+    public let command: Command
+    /// Set by builtins that fail without an error (a dropped signal...).
+    public var status: Int32 = 0
+    public var failureMessage: String?
+
+    public var session: Session { interpreter.session }
+
+    public func print(_ line: String) { io.out.write(line + "\n") }
+    public func write(_ text: String) { io.out.write(text) }
+    public func warn(_ line: String) { io.err.write(line + "\n") }
+
+    /// Parsed arguments: options by name, positionals, and a trailing command.
+    public struct Parsed {
+        public var options: [String: Value] = [:]
+        public var flags: Set<String> = []
+        public var positionals: [(Value, Int)] = []   // value, argument index
+        public var command: [Value] = []
+        public var commandIndex: Int?
+
+        public func has(_ flag: String) -> Bool { flags.contains(flag) }
+        public func value(_ name: String) -> Value? { options[name] }
+    }
+
+    /// Parses against the spec's options. A trailing command starts at the first word
+    /// after `commandAfterPositionals` positionals; everything from there is its own.
+    public func parse() throws -> Parsed {
+        var p = Parsed()
+        var i = 0
+        let args = arguments
+        while i < args.count {
+            let v = args[i]
+            let word: String? = { if case .string(let s) = v { return s }; return nil }()
+            if let word, word == "--" {
+                i += 1
+                if spec.commandAfterPositionals != nil { p.command = Array(args[i...]); p.commandIndex = i; break }
+                while i < args.count { p.positionals.append((args[i], i)); i += 1 }
+                break
+            }
+            if let word, word.hasPrefix("-"), word.count > 1, Int(word) == nil {
+                var name = word
+                var inlineValue: String?
+                if let eq = word.firstIndex(of: "="), word.hasPrefix("--") {
+                    name = String(word[..<eq])
+                    inlineValue = String(word[word.index(after: eq)...])
+                }
+                guard let opt = spec.option(name) else {
+                    var notes: [String] = []
+                    let all = spec.options.flatMap { [$0.name] + $0.aliases }
+                    if let s = Suggest.closest(to: name, among: all) { notes.append("did you mean \(s)?") }
+                    if !all.isEmpty { notes.append("options of \(spec.name): " + all.joined(separator: " ")) }
+                    throw BuiltinError("unknown option \(name)", notes: notes, argument: i)
+                }
+                if let valueName = opt.value {
+                    if let inlineValue {
+                        p.options[opt.name] = .string(inlineValue)
+                    } else if i + 1 < args.count, !opt.valueOptional || Self.looksLikePath(args[i + 1]) {
+                        p.options[opt.name] = args[i + 1]
+                        i += 1
+                    } else if opt.valueOptional {
+                        p.flags.insert(opt.name)
+                    } else {
+                        throw BuiltinError("\(opt.name) needs a value (\(valueName))", argument: i)
+                    }
+                } else {
+                    p.flags.insert(opt.name)
+                }
+                i += 1
+                continue
+            }
+            if let n = spec.commandAfterPositionals, p.positionals.count >= n {
+                p.command = Array(args[i...])
+                p.commandIndex = i
+                break
+            }
+            p.positionals.append((v, i))
+            i += 1
+        }
+        return p
+    }
+
+    /// An optional option value is taken only when it reads as a path.
+    static func looksLikePath(_ v: Value) -> Bool {
+        guard case .string(let s) = v else { return false }
+        return s.hasPrefix("/") || s.hasPrefix("./") || s.hasPrefix("../") || s.hasPrefix("~")
+    }
+
+    // MARK: typed arguments
+
+    public func namespace(_ v: Value, argument: Int?) throws -> Namespace {
+        switch v {
+        case .namespace(let ns): return ns
+        case .process(let p):
+            do { return try p.namespace() } catch { throw BuiltinError("\(error)", argument: argument) }
+        case .integer, .string:
+            let s = Printer.string(v)
+            if let pid = Int32(s) {
+                do { return try Namespace.of(pid: pid) } catch { throw BuiltinError("\(error)", argument: argument) }
+            }
+            if s.hasPrefix("pid:["), let inode = ProcFiles.inode(fromLink: s),
+               let ns = session.namespaces.first(where: { $0.inode == inode }) {
+                return ns
+            }
+            throw BuiltinError("expected a namespace, a process or a PID, got \(Printer.describe(v))", argument: argument)
+        default:
+            throw BuiltinError("expected a namespace, a process or a PID, got \(Printer.describe(v))", argument: argument)
+        }
+    }
+
+    public func process(_ v: Value, argument: Int?) throws -> ProcessHandle {
+        switch v {
+        case .process(let p): return p
+        case .integer, .string:
+            guard let pid = Int32(Printer.string(v)), pid > 0 else {
+                throw BuiltinError("expected a process or a PID, got \(Printer.describe(v))", argument: argument)
+            }
+            if let known = session.children.first(where: { $0.pid == pid }) { return known }
+            do { return try ProcessHandle.observe(pid: pid) } catch { throw BuiltinError("\(error)", argument: argument) }
+        default:
+            throw BuiltinError("expected a process or a PID, got \(Printer.describe(v))", argument: argument)
+        }
+    }
+
+    public func integer(_ v: Value, argument: Int?, what: String) throws -> Int {
+        guard let n = Printer.integer(v) else {
+            throw BuiltinError("\(what) must be a number, got \(Printer.describe(v))", argument: argument)
+        }
+        return n
+    }
+
+    /// Spawns a program with this call's I/O. When output must pass through pidsh (a
+    /// capture, stable ids), a process that is waited for writes into a pipe pidsh reads;
+    /// a process left running writes to the session's real output.
+    public func spawnProgram(_ words: [Value], configure: (inout SpawnOptions) throws -> Void, wait: Bool,
+                             argument: Int?) throws -> (ProcessHandle, ExitStatus?) {
+        let argv = words.map(Printer.string)
+        guard let name = argv.first else { throw BuiltinError("a command to run is missing") }
+        guard let path = FileIO.findExecutable(name, path: FileIO.environment("PATH")) else {
+            throw BuiltinError(name.contains("/") ? "no such program: \(name)" : "command not found: \(name) (not on $PATH)", argument: argument)
+        }
+        var opts = SpawnOptions(path: path, arguments: argv)
+        try configure(&opts)
+        var pumps: [(fd: Int32, consume: ([UInt8]) -> Void)] = []
+        var closeAfter: [Int32] = []
+        let outFD: Int32, errFD: Int32
+        if let fd = io.out.directDescriptor {
+            outFD = fd
+        } else if wait {
+            let (r, w) = try FileIO.pipe()
+            outFD = w; closeAfter.append(w)
+            let sink = io.out
+            pumps.append((r, { sink.writeBytes($0) }))
+        } else {
+            outFD = interpreter.out.descriptor ?? 1
+        }
+        if let fd = io.err.directDescriptor {
+            errFD = fd
+        } else if wait, let o = io.out.descriptor, let e = io.err.descriptor, FileIO.sameFile(o, e) {
+            errFD = outFD
+        } else if wait {
+            let (r, w) = try FileIO.pipe()
+            errFD = w; closeAfter.append(w)
+            let sink = io.err
+            pumps.append((r, { sink.writeBytes($0) }))
+        } else {
+            errFD = interpreter.err.descriptor ?? 2
+        }
+        opts.fileDescriptors = [(0, io.stdin), (1, outFD), (2, errFD)]
+        if !wait { opts.newProcessGroup = true }
+        let proc: ProcessHandle
+        do {
+            proc = try session.spawn(opts)
+        } catch {
+            for fd in closeAfter { FileIO.close(fd) }
+            for p in pumps { FileIO.close(p.fd) }
+            throw error
+        }
+        for fd in closeAfter { FileIO.close(fd) }
+        FileIO.pump(pumps)
+        guard wait else { return (proc, nil) }
+        let status = try proc.wait(interruptible: false)
+        let pending = OwnSignals.peekPending()
+        if pending != 0 && (pending != 2 || status == .signaled(2)) {
+            _ = OwnSignals.takePending()
+            throw Interrupted(signal: pending)
+        } else if pending == 2 {
+            _ = OwnSignals.takePending()
+        }
+        return (proc, status)
+    }
+}

@@ -1,0 +1,159 @@
+import PidshSystem
+
+/// Minimal JSON writing (no Foundation): the schemas are in docs/json.md.
+enum JSON {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+    static func number(_ n: Int) -> String { String(n) }
+    static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
+    static func object(_ pairs: [(String, String)]) -> String {
+        "{" + pairs.map { string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+}
+
+/// procps-like aligned columns: numbers right-aligned, text left, the last column free.
+enum Columns {
+    static func render(_ rows: [[String]], headers: [String], numeric: [Bool]) -> String {
+        var widths = headers.map { $0.count }
+        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            var parts: [String] = []
+            for (i, c) in cells.enumerated() {
+                let last = i == cells.count - 1
+                if numeric[i] { parts.append(String(repeating: " ", count: widths[i] - c.count) + c) }
+                else { parts.append(last ? c : c.padding(to: widths[i])) }
+            }
+            var s = parts.joined(separator: " ")
+            while s.hasSuffix(" ") { s.removeLast() }
+            return s
+        }
+        var out = line(headers) + "\n"
+        for r in rows { out += line(r) + "\n" }
+        return out
+    }
+}
+
+/// `ps --tree`: children under parents, as a namespace numbers them.
+enum ProcessTree {
+    static func render(_ rows: [ProcView], fields: [String], viewLevel: Int, table: ProcTable) -> String {
+        var children: [Int32: [ProcView]] = [:]
+        let visible = Set(rows.map { $0.pid })
+        var roots: [ProcView] = []
+        for r in rows {
+            if r.ppid != 0, visible.contains(r.ppid) { children[r.ppid, default: []].append(r) } else { roots.append(r) }
+        }
+        let tail = fields.filter { $0 != "cmd" && $0 != "pid" }
+        var out = "  PID  " + tail.map(InspectionBuiltins.header).map { $0 + "  " }.joined() + "COMMAND\n"
+        func walk(_ r: ProcView, _ prefix: String, _ isLast: Bool, _ isRoot: Bool) {
+            let branch = isRoot ? "" : (isLast ? "└─ " : "├─ ")
+            let extra = tail.map { InspectionBuiltins.cell($0, r, viewLevel: viewLevel, table: table) + "  " }.joined()
+            let pid = String(r.pid)
+            out += String(repeating: " ", count: max(0, 5 - pid.count)) + pid + "  " + extra + prefix + branch + InspectionBuiltins.commandText(r.entry) + "\n"
+            let kids = children[r.pid] ?? []
+            for (i, k) in kids.enumerated() {
+                walk(k, prefix + (isRoot ? "" : (isLast ? "   " : "│  ")), i == kids.count - 1, false)
+            }
+        }
+        for r in roots { walk(r, "", true, true) }
+        return out
+    }
+}
+
+/// `ns tree`: the namespace hierarchy with each namespace's members.
+struct NamespaceTree {
+    let table: ProcTable
+    let infos: [ProcTable.NamespaceInfo]
+    var children: [UInt64: [ProcTable.NamespaceInfo]] = [:]
+    var roots: [ProcTable.NamespaceInfo] = []
+
+    init(table: ProcTable) {
+        self.table = table
+        self.infos = table.namespaces()
+        let known = Set(infos.map { $0.inode })
+        for i in infos {
+            if let p = i.parent, known.contains(p) { children[p, default: []].append(i) } else { roots.append(i) }
+        }
+    }
+
+    /// The members of a namespace with their PIDs at its level.
+    func members(_ info: ProcTable.NamespaceInfo) -> [ProcView] {
+        table.view(fromNamespace: info.inode, level: info.level).filter { $0.entry.nsInode == info.inode }
+    }
+
+    func initOf(_ info: ProcTable.NamespaceInfo) -> ProcView? {
+        members(info).first { $0.pid == 1 }
+    }
+
+    func text() -> String {
+        var out = ""
+        func walk(_ info: ProcTable.NamespaceInfo, _ prefix: String, _ isLast: Bool, _ isRoot: Bool) {
+            let branch = isRoot ? "" : (isLast ? "└─ " : "├─ ")
+            let inner = prefix + (isRoot ? "" : (isLast ? "   " : "│  "))
+            let ms = members(info)
+            if info.level == 0 {
+                out += prefix + branch + "pid:[\(info.inode)] level 0 (pidsh's namespace): \(info.processes.count) processes\n"
+            } else {
+                let initText = initOf(info).map { "init \($0.entry.pid)" } ?? "no init"
+                out += prefix + branch + "pid:[\(info.inode)] level \(info.level), \(initText)\n"
+                let kids = children[info.inode] ?? []
+                for (i, m) in ms.enumerated() {
+                    let last = i == ms.count - 1 && kids.isEmpty
+                    out += inner + (last ? "└─ " : "├─ ") + "\(m.pid) \(InspectionBuiltins.commandText(m.entry))\n"
+                }
+            }
+            let kids = children[info.inode] ?? []
+            for (i, k) in kids.enumerated() { walk(k, inner, i == kids.count - 1, false) }
+        }
+        for r in roots { walk(r, "", true, true) }
+        return out
+    }
+
+    func json() -> String {
+        func node(_ info: ProcTable.NamespaceInfo) -> String {
+            let ms = info.level == 0 ? [] : members(info)
+            return JSON.object([
+                ("ns", JSON.string("pid:[\(info.inode)]")), ("inode", JSON.number(Int(info.inode))),
+                ("level", JSON.number(info.level)),
+                ("parent", info.parent.map { JSON.string("pid:[\($0)]") } ?? "null"),
+                ("init", initOf(info).map { JSON.number(Int($0.entry.pid)) } ?? "null"),
+                ("nprocs", JSON.number(info.processes.count)),
+                ("processes", JSON.array(ms.map { m in
+                    JSON.object([("pid", JSON.number(Int(m.pid))), ("host_pid", JSON.number(Int(m.entry.pid))),
+                                 ("name", JSON.string(m.entry.name)), ("cmd", JSON.array(m.entry.commandLine.map(JSON.string)))])
+                })),
+                ("children", JSON.array((children[info.inode] ?? []).map(node))),
+            ])
+        }
+        return JSON.array(roots.map(node))
+    }
+
+    func dot() -> String {
+        var out = "digraph pid_namespaces {\n  node [shape=box, fontname=\"monospace\"];\n"
+        for info in infos {
+            var label = "pid:[\(info.inode)]\\nlevel \(info.level)"
+            if info.level == 0 { label += "\\n\(info.processes.count) processes" }
+            else { for m in members(info) { label += "\\n\(m.pid) \(m.entry.name)" } }
+            out += "  ns\(info.inode) [label=\"\(label)\"];\n"
+        }
+        for info in infos { if let p = info.parent { out += "  ns\(p) -> ns\(info.inode);\n" } }
+        return out + "}\n"
+    }
+}

@@ -1,0 +1,177 @@
+import PidshSystem
+
+/// Builtins that look: ps, pids, ns list, ns tree, ns id. All read the host /proc and
+/// NSpid, so no procfs needs to be mounted for any namespace.
+enum InspectionBuiltins {
+    static let all: [BuiltinSpec] = [ps, pids, nsList, nsTree, nsId]
+
+    static let psFields = ["pid", "ppid", "stat", "cmd", "name", "nspid", "pids", "level", "ns"]
+
+    static let ps = BuiltinSpec(
+        name: "ps", synopsis: "ps [--ns NS|PROCESS] [-C NAME] [-o FIELD,...] [--tree] [--json]",
+        summary: "Processes as seen from a namespace (default: pidsh's), with PIDs and PPIDs as that namespace numbers them.",
+        options: [OptionSpec("--ns", "NS", "look from NS (a namespace or a process in one)"),
+                  OptionSpec("-C", "NAME", "only processes named NAME"),
+                  OptionSpec("-o", "FIELD,...", "columns: " + psFields.joined(separator: " ")),
+                  OptionSpec("--tree", "the process tree as seen from that namespace"),
+                  OptionSpec("--json", "a JSON array (docs/json.md)")],
+        returns: "nothing (under `let`, the text)",
+        examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps --ns $child", "ps --ns $ns --tree"]
+    ) { call in
+        let p = try call.parse()
+        try NamespaceBuiltins.noPositionals(p, call.spec)
+        let (inode, level, nsID) = try viewpoint(p.value("--ns"), call: call)
+        var fields = ["pid", "ppid", "stat", "cmd"]
+        if let o = p.value("-o") {
+            fields = Printer.string(o).split(separator: ",").map { String($0).trimmingSpaces().lowercased() }
+            for f in fields where !psFields.contains(f) {
+                var notes: [String] = []
+                if let s = Suggest.closest(to: f, among: psFields) { notes.append("did you mean \(s)?") }
+                notes.append("fields: " + psFields.joined(separator: " "))
+                throw BuiltinError("unknown ps field `\(f)`", notes: notes)
+            }
+        }
+        let table = ProcTable.snapshot(commandLines: fields.contains("cmd") || p.has("--json") || p.has("--tree"))
+        var rows = table.view(fromNamespace: inode, level: level)
+        if let name = p.value("-C").map(Printer.string) { rows = rows.filter { $0.entry.name == name } }
+        if p.has("--json") {
+            call.print(JSON.array(rows.map { psJSON($0, viewLevel: level, table: table) }))
+        } else if p.has("--tree") {
+            call.write(ProcessTree.render(rows, fields: p.value("-o") == nil ? ["pid", "cmd"] : fields, viewLevel: level, table: table))
+        } else {
+            call.write(Columns.render(rows.map { row in fields.map { cell($0, row, viewLevel: level, table: table) } },
+                                      headers: fields.map(header), numeric: fields.map { ["pid", "ppid", "nspid", "level"].contains($0) }))
+        }
+        _ = nsID
+        return nil
+    }
+
+    /// The namespace to look from: (inode, level below pidsh's, id).
+    static func viewpoint(_ v: Value?, call: BuiltinCall) throws -> (UInt64, Int, String) {
+        guard let v else { return (Namespace.ownInode, 0, "pid:[\(Namespace.ownInode)]") }
+        let ns = try call.namespace(v, argument: nil)
+        guard let level = ns.level else {
+            throw BuiltinError("\(ns.id) is not pidsh's namespace or a descendant of it: pidsh cannot see its processes")
+        }
+        return (ns.inode, level, ns.id)
+    }
+
+    static func header(_ f: String) -> String {
+        switch f {
+        case "stat": return "STAT"
+        case "name": return "NAME"
+        default: return f.uppercased()
+        }
+    }
+
+    static func cell(_ f: String, _ row: ProcView, viewLevel: Int, table: ProcTable) -> String {
+        switch f {
+        case "pid": return String(row.pid)
+        case "ppid": return String(row.ppid)
+        case "stat": return row.entry.state
+        case "cmd": return commandText(row.entry)
+        case "name": return row.entry.name
+        case "nspid": return String(row.entry.nspid.last ?? row.pid)
+        case "pids": return row.pids.map(String.init).joined(separator: " ")
+        case "level": return String(row.entry.level)
+        case "ns": return "pid:[\(row.entry.nsInode)]"
+        default: return ""
+        }
+    }
+
+    static func commandText(_ e: ProcEntry) -> String {
+        e.commandLine.isEmpty ? "[\(e.name)]" : e.commandLine.joined(separator: " ")
+    }
+
+    static func psJSON(_ row: ProcView, viewLevel: Int, table: ProcTable) -> String {
+        JSON.object([
+            ("pid", JSON.number(Int(row.pid))), ("ppid", JSON.number(Int(row.ppid))),
+            ("stat", JSON.string(row.entry.state)), ("name", JSON.string(row.entry.name)),
+            ("cmd", JSON.array(row.entry.commandLine.map(JSON.string))),
+            ("nspid", JSON.number(Int(row.entry.nspid.last ?? row.pid))),
+            ("pids", JSON.array(row.pids.map { JSON.number(Int($0)) })),
+            ("level", JSON.number(row.entry.level)), ("ns", JSON.string("pid:[\(row.entry.nsInode)]")),
+        ])
+    }
+
+    static let pids = BuiltinSpec(
+        name: "pids", synopsis: "pids PROCESS [--json]",
+        summary: "A process's PID at every level, outermost first, on one line (as NSpid).",
+        options: [OptionSpec("--json", "a JSON array of numbers")],
+        returns: "list of integers",
+        examples: ["pids $child   # 27656 1"]
+    ) { call in
+        let spec = call.spec
+        let p = try call.parse()
+        guard p.positionals.count == 1 else { throw BuiltinError("pids needs one process") }
+        let proc = try call.process(p.positionals[0].0, argument: p.positionals[0].1)
+        let list = proc.pids
+        guard !list.isEmpty else { throw BuiltinError("process \(proc.pid) has ended", argument: p.positionals[0].1) }
+        if p.has("--json") { call.print(JSON.array(list.map { JSON.number(Int($0)) })) }
+        else { call.print(list.map(String.init).joined(separator: " ")) }
+        return .list(list.map { .integer(Int($0)) })
+    }
+
+    static let nsList = BuiltinSpec(
+        name: "ns list", synopsis: "ns list [--json]",
+        summary: "PID namespaces on the system, as `lsns -t pid`: id, processes, first PID, command, plus level and parent.",
+        options: [OptionSpec("--json", "a JSON array (docs/json.md)")],
+        returns: "list of namespaces",
+        examples: ["ns list"]
+    ) { call in
+        let p = try call.parse()
+        try NamespaceBuiltins.noPositionals(p, call.spec)
+        let table = ProcTable.snapshot(commandLines: true)
+        let infos = table.namespaces()
+        if p.has("--json") {
+            call.print(JSON.array(infos.map { info in
+                let first = info.processes.first
+                return JSON.object([
+                    ("ns", JSON.string("pid:[\(info.inode)]")), ("inode", JSON.number(Int(info.inode))),
+                    ("nprocs", JSON.number(info.processes.count)),
+                    ("pid", first.map { JSON.number(Int($0.pid)) } ?? "null"),
+                    ("command", first.map { JSON.string(commandText($0)) } ?? "null"),
+                    ("level", JSON.number(info.level)),
+                    ("parent", info.parent.map { JSON.string("pid:[\($0)]") } ?? "null"),
+                ])
+            }))
+        } else {
+            let rows = infos.map { info -> [String] in
+                let first = info.processes.first
+                return [String(info.inode), "pid", String(info.processes.count), first.map { String($0.pid) } ?? "-",
+                        String(info.level), info.parent.map { String($0) } ?? "-", first.map(commandText) ?? "-"]
+            }
+            call.write(Columns.render(rows, headers: ["NS", "TYPE", "NPROCS", "PID", "LEVEL", "PARENT", "COMMAND"],
+                                      numeric: [true, false, true, true, true, true, false]))
+        }
+        return nil
+    }
+
+    static let nsTree = BuiltinSpec(
+        name: "ns tree", synopsis: "ns tree [--json | --dot]",
+        summary: "The PID namespace hierarchy drawn as a tree: each namespace with its level, id, init and member processes with their PIDs at that level.",
+        options: [OptionSpec("--json", "nested JSON (docs/json.md)"), OptionSpec("--dot", "Graphviz dot")],
+        examples: ["ns tree", "ns tree --dot | dot -Tpng > tree.png"]
+    ) { call in
+        let p = try call.parse()
+        try NamespaceBuiltins.noPositionals(p, call.spec)
+        let table = ProcTable.snapshot(commandLines: true)
+        let tree = NamespaceTree(table: table)
+        if p.has("--json") { call.print(tree.json()) }
+        else if p.has("--dot") { call.write(tree.dot()) }
+        else { call.write(tree.text()) }
+        return nil
+    }
+
+    static let nsId = BuiltinSpec(
+        name: "ns id", synopsis: "ns id NS|PROCESS|PID",
+        summary: "The namespace's id, `pid:[inode]`, as readlink /proc/PID/ns/pid shows it.",
+        returns: "string",
+        examples: ["ns id $child", "ns id $$"]
+    ) { call in
+        guard call.arguments.count == 1 else { throw BuiltinError("ns id needs one namespace, process or PID") }
+        let ns = try call.namespace(call.arguments[0], argument: 0)
+        call.print(ns.id)
+        return .string(ns.id)
+    }
+}

@@ -1,0 +1,97 @@
+import PidshSystem
+
+/// What the command line asked for.
+public struct LaunchConfiguration {
+    public var scriptPath: String?
+    public var code: String?
+    public var arguments: [String] = []
+    public var options = InterpreterOptions()
+    public var sharedMounts = false
+    public var noColor = false
+    public init() {}
+}
+
+/// Runs pidsh the three ways a command line can ask for: a script file, `-c CODE`,
+/// stdin that is not a terminal, or the REPL. Returns the process exit code.
+public enum Launcher {
+    public static func run(_ config: LaunchConfiguration) -> Int32 {
+        do {
+            try SessionSetup.enter(privateMounts: !config.sharedMounts)
+        } catch {
+            FileIO.writeAll(2, "pidsh: cannot start a session: \(error)\n")
+            return ExitCode.startupFailed
+        }
+        OwnSignals.install()
+        var options = config.options
+        let interactive = config.scriptPath == nil && config.code == nil && FileIO.isTerminal(0)
+        options.color = FileIO.isTerminal(2) && FileIO.environment("NO_COLOR") == nil && !config.noColor
+        let journal = config.sharedMounts ? journalPath() : nil
+        let session = Session(mounts: MountLog(sharedMounts: config.sharedMounts, journalPath: journal))
+        options.interactive = interactive
+        let interpreter = Interpreter(session: session, options: options)
+        interpreter.scriptArguments = config.arguments
+        if options.step { interpreter.stepper = Stepper(interpreter: interpreter).pause }
+
+        var code: Int32
+        if interactive {
+            code = Repl(interpreter: interpreter).run()
+        } else {
+            let source: SourceFile
+            if let text = config.code {
+                source = SourceFile(name: "-c", text: text)
+                interpreter.scriptName = "pidsh"
+            } else if let path = config.scriptPath {
+                do {
+                    source = SourceFile(name: path, bytes: try FileIO.readFile(path))
+                } catch {
+                    FileIO.writeAll(2, "pidsh: cannot read script: \(error)\n")
+                    return ExitCode.usage
+                }
+                interpreter.scriptName = path
+            } else {
+                source = SourceFile(name: "<stdin>", bytes: FileIO.readAll(fd: 0))
+            }
+            code = interpreter.run(source).exitCode
+        }
+        let failures = interpreter.close()
+        for f in failures { FileIO.writeAll(2, "pidsh: clean-up: \(f)\n") }
+        return code
+    }
+
+    static func journalPath() -> String? {
+        guard SessionSetup.isRoot else { return nil }
+        FileIO.makeDirectory(SessionSetup.journalDirectory, mode: 0o700)
+        return SessionSetup.journalDirectory + "/\(FileIO.processID).journal"
+    }
+}
+
+extension Launcher {
+    /// `pidsh cleanup`: undoes the journals of --shared-mounts runs that are gone.
+    public static func cleanup() -> Int32 {
+        var status: Int32 = 0
+        var undone = 0
+        for name in FileIO.directoryEntries(SessionSetup.journalDirectory) where name.hasSuffix(".journal") {
+            let pidText = name.dropLast(".journal".count)
+            guard let pid = Int32(pidText) else { continue }
+            if FileIO.processExists(pid) {
+                FileIO.writeAll(1, "pidsh cleanup: run \(pid) is still alive; leaving its mounts\n")
+                continue
+            }
+            let path = SessionSetup.journalDirectory + "/" + name
+            let log = MountLog(sharedMounts: true, journalPath: path)
+            let entries = MountLog.readJournal(path)
+            log.adopt(entries)
+            let failures = log.undoAll()
+            for e in entries {
+                switch e {
+                case .mount(let p): FileIO.writeAll(1, "unmounted \(p)\n")
+                case .directory(let p): FileIO.writeAll(1, "removed \(p)\n")
+                }
+            }
+            for f in failures { FileIO.writeAll(2, "pidsh cleanup: \(f)\n"); status = 1 }
+            undone += 1
+        }
+        if undone == 0 { FileIO.writeAll(1, "pidsh cleanup: nothing left behind\n") }
+        return status
+    }
+}

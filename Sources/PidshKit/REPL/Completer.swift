@@ -1,0 +1,62 @@
+import PidshSystem
+
+/// Tab completion: builtins and their options, defs, variables, fields after `$name.`,
+/// programs on $PATH, and file paths.
+final class Completer {
+    unowned let interpreter: Interpreter
+    private lazy var pathPrograms: [String] = FileIO.executables(inPath: FileIO.environment("PATH") ?? "/usr/bin:/bin")
+
+    init(interpreter: Interpreter) { self.interpreter = interpreter }
+
+    func complete(line: String, wordStart: Int, word: String) -> [String] {
+        let before = String(line.prefix(wordStart))
+        let priorWords = before.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        let commandWords = Array(priorWords.split(whereSeparator: { $0 == "|" || $0 == ";" || $0 == "{" }).last ?? [])
+            .drop(while: { ["try", "!", "if", "while", "else"].contains($0) || $0.hasPrefix("let") || $0 == "=" })
+        let words = Array(commandWords.filter { $0 != "=" })
+        if word.hasPrefix("$") { return variables(word) }
+        if words.isEmpty || (priorWords.last == "=" ) {
+            let names = interpreter.builtins.names + interpreter.functions.keys.sorted() + Array(Parser.keywords) + pathPrograms
+            return unique(names.filter { $0.hasPrefix(word) })
+        }
+        let table = interpreter.builtins
+        if words.count == 1, !table.subcommands(of: words[0]).isEmpty, !word.hasPrefix("-") {
+            return table.subcommands(of: words[0]).map { String($0.name.dropFirst(words[0].count + 1)) }.filter { $0.hasPrefix(word) }
+        }
+        if word.hasPrefix("-") {
+            let name = words.count >= 2 && table.spec(named: words[0] + " " + words[1]) != nil ? words[0] + " " + words[1] : words[0]
+            if let spec = table.spec(named: name) {
+                var opts = spec.options.flatMap { [$0.name] + $0.aliases }
+                if name == "kill" { opts = Signals.allNames.map { "-" + $0 } }
+                return opts.filter { $0.hasPrefix(word) && $0 != "-SIGNAL" }
+            }
+        }
+        return files(word)
+    }
+
+    func variables(_ word: String) -> [String] {
+        let body = word.dropFirst()
+        if let dot = body.lastIndex(of: ".") {
+            let path = body[..<dot].split(separator: ".").map(String.init)
+            guard let name = path.first, var v = interpreter.variable(name) else { return [] }
+            for f in path.dropFirst() {
+                guard let next = try? interpreter.field(f, of: v, at: SourceLocation(file: "<repl>", line: 0, column: 0)) else { return [] }
+                v = next
+            }
+            let prefix = String(body[body.index(after: dot)...])
+            return Fields.names(for: v).filter { $0.hasPrefix(prefix) }.map { "$" + body[...dot] + $0 }
+        }
+        return (interpreter.variableNames + ["args", "?", "$"]).filter { $0.hasPrefix(body) }.map { "$" + $0 }
+    }
+
+    func files(_ word: String) -> [String] {
+        let pattern = Interpreter.escapeGlob(word) + "*"
+        guard let matches = FileIO.glob(pattern) else { return [] }
+        return matches.map { FileIO.isDirectory($0) ? $0 + "/" : $0 }
+    }
+
+    func unique(_ names: [String]) -> [String] {
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
+}

@@ -1,0 +1,170 @@
+import Glibc
+
+/// The REPL's history: the entries in memory and the file they persist in.
+///
+/// File format: UTF-8 text, one entry per line, oldest first; inside an entry `\` is written
+/// `\\` and a newline `\n`, so multi-line statements stay one entry. The file is created
+/// with mode 0600 (its parent directories with 0700) and replaced atomically (temporary
+/// file + rename). Saving appends this session's new entries to what the file holds then,
+/// so two sessions do not erase each other's entries, and keeps only the last `maxEntries`.
+final class History {
+    let path: String?
+    let maxEntries: Int
+    /// Loaded entries followed by those added in this session, at most `maxEntries`.
+    private(set) var entries: [String] = []
+    /// Entries added since the last save.
+    private(set) var unsaved: [String] = []
+    /// Why the last save failed, for tests and diagnostics; nil after a good save.
+    private(set) var lastSaveError: String?
+
+    init(path: String?, maxEntries: Int) {
+        self.path = path
+        self.maxEntries = max(0, maxEntries)
+        if let path, self.maxEntries > 0, let loaded = History.readFile(path) {
+            entries = Array(loaded.suffix(self.maxEntries))
+        }
+    }
+
+    /// Records `line` unless it is blank or repeats the last entry; true if recorded.
+    @discardableResult
+    func add(_ line: String) -> Bool {
+        var entry = line
+        while entry.hasSuffix("\n") { entry.removeLast() }
+        guard maxEntries > 0, entry.contains(where: { !$0.isWhitespace }) else { return false }
+        if entries.last == entry { return false }
+        entries.append(entry)
+        if entries.count > maxEntries { entries.removeFirst(entries.count - maxEntries) }
+        unsaved.append(entry)
+        return true
+    }
+
+    /// Writes the file (see the type's comment). Nothing to do without a path.
+    @discardableResult
+    func save() -> Bool {
+        guard let path else { return true }
+        guard maxEntries > 0 else { return true }
+        let existing = History.readFile(path)
+        if unsaved.isEmpty, let existing, existing.count <= maxEntries { return true }
+        var merged = existing ?? []
+        for entry in unsaved where merged.last != entry { merged.append(entry) }
+        if merged.count > maxEntries { merged.removeFirst(merged.count - maxEntries) }
+        if let error = History.writeFile(path, History.encode(merged)) {
+            lastSaveError = error
+            return false
+        }
+        lastSaveError = nil
+        unsaved.removeAll()
+        return true
+    }
+
+    // MARK: File format
+
+    static func encode(_ entries: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        for entry in entries {
+            for byte in entry.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+                case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                default: out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\n"))
+        }
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8]) -> [String] {
+        var entries: [String] = []
+        var current: [UInt8] = []
+        var escaped = false
+        for byte in bytes {
+            if escaped {
+                current.append(byte == UInt8(ascii: "n") ? UInt8(ascii: "\n") : byte)
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\n") {
+                if !current.isEmpty { entries.append(String(decoding: current, as: UTF8.self)) }
+                current.removeAll(keepingCapacity: true)
+            } else {
+                current.append(byte)
+            }
+        }
+        if escaped { current.append(UInt8(ascii: "\\")) }
+        if !current.isEmpty { entries.append(String(decoding: current, as: UTF8.self)) }
+        return entries
+    }
+
+    // MARK: Files
+
+    /// The entries in `path`; nil if it cannot be read (a missing file included).
+    static func readFile(_ path: String) -> [String]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return decode(bytes)
+    }
+
+    /// Replaces `path` with `bytes` (mode 0600); the error text, or nil.
+    static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {
+        if let error = makeParentDirectories(of: path) { return error }
+        let temporary = path + ".\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return "cannot create \(temporary): \(errorText())" }
+        fchmod(fd, 0o600)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let error = "cannot write \(temporary): \(errorText())"
+                close(fd)
+                unlink(temporary)
+                return error
+            }
+            done += n
+        }
+        if close(fd) != 0 {
+            let error = "cannot write \(temporary): \(errorText())"
+            unlink(temporary)
+            return error
+        }
+        if rename(temporary, path) != 0 {
+            let error = "cannot replace \(path): \(errorText())"
+            unlink(temporary)
+            return error
+        }
+        return nil
+    }
+
+    /// mkdir -p of the directory holding `path`, new directories with mode 0700.
+    static func makeParentDirectories(of path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let directory = String(path[..<slash])
+        if directory.isEmpty { return nil }
+        var prefix = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
+                return "cannot create directory \(prefix): \(errorText())"
+            }
+        }
+        return nil
+    }
+
+    static func errorText() -> String {
+        String(cString: strerror(errno))
+    }
+}

@@ -1,0 +1,107 @@
+import PidshSystem
+
+/// The interactive shell: reads (multi-line) input, runs it, prints values and located
+/// errors, and goes on. Ctrl-D on an empty line leaves, tearing the session down.
+public final class Repl {
+    let interpreter: Interpreter
+    /// Every line typed so far, so `<repl>:LINE:COL` and caret excerpts refer to it.
+    var transcript = ""
+    var lineCount = 0
+
+    public init(interpreter: Interpreter) { self.interpreter = interpreter }
+
+    public func run() -> Int32 {
+        let env = Dictionary(currentEnvironment().compactMap { entry -> (String, String)? in
+            guard let eq = entry.firstIndex(of: "=") else { return nil }
+            return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
+        }, uniquingKeysWith: { a, _ in a })
+        let editor = LineEditors.make(historyPath: LineEditors.defaultHistoryPath(environment: env))
+        let completer = Completer(interpreter: interpreter)
+        editor.completer = { line, start, word in completer.complete(line: line, wordStart: start, word: word) }
+        interpreter.out.write("pidsh: see and steer PID namespaces. `help` lists the commands; Ctrl-D leaves.\n")
+        var exitCode: Int32 = 0
+        var pending = ""
+        var pendingStartLine = 1
+        loop: while true {
+            let prompt = pending.isEmpty ? promptText(env) : continuationPrompt()
+            let input = editor.readLine(prompt: prompt)
+            OwnSignals.install()
+            _ = OwnSignals.takePending()
+            switch input {
+            case .interrupted:
+                pending = ""
+                continue
+            case .endOfFile:
+                if !pending.isEmpty { pending = ""; interpreter.out.write("\n"); continue }
+                break loop
+            case .line(let line):
+                if pending.isEmpty { pendingStartLine = lineCount + 1 }
+                pending += line + "\n"
+                lineCount += 1
+            }
+            let startOffset = transcript.utf8.count
+            let candidate = transcript + pending
+            let source = SourceFile(name: "<repl>", text: candidate)
+            var parser = Parser(lexer: Lexer(source: source, start: startOffset, line: pendingStartLine, lineStart: startOffset))
+            let statements = parser.parseScript()
+            let diagnostics = parser.diagnostics
+            if diagnostics.contains(where: { $0.isIncompleteInput }) && !pending.hasSuffix("\n\n\n") {
+                continue // an open block, quote or `\`: read more
+            }
+            transcript = candidate
+            interpreter.sources["<repl>"] = source
+            let entry = String(pending.dropLast())
+            pending = ""
+            if !entry.trimmingSpaces().isEmpty { editor.addHistory(entry) }
+            if !diagnostics.isEmpty {
+                interpreter.report(diagnostics.sorted { $0.location.offset < $1.location.offset })
+                continue
+            }
+            switch interpreter.execute(statements) {
+            case .exit(let code):
+                exitCode = code
+                break loop
+            default:
+                break
+            }
+        }
+        editor.saveHistory()
+        let live = interpreter.session.liveSummary
+        if !live.isEmpty {
+            interpreter.err.write("pidsh: tearing down " + live.joined(separator: "; ") + "\n")
+        }
+        return exitCode
+    }
+
+    /// `pidsh>`, or a marker of where pidsh's next children go; PIDSH_PROMPT overrides.
+    func promptText(_ env: [String: String]) -> String {
+        if let custom = env["PIDSH_PROMPT"] { return custom }
+        let marker: String
+        switch interpreter.session.childrenTarget {
+        case .own: marker = ""
+        case .unshared: marker = "[unshared]"
+        case .joined(let inode): marker = "[→pid:[\(inode)]]"
+        }
+        let text = "pidsh\(marker)> "
+        guard interpreter.options.color else { return text }
+        return "\u{1}\u{1B}[1;36m\u{2}pidsh\(marker)>\u{1}\u{1B}[0m\u{2} "
+    }
+
+    func continuationPrompt() -> String { "....> " }
+}
+
+/// `--step`: shows each statement before it runs and waits for Enter on a terminal.
+final class Stepper {
+    unowned let interpreter: Interpreter
+    init(interpreter: Interpreter) { self.interpreter = interpreter }
+
+    func pause(_ statement: Statement, _ source: SourceFile?) {
+        let loc = statement.location
+        let text = source?.lineText(loc.line).trimmingSpaces() ?? ""
+        interpreter.out.write("[\(loc.file):\(loc.line)] \(text)\n")
+        guard FileIO.isTerminal(0) else { return }
+        interpreter.err.write("  (Enter to run) ")
+        var byte: [UInt8] = [0]
+        while FileIO.readByte(0, &byte) && byte[0] != 10 {}
+    }
+}

@@ -1,0 +1,293 @@
+import PidshSystem
+
+/// Where one command reads and writes.
+public struct CommandIO {
+    public var stdin: Int32
+    public var out: OutputSink
+    public var err: OutputSink
+}
+
+/// What a command left: its status, a builtin's value, its captured text.
+struct CommandResult {
+    var status: Int32 = 0
+    var value: Value?
+    var capturedText: String = ""
+    var failureMessage: String?
+    var failureLocation: SourceLocation?
+}
+
+/// One stage of a pipeline after expansion.
+private enum Stage {
+    case builtin(BuiltinSpec, [Value], Command)
+    case user(UserCommand, [Value], Command)
+    case external(path: String, argv: [String], Command)
+}
+
+extension Interpreter {
+    /// Runs a pipeline. `capture` sends the last stage's output to memory (for `let`
+    /// and `$(...)`); `reportErrors` prints a failing builtin's error instead of
+    /// throwing it (conditions).
+    func runPipeline(_ p: Pipeline, capture: Bool, reportErrors: Bool = false) throws -> CommandResult {
+        var result: CommandResult
+        do {
+            result = try runStages(p, capture: capture)
+        } catch let e as RuntimeError where reportErrors || p.negated {
+            report([e.diagnostic])
+            result = CommandResult(status: 1)
+        }
+        if p.negated {
+            result.status = result.status == 0 ? 1 : 0
+            result.failureMessage = "`!` command succeeded"
+        }
+        lastStatus = result.status
+        return result
+    }
+
+    private func resolve(_ command: Command) throws -> Stage {
+        var args: [Value] = []
+        for w in command.words { args.append(contentsOf: try expand(w)) }
+        guard let first = args.first else {
+            throw RuntimeError(command.location, "the command expanded to nothing")
+        }
+        var name = Printer.string(first)
+        var rest = Array(args.dropFirst())
+        var builtinsAllowed = true
+        if name == "command" {
+            guard let next = rest.first else { throw RuntimeError(command.location, "`command` needs a command name") }
+            name = Printer.string(next)
+            rest.removeFirst()
+            builtinsAllowed = false
+        }
+        if builtinsAllowed, let (spec, consumed) = builtins.match(name, rest.map(Printer.string)) {
+            return .builtin(spec, Array(rest.dropFirst(consumed)), command)
+        }
+        if builtinsAllowed, let f = functions[name] { return .user(f, rest, command) }
+        guard let path = FileIO.findExecutable(name, path: FileIO.environment("PATH")) else {
+            var notes: [String] = []
+            let known = builtins.names + Array(functions.keys)
+            if let s = Suggest.closest(to: name, among: known) { notes.append("did you mean `\(s)`?") }
+            let why = name.contains("/") ? "no such program: \(name)" : "command not found: \(name) (not a builtin, not a def, not on $PATH)"
+            throw RuntimeError(command.words[0].location, why, notes: notes)
+        }
+        return .external(path: path, argv: [name] + rest.map(Printer.string), command)
+    }
+
+    private func runStages(_ p: Pipeline, capture: Bool) throws -> CommandResult {
+        let stages = try p.commands.map(resolve)
+        var opened: [Int32] = []
+        defer { for fd in opened { FileIO.close(fd) } }
+        let finalOut = capture ? OutputSink(.buffer) : out
+
+        // One stage that isn't external runs in-process with its redirections.
+        if stages.count == 1, case .external = stages[0] {} else if stages.count == 1 {
+            var io = CommandIO(stdin: stdinFD, out: finalOut, err: err)
+            try applyRedirections(stageCommand(stages[0]).redirections, to: &io, opened: &opened)
+            var r = try runInProcess(stages[0], io: io)
+            if capture { r.capturedText = finalOut.text }
+            return r
+        }
+
+        // Pipes between stages; each external gets its ends by dup2 in the child.
+        var pipes: [(r: Int32, w: Int32)] = []
+        for _ in 0..<(stages.count - 1) {
+            let pp = try FileIO.pipe()
+            opened.append(pp.0); opened.append(pp.1)
+            pipes.append((pp.0, pp.1))
+        }
+        var pumps: [(fd: Int32, consume: ([UInt8]) -> Void)] = []
+        // Output that must pass through pidsh (capture, stable ids, embedding).
+        var lastOutFD: Int32
+        if let fd = finalOut.directDescriptor {
+            lastOutFD = fd
+        } else {
+            let (r, w) = try FileIO.pipe()
+            opened.append(w)
+            lastOutFD = w
+            pumps.append((r, { finalOut.writeBytes($0) }))
+        }
+        var errFD: Int32
+        if let fd = err.directDescriptor {
+            errFD = fd
+        } else if !capture, let o = out.descriptor, let e = err.descriptor, FileIO.sameFile(o, e) {
+            errFD = lastOutFD   // merged output stays in order
+        } else {
+            let (r, w) = try FileIO.pipe()
+            opened.append(w)
+            errFD = w
+            let sink = err
+            pumps.append((r, { sink.writeBytes($0) }))
+        }
+
+        var running: [(ProcessHandle, Command)] = []
+        var inProcess: [(Int, Stage, CommandIO)] = []
+        var failure: Error?
+        for (i, stage) in stages.enumerated() {
+            let command = stageCommand(stage)
+            let inFD = i == 0 ? stdinFD : pipes[i - 1].r
+            let outFD = i == stages.count - 1 ? lastOutFD : pipes[i].w
+            var io = CommandIO(stdin: inFD, out: OutputSink(.descriptor(outFD), ids: nil), err: OutputSink(.descriptor(errFD), ids: nil))
+            if i == stages.count - 1, lastOutFD == finalOut.descriptor { io.out = finalOut }
+            do {
+                try applyRedirections(command.redirections, to: &io, opened: &opened)
+            } catch { failure = error; break }
+            switch stage {
+            case .external(let path, let argv, _):
+                var opts = SpawnOptions(path: path, arguments: argv)
+                opts.fileDescriptors = [(0, io.stdin), (1, io.out.descriptor ?? outFD), (2, io.err.descriptor ?? errFD)]
+                do {
+                    let proc = try session.spawn(opts)
+                    running.append((proc, command))
+                } catch {
+                    failure = RuntimeError(command.location, "\(error)")
+                }
+            default:
+                inProcess.append((i, stage, io))
+            }
+            if failure != nil { break }
+        }
+        // In-process stages write to their pipe after the externals are running.
+        var lastResult = CommandResult()
+        for (i, stage, io) in inProcess {
+            do {
+                let r = try runInProcess(stage, io: io)
+                if i == stages.count - 1 { lastResult = r }
+            } catch {
+                if failure == nil { failure = error }
+            }
+            if i < stages.count - 1 { FileIO.close(pipes[i].w); opened.removeAll { $0 == pipes[i].w } }
+        }
+        // Our copies of the pipe ends must go, or readers never see EOF.
+        for fd in opened { FileIO.close(fd) }
+        opened.removeAll()
+        FileIO.pump(pumps)
+
+        var statuses: [ExitStatus] = []
+        for (proc, _) in running {
+            let s = (try? proc.wait(interruptible: false)) ?? .exited(127)
+            statuses.append(s)
+        }
+        session.reapFinished()
+        if let failure {
+            for (proc, _) in running where proc.isRunning { try? proc.signal(9) }
+            throw failure
+        }
+        try interruptIfForegroundDied(statuses)
+
+        var result = lastResult
+        if case .external(_, let argv, let command) = stages.last!, let s = statuses.last {
+            result.status = s.shellCode
+            if s.shellCode != 0 {
+                result.failureMessage = "`\(argv.joined(separator: " ").prefix(60))` \(s == .exited(s.shellCode) ? "exited with status \(s.shellCode)" : "was \(s)")"
+                result.failureLocation = command.location
+            }
+        }
+        if capture { result.capturedText = finalOut.text }
+        return result
+    }
+
+    private func stageCommand(_ s: Stage) -> Command {
+        switch s {
+        case .builtin(_, _, let c), .user(_, _, let c), .external(_, _, let c): return c
+        }
+    }
+
+    /// A Ctrl-C that killed the foreground job stops the script (and returns the REPL
+    /// to its prompt); one the job caught and survived is forgotten.
+    private func interruptIfForegroundDied(_ statuses: [ExitStatus]) throws {
+        let pending = OwnSignals.peekPending()
+        guard pending != 0 else { return }
+        if pending == 2 && !statuses.contains(.signaled(2)) {
+            _ = OwnSignals.takePending()
+            return
+        }
+        _ = OwnSignals.takePending()
+        throw Interrupted(signal: pending)
+    }
+
+    private func runInProcess(_ stage: Stage, io: CommandIO) throws -> CommandResult {
+        switch stage {
+        case .builtin(let spec, let args, let command):
+            var call = BuiltinCall(interpreter: self, spec: spec, arguments: args, io: io, command: command)
+            do {
+                let v = try spec.run(&call)
+                lastStatus = call.status
+                var r = CommandResult(status: call.status, value: v)
+                if call.status != 0 {
+                    r.failureMessage = call.failureMessage ?? "`\(spec.name)` failed with status \(call.status)"
+                    r.failureLocation = command.location
+                }
+                return r
+            } catch let e as BuiltinError {
+                let loc = e.argumentIndex.flatMap { argLocation(command, $0) } ?? command.location
+                throw RuntimeError(loc, "\(spec.name): \(e.message)", notes: e.notes)
+            } catch let e as SystemError {
+                throw RuntimeError(command.location, "\(spec.name): \(e)")
+            } catch let e as UsageError {
+                throw RuntimeError(command.location, "\(spec.name): \(e)")
+            }
+        case .user(let f, let args, let command):
+            let status = try call(f, arguments: args, io: io)
+            var r = CommandResult(status: status)
+            if status != 0 { r.failureMessage = "`\(f.name)` failed with status \(status)"; r.failureLocation = command.location }
+            return r
+        case .external:
+            fatalError("externals are spawned, not run in-process")
+        }
+    }
+
+    /// The location of argument `i` (after the command name), when the words map 1:1.
+    func argLocation(_ c: Command, _ i: Int) -> SourceLocation? {
+        var offset = 1
+        if c.words.first?.literalText == "command" { offset = 2 }
+        return i + offset < c.words.count ? c.words[i + offset].location : nil
+    }
+
+    private func applyRedirections(_ redirections: [Redirection], to io: inout CommandIO, opened: inout [Int32]) throws {
+        for r in redirections {
+            if r.kind == .errorToOutput { io.err = io.out; continue }
+            guard let target = r.target else { continue }
+            let values = try expand(target)
+            guard values.count == 1 else {
+                throw RuntimeError(target.location, "a redirection needs one file name, the word expanded to \(values.count)")
+            }
+            let path = Printer.string(values[0])
+            let fd: Int32
+            do {
+                switch r.kind {
+                case .input: fd = try FileIO.open(path, .read)
+                case .output, .error: fd = try FileIO.open(path, .truncate)
+                case .append: fd = try FileIO.open(path, .append)
+                case .errorToOutput: continue
+                }
+            } catch {
+                throw RuntimeError(target.location, "\(error)")
+            }
+            opened.append(fd)
+            switch r.kind {
+            case .input: io.stdin = fd
+            case .output, .append: io.out = OutputSink(.descriptor(fd), ids: ids)
+            case .error: io.err = OutputSink(.descriptor(fd), ids: ids)
+            case .errorToOutput: break
+            }
+        }
+    }
+
+    /// `$(...)`: runs statements with stdout captured; errors propagate.
+    func captureOutput(of statements: [Statement], at loc: SourceLocation) throws -> String {
+        let sink = OutputSink(.buffer)
+        let saved = out
+        out = sink
+        defer { out = saved }
+        for s in statements {
+            if case .pipeline(let p) = s {
+                let r = try runPipeline(p, capture: false)
+                if r.status != 0 {
+                    throw CommandFailed(location: r.failureLocation ?? p.location, message: r.failureMessage ?? "command failed", status: r.status)
+                }
+            } else {
+                try runStatement(s)
+            }
+        }
+        return sink.text
+    }
+}

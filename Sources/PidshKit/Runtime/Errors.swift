@@ -1,0 +1,59 @@
+import PidshSystem
+
+/// A failure while running, located at the statement or word that caused it.
+public struct RuntimeError: Error, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+    public var notes: [String]
+
+    public init(_ location: SourceLocation, _ message: String, notes: [String] = []) {
+        self.location = location
+        self.message = message
+        self.notes = notes
+    }
+
+    public var description: String { "\(location): error: \(message)" }
+    public var diagnostic: Diagnostic { Diagnostic(location, message, notes: notes) }
+}
+
+/// `expect` found its expression false.
+public struct ExpectationFailed: Error {
+    public var location: SourceLocation
+    public var message: String
+    public var diagnostic: Diagnostic { Diagnostic(location, message) }
+}
+
+/// `exit N`.
+public struct ExitRequest: Error { public var code: Int32 }
+
+/// A command ran and failed (non-zero status): stops a script as `set -e` would.
+public struct CommandFailed: Error {
+    public var location: SourceLocation
+    public var message: String
+    public var status: Int32
+    public var diagnostic: Diagnostic { Diagnostic(location, message) }
+}
+
+/// Documented exit codes of `pidsh` (docs/language.md).
+public enum ExitCode {
+    public static let success: Int32 = 0
+    public static let runtimeError: Int32 = 1
+    public static let syntaxError: Int32 = 2
+    public static let expectFailed: Int32 = 3
+    public static let usage: Int32 = 64
+    public static let startupFailed: Int32 = 70
+}
+
+/// A builtin's own complaint (bad arguments...), located by the interpreter.
+public struct BuiltinError: Error, CustomStringConvertible {
+    public var message: String
+    public var notes: [String]
+    /// Which argument (0-based, after the command name) it is about, if any.
+    public var argumentIndex: Int?
+    public init(_ message: String, notes: [String] = [], argument: Int? = nil) {
+        self.message = message
+        self.notes = notes
+        self.argumentIndex = argument
+    }
+    public var description: String { message }
+}

@@ -1,0 +1,176 @@
+import PidshSystem
+
+/// Options that change how a session runs and prints.
+public struct InterpreterOptions {
+    public var stableIds = false
+    public var trace = false
+    public var narrate = false
+    public var step = false
+    /// Interactive REPL: bare command values print, errors don't end the session.
+    public var interactive = false
+    public var color = false
+    public init() {}
+}
+
+/// The pidsh language, runnable from Swift. One interpreter is one session: it owns
+/// every process, namespace and mount its scripts make, and `close()` tears them down.
+/// It must be used from one thread (unshare/setns act on the calling thread).
+public final class Interpreter {
+    public let session: Session
+    public var options: InterpreterOptions
+    public let ids: StableIds
+    public let globals = Scope(parent: nil)
+    var scope: Scope
+    public internal(set) var functions: [String: UserCommand] = [:]
+    public let builtins: BuiltinTable
+    /// `$?` as a number.
+    public internal(set) var lastStatus: Int32 = 0
+    public var scriptArguments: [String] = [] { didSet { positional = scriptArguments } }
+    /// $1..$9: the script's arguments, or a def's inside it.
+    var positional: [String] = []
+    public var scriptName = "pidsh"
+    public var out: OutputSink
+    public var err: OutputSink
+    /// The fd external commands read when not redirected.
+    public var stdinFD: Int32 = 0
+    /// Sources by name, to show caret excerpts for errors.
+    public internal(set) var sources: [String: SourceFile] = [:]
+    /// `source` depth, to stop a file sourcing itself forever.
+    var sourceDepth = 0
+    var callDepth = 0
+    /// When set, pauses before each statement (`--step`).
+    public var stepper: ((Statement, SourceFile?) -> Void)?
+
+    public init(session: Session = Session(), options: InterpreterOptions = InterpreterOptions(),
+                out: OutputSink? = nil, err: OutputSink? = nil) {
+        self.session = session
+        self.options = options
+        self.ids = StableIds(enabled: options.stableIds)
+        self.out = out ?? OutputSink(.descriptor(1), ids: nil)
+        self.err = err ?? OutputSink(.descriptor(2), ids: nil)
+        self.scope = globals
+        self.builtins = BuiltinTable.standard
+        // Sinks made by the caller learn the id rewriter here.
+        self.out = OutputSink(self.out.target, ids: ids)
+        self.err = OutputSink(self.err.target, ids: ids)
+        ids.knowPid(FileIO.processID)
+        ids.knowPid(FileIO.parentProcessID)
+        if let own = try? Namespace.own() { ids.knowInode(own.inode) }
+        session.onNewProcess = { [weak self] p in
+            self?.ids.knowPid(p.pid)
+            for pid in p.pids.dropFirst().dropLast() { _ = pid } // inner PIDs are deterministic
+        }
+        session.onNewNamespace = { [weak self] ns in self?.ids.knowInode(ns.inode) }
+        if options.trace { session.tracer = TraceWriter(interpreter: self) }
+    }
+
+    /// An interpreter whose output and errors are captured in memory (embedding, tests).
+    public static func capturing(options: InterpreterOptions = InterpreterOptions()) -> Interpreter {
+        Interpreter(options: options, out: OutputSink(.buffer), err: OutputSink(.buffer))
+    }
+
+    // MARK: running source text
+
+    public enum Outcome: Equatable {
+        case success
+        case syntaxErrors(Int)
+        case runtimeError
+        case expectFailed
+        case exit(Int32)
+        case interrupted(Int32)
+
+        /// The process exit code pidsh uses for it (documented in docs/language.md).
+        public var exitCode: Int32 {
+            switch self {
+            case .success: return ExitCode.success
+            case .syntaxErrors: return ExitCode.syntaxError
+            case .runtimeError: return ExitCode.runtimeError
+            case .expectFailed: return ExitCode.expectFailed
+            case .exit(let c): return c
+            case .interrupted(let s): return 128 + s
+            }
+        }
+    }
+
+    /// Parses the whole text, then runs it. Errors are printed (located) to `err`.
+    @discardableResult
+    public func run(_ text: String, name: String = "<string>") -> Outcome {
+        run(SourceFile(name: name, text: text))
+    }
+
+    @discardableResult
+    public func run(_ source: SourceFile) -> Outcome {
+        sources[source.name] = source
+        let (statements, diagnostics) = Parser.parse(source)
+        if !diagnostics.isEmpty {
+            report(diagnostics.sorted { $0.location.offset < $1.location.offset })
+            return .syntaxErrors(diagnostics.count)
+        }
+        return execute(statements)
+    }
+
+    /// Runs parsed statements, turning what stops them into an outcome.
+    public func execute(_ statements: [Statement]) -> Outcome {
+        do {
+            try runBlock(statements)
+            session.reapFinished()
+            return .success
+        } catch let e as ExitRequest {
+            return .exit(e.code)
+        } catch {
+            return handleTopLevel(error)
+        }
+    }
+
+    func handleTopLevel(_ error: Error) -> Outcome {
+        switch error {
+        case let e as ExpectationFailed:
+            report([e.diagnostic])
+            lastStatus = ExitCode.expectFailed
+            return .expectFailed
+        case let e as Interrupted:
+            err.write("pidsh: \(e)\n")
+            return .interrupted(e.signal)
+        case let e as ExitRequest:
+            return .exit(e.code)
+        default:
+            report([diagnostic(for: error, at: nil)])
+            return .runtimeError
+        }
+    }
+
+    /// Prints diagnostics with their caret excerpts.
+    public func report(_ diagnostics: [Diagnostic]) {
+        for d in diagnostics {
+            err.write(DiagnosticRenderer.render(d, source: sources[d.location.file], color: options.color) + "\n")
+        }
+    }
+
+    func diagnostic(for error: Error, at fallback: SourceLocation?) -> Diagnostic {
+        let loc = fallback ?? SourceLocation(file: scriptName, line: 0, column: 0)
+        switch error {
+        case let e as RuntimeError: return e.diagnostic
+        case let e as CommandFailed: return e.diagnostic
+        case let e as ExpectationFailed: return e.diagnostic
+        case let e as Diagnostic: return e
+        default: return Diagnostic(loc, "\(error)")
+        }
+    }
+
+    /// Ends the session: kills every process, undoes every mount. Returns what it
+    /// could not undo.
+    @discardableResult
+    public func close() -> [String] { session.tearDown() }
+
+    // MARK: variables
+
+    public func variable(_ name: String) -> Value? { scope.lookup(name) }
+    public func setVariable(_ name: String, _ value: Value) { scope.assign(name, value) }
+    public var variableNames: [String] { scope.allNames }
+
+    /// Checks SIGINT/SIGTERM between statements.
+    func checkInterrupt() throws {
+        let sig = OwnSignals.takePending()
+        if sig != 0 { throw Interrupted(signal: sig) }
+    }
+}

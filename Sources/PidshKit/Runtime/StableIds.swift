@@ -1,0 +1,67 @@
+/// `--stable-ids`: host PIDs and namespace inodes that pidsh knows print as aliases
+/// numbered by first appearance (`<pid#1>`, `<ns#2>`), so transcripts are reproducible.
+/// Numbers pidsh does not know are left alone: a stray host PID still shows in a diff.
+public final class StableIds {
+    private var knownPids: Set<Int64> = []
+    private var knownInodes: Set<Int64> = []
+    private var pidAliases: [Int64: Int] = [:]
+    private var inodeAliases: [Int64: Int] = [:]
+    public var enabled: Bool
+
+    public init(enabled: Bool) { self.enabled = enabled }
+
+    public func knowPid(_ pid: Int32) { if pid > 1 { knownPids.insert(Int64(pid)) } }
+    public func knowInode(_ inode: UInt64) { knownInodes.insert(Int64(inode)) }
+
+    /// Rewrites every whole number in `text` that is a known PID or inode.
+    public func rewrite(_ text: String) -> String {
+        guard enabled, !knownPids.isEmpty || !knownInodes.isEmpty else { return text }
+        var utf8 = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count + 16)
+        var i = 0
+        let n = utf8.count
+        var changed = false
+        while i < n {
+            let b = utf8[i]
+            if b >= 48 && b <= 57 && (i == 0 || !Self.isWordByte(utf8[i - 1])) {
+                var j = i
+                var value: Int64 = 0
+                while j < n, utf8[j] >= 48, utf8[j] <= 57, j - i < 18 {
+                    value = value * 10 + Int64(utf8[j] - 48)
+                    j += 1
+                }
+                let endsWord = j == n || !Self.isWordByte(utf8[j])
+                if endsWord, let alias = alias(for: value) {
+                    out.append(contentsOf: Array(alias.utf8))
+                    changed = true
+                } else {
+                    out.append(contentsOf: utf8[i..<j])
+                }
+                i = j
+                continue
+            }
+            out.append(b)
+            i += 1
+        }
+        if !changed { return text }
+        utf8 = out
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    private func alias(for value: Int64) -> String? {
+        if knownInodes.contains(value) {
+            if inodeAliases[value] == nil { inodeAliases[value] = inodeAliases.count + 1 }
+            return "<ns#\(inodeAliases[value]!)>"
+        }
+        if knownPids.contains(value) {
+            if pidAliases[value] == nil { pidAliases[value] = pidAliases.count + 1 }
+            return "<pid#\(pidAliases[value]!)>"
+        }
+        return nil
+    }
+
+    static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 || b == 46 && false
+    }
+}

@@ -1,0 +1,184 @@
+import PidshSystem
+
+/// Running statements: control flow, `let`, `try`, `expect`, user commands.
+extension Interpreter {
+    func runBlock(_ statements: [Statement]) throws {
+        for s in statements { try runStatement(s) }
+    }
+
+    func runStatement(_ statement: Statement) throws {
+        try checkInterrupt()
+        if !session.children.isEmpty { session.reapFinished() }
+        if let stepper, !isNarration(statement) { stepper(statement, sources[statement.location.file]) }
+        switch statement {
+        case .narration(let text, _):
+            if options.narrate || options.step { out.write(text + "\n") }
+
+        case .pipeline(let p):
+            let result = try runPipeline(p, capture: false)
+            try check(result, p)
+            if options.interactive, let v = result.value { out.write(Printer.show(v) + "\n") }
+
+        case .assignment(let name, let rhs, _):
+            scope.assign(name, try evaluate(rhs))
+
+        case .ifElse(let condition, let then, let otherwise, _):
+            if try evaluate(condition) {
+                try runBlock(then)
+            } else if let otherwise {
+                try runBlock(otherwise)
+            }
+
+        case .whileLoop(let condition, let body, _):
+            while try evaluate(condition) {
+                try runBlock(body)
+            }
+
+        case .forLoop(let name, let source, let body, _):
+            for item in try forItems(source) {
+                scope.assign(name, item)
+                try runBlock(body)
+            }
+
+        case .repeatLoop(let countExpr, let body, let loc):
+            let countValue = try evaluate(countExpr)
+            guard let count = Printer.integer(countValue), count >= 0 else {
+                throw RuntimeError(countExpr.location, "`repeat` needs a count of 0 or more, got \(Printer.describe(countValue))")
+            }
+            _ = loc
+            for _ in 0..<count { try runBlock(body) }
+
+        case .function(let name, let parameters, let body, let loc):
+            if builtins.spec(named: name) != nil {
+                throw RuntimeError(loc, "`\(name)` is a builtin; a def cannot replace it (pick another name)")
+            }
+            functions[name] = UserCommand(name: name, parameters: parameters, body: body, location: loc)
+
+        case .tryStatement(let inner, _):
+            do {
+                try runStatement(inner)
+            } catch let e as RuntimeError {
+                report([e.diagnostic]); if lastStatus == 0 { lastStatus = 1 }
+            } catch let e as CommandFailed {
+                report([e.diagnostic]); lastStatus = e.status == 0 ? 1 : e.status
+            }
+
+        case .expect(let expr, let messageExpr, let loc):
+            let value = try evaluate(expr)
+            if !value.isTrue {
+                var message = "expectation failed: " + expectationText(loc)
+                message += explainFailure(expr)
+                if let messageExpr { message += " — " + Printer.string(try evaluate(messageExpr)) }
+                throw ExpectationFailed(location: loc, message: message)
+            }
+            lastStatus = 0
+        }
+    }
+
+    func isNarration(_ s: Statement) -> Bool {
+        if case .narration = s { return true }
+        return false
+    }
+
+    /// Throws when a command failed and nothing (try/if/while/!) takes its status.
+    func check(_ result: CommandResult, _ p: Pipeline) throws {
+        if result.status != 0 {
+            throw CommandFailed(location: result.failureLocation ?? p.location,
+                                message: result.failureMessage ?? "command failed with status \(result.status)",
+                                status: result.status)
+        }
+    }
+
+    // MARK: conditions and right sides
+
+    func evaluate(_ c: Condition) throws -> Bool {
+        switch c {
+        case .expression(let e):
+            return try evaluate(e).isTrue
+        case .command(let p):
+            let r = try runPipeline(p, capture: false, reportErrors: true)
+            return r.status == 0
+        }
+    }
+
+    func evaluate(_ rhs: RightSide) throws -> Value {
+        switch rhs {
+        case .expression(let e):
+            let v = try evaluate(e)
+            lastStatus = 0
+            return v
+        case .command(let p):
+            let r = try runPipeline(p, capture: true)
+            try check(r, p)
+            return r.value ?? .string(Printer.chompTrailingNewline(r.capturedText))
+        }
+    }
+
+    func forItems(_ source: ForSource) throws -> [Value] {
+        switch source {
+        case .expression(let e):
+            let v = try evaluate(e)
+            if case .string(let s) = v {
+                // Text (command output) iterates by line; it is never word-split.
+                return s.split(separator: "\n").map { .string(String($0)) }
+            }
+            return v.elements
+        case .words(let words):
+            var items: [Value] = []
+            for w in words { items.append(contentsOf: try expand(w)) }
+            return items
+        }
+    }
+
+    /// The source text of an `expect` (from its line).
+    func expectationText(_ loc: SourceLocation) -> String {
+        guard let src = sources[loc.file] else { return "" }
+        var text = src.lineText(loc.line)
+        let skip = text.index(text.startIndex, offsetBy: min(text.count, loc.column - 1 + "expect".count))
+        text = String(text[skip...])
+        return text.trimmingSpaces()
+    }
+
+    /// For a failed comparison, the values on both sides.
+    func explainFailure(_ e: Expr) -> String {
+        guard case .binary(let op, let l, let r, _) = e, ["==", "!=", "<", "<=", ">", ">="].contains(op),
+              let lv = try? evaluate(l), let rv = try? evaluate(r) else { return "" }
+        return " (left: \(Printer.describe(lv)), right: \(Printer.describe(rv)))"
+    }
+
+    // MARK: user commands
+
+    func call(_ f: UserCommand, arguments: [Value], io: CommandIO) throws -> Int32 {
+        guard callDepth < 200 else {
+            throw RuntimeError(f.location, "`\(f.name)` called itself 200 levels deep: stopping (endless recursion?)")
+        }
+        let frame = Scope(parent: globals)
+        for (i, p) in f.parameters.enumerated() {
+            frame.define(p, i < arguments.count ? arguments[i] : .string(""))
+        }
+        frame.define("args", .list(arguments))
+        let saved = (scope, out, err, stdinFD, positional)
+        scope = frame
+        out = io.out
+        err = io.err
+        stdinFD = io.stdin
+        positional = arguments.map(Printer.string)
+        callDepth += 1
+        defer {
+            callDepth -= 1
+            (scope, out, err, stdinFD, positional) = saved
+        }
+        lastStatus = 0
+        try runBlock(f.body)
+        return lastStatus
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = self[...]
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

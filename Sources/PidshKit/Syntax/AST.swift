@@ -1,0 +1,82 @@
+/// The typed syntax tree. A script is parsed whole into [Statement] before any runs.
+public indirect enum Statement: Equatable, Sendable {
+    case pipeline(Pipeline)
+    case assignment(name: String, value: RightSide, location: SourceLocation)
+    case ifElse(condition: Condition, then: [Statement], otherwise: [Statement]?, location: SourceLocation)
+    case whileLoop(condition: Condition, body: [Statement], location: SourceLocation)
+    case forLoop(variable: String, source: ForSource, body: [Statement], location: SourceLocation)
+    case repeatLoop(count: Expr, body: [Statement], location: SourceLocation)
+    case function(name: String, parameters: [String], body: [Statement], location: SourceLocation)
+    case tryStatement(Statement, location: SourceLocation)
+    case expect(Expr, message: Expr?, location: SourceLocation)
+    case narration(String, location: SourceLocation)
+
+    public var location: SourceLocation {
+        switch self {
+        case .pipeline(let p): return p.location
+        case .assignment(_, _, let l), .ifElse(_, _, _, let l), .whileLoop(_, _, let l),
+             .forLoop(_, _, _, let l), .repeatLoop(_, _, let l), .function(_, _, _, let l),
+             .tryStatement(_, let l), .expect(_, _, let l), .narration(_, let l):
+            return l
+        }
+    }
+}
+
+/// `a | b | c`, possibly negated with `!`.
+public struct Pipeline: Equatable, Sendable {
+    public var commands: [Command]
+    public var negated: Bool
+    public var location: SourceLocation
+}
+
+public struct Command: Equatable, Sendable {
+    public var words: [Word]
+    public var redirections: [Redirection]
+    public var location: SourceLocation
+}
+
+public struct Redirection: Equatable, Sendable {
+    public var kind: RedirectKind
+    public var target: Word?          // nil for 2>&1
+    public var location: SourceLocation
+}
+
+/// The right side of `let`: a command (its value or output) or an expression.
+public enum RightSide: Equatable, Sendable {
+    case command(Pipeline)
+    case expression(Expr)
+}
+
+/// An `if`/`while` condition: an expression, or a command whose status decides.
+public enum Condition: Equatable, Sendable {
+    case command(Pipeline)
+    case expression(Expr)
+}
+
+public enum ForSource: Equatable, Sendable {
+    case expression(Expr)
+    case words([Word])
+}
+
+public indirect enum Expr: Equatable, Sendable {
+    case integer(Int, SourceLocation)
+    case boolean(Bool, SourceLocation)
+    case string(Word)                         // quoted string or bare word, interpolated
+    case variable(Word)                       // $x.f, ${...}, $(...), $?...
+    case list([Expr], SourceLocation)
+    case range(Expr, Expr, SourceLocation)
+    case unary(String, Expr, SourceLocation)  // not, -
+    case binary(String, Expr, Expr, SourceLocation)
+    /// A bare name inside ${...}: a variable read with fields.
+    case name(String, fields: [String], SourceLocation)
+
+    public var location: SourceLocation {
+        switch self {
+        case .integer(_, let l), .boolean(_, let l), .list(_, let l), .range(_, _, let l),
+             .unary(_, _, let l), .binary(_, _, _, let l), .name(_, _, let l):
+            return l
+        case .string(let w), .variable(let w):
+            return w.location
+        }
+    }
+}

@@ -1,0 +1,466 @@
+/// Which tokens the parser wants next: shell words, or expression operators.
+public enum LexMode: Sendable { case command, expression }
+
+/// Turns source bytes into tokens on demand. The parser picks the mode per token (a
+/// `<` is a redirection in a command and less-than in an expression), and can rewind
+/// to a saved state to re-read a token in the other mode.
+public struct Lexer {
+    public struct State: Equatable {
+        var pos: Int
+        var line: Int
+        var lineStart: Int
+    }
+
+    public let source: SourceFile
+    let bytes: [UInt8]
+    let end: Int
+    public private(set) var state: State
+    public private(set) var diagnostics: [Diagnostic] = []
+    /// Set when the text ended inside a quote, `${`, `$(` or after a `\`.
+    public private(set) var endedInsideConstruct = false
+
+    public init(source: SourceFile, start: Int = 0, end: Int? = nil, line: Int = 1, lineStart: Int = 0) {
+        self.source = source
+        self.bytes = source.bytes
+        self.end = end ?? source.bytes.count
+        self.state = State(pos: start, line: line, lineStart: lineStart)
+    }
+
+    public mutating func restore(_ s: State) { state = s }
+
+    // MARK: locations
+
+    func column(at pos: Int, lineStart: Int) -> Int {
+        var col = 1
+        var i = lineStart
+        while i < pos && i < bytes.count {
+            if bytes[i] & 0xC0 != 0x80 { col += 1 }
+            i += 1
+        }
+        return col
+    }
+
+    func location(from start: State, to endPos: Int) -> SourceLocation {
+        let col = column(at: start.pos, lineStart: start.lineStart)
+        var len = 0
+        var i = start.pos
+        while i < endPos && i < bytes.count {
+            if bytes[i] == 10 { break }
+            if bytes[i] & 0xC0 != 0x80 { len += 1 }
+            i += 1
+        }
+        return SourceLocation(file: source.name, line: start.line, column: col, length: max(1, len), offset: start.pos)
+    }
+
+    var here: SourceLocation { location(from: state, to: state.pos + 1) }
+
+    mutating func error(_ loc: SourceLocation, _ message: String, incomplete: Bool = false, notes: [String] = []) {
+        diagnostics.append(Diagnostic(loc, message, notes: notes, incomplete: incomplete))
+        if incomplete { endedInsideConstruct = true }
+    }
+
+    // MARK: scanning helpers
+
+    func peekByte(_ offset: Int = 0) -> UInt8? {
+        let i = state.pos + offset
+        return i < end ? bytes[i] : nil
+    }
+
+    mutating func advance() {
+        if state.pos < end {
+            if bytes[state.pos] == 10 {
+                state.line += 1
+                state.lineStart = state.pos + 1
+            }
+            state.pos += 1
+        }
+    }
+
+    static func isIdentStart(_ b: UInt8) -> Bool { (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 }
+    static func isIdentChar(_ b: UInt8) -> Bool { isIdentStart(b) || (b >= 48 && b <= 57) }
+    static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    static func isBlank(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 13 }
+
+    /// Skips blanks, `\`-newline continuations and comments; stops before a newline or
+    /// a narration line (`#:` first on its line).
+    mutating func skipBlanks() {
+        while let b = peekByte() {
+            if Self.isBlank(b) { advance(); continue }
+            if b == 92, peekByte(1) == 10 { advance(); advance(); continue }         // \ newline
+            if b == 92, peekByte(1) == 13, peekByte(2) == 10 { advance(); advance(); advance(); continue }
+            if b == 35 {                                                               // #
+                if peekByte(1) == 58, atLineStart() { return }                          // #: narration
+                while let c = peekByte(), c != 10 { advance() }
+                continue
+            }
+            return
+        }
+    }
+
+    func atLineStart() -> Bool {
+        var i = state.pos - 1
+        while i >= state.lineStart {
+            if !Self.isBlank(bytes[i]) { return false }
+            i -= 1
+        }
+        return true
+    }
+
+    /// After a token: does the next byte end a word?
+    func isWordEnd(_ b: UInt8?) -> Bool {
+        guard let b else { return true }
+        return Self.isBlank(b) || b == 10 || b == 59 || b == 124 || b == 62 || b == 60 || b == 38
+    }
+
+    // MARK: the token stream
+
+    public mutating func next(_ mode: LexMode) -> Token {
+        skipBlanks()
+        let start = state
+        guard let b = peekByte() else {
+            return Token(kind: .eof, location: location(from: start, to: start.pos + 1))
+        }
+        switch b {
+        case 10:
+            advance()
+            return Token(kind: .newline, location: location(from: start, to: start.pos + 1))
+        case 59:
+            advance()
+            return Token(kind: .semicolon, location: location(from: start, to: start.pos + 1))
+        case 35: // narration
+            advance(); advance()
+            let textStart = state.pos
+            while let c = peekByte(), c != 10 { advance() }
+            var text = String(decoding: bytes[textStart..<state.pos], as: UTF8.self)
+            if text.hasPrefix(" ") { text.removeFirst() }
+            return Token(kind: .narration(text), location: location(from: start, to: state.pos))
+        default:
+            break
+        }
+        return mode == .command ? nextCommandToken(start) : nextExpressionToken(start)
+    }
+
+    mutating func nextCommandToken(_ start: State) -> Token {
+        let b = peekByte()!
+        func single(_ kind: TokenKind, _ len: Int) -> Token {
+            Token(kind: kind, location: location(from: start, to: start.pos + len))
+        }
+        switch b {
+        case 123 where isWordEnd(peekByte(1)) || peekByte(1) == 125: // {
+            advance(); return single(.leftBrace, 1)
+        case 125 where isWordEnd(peekByte(1)) || peekByte(1) == 125: // }
+            advance(); return single(.rightBrace, 1)
+        case 124: // |
+            advance()
+            if peekByte() == 124 {
+                advance()
+                error(location(from: start, to: start.pos + 2), "pidsh has no `||`: use `if` (e.g. `if ! cmd { ... }`)")
+            }
+            return single(.pipe, 1)
+        case 38: // &
+            advance()
+            if peekByte() == 38 {
+                advance()
+                error(location(from: start, to: start.pos + 2), "pidsh has no `&&`: put the commands on separate lines (a failing command stops the script)")
+            } else {
+                error(location(from: start, to: start.pos + 1), "pidsh has no background jobs (`&`): use `spawn CMD` to start a process without waiting")
+            }
+            return next(.command)
+        case 62: // > >>
+            advance()
+            if peekByte() == 62 { advance(); return single(.redirect(.append), 2) }
+            return single(.redirect(.output), 1)
+        case 60: // <
+            advance()
+            return single(.redirect(.input), 1)
+        case 50 where peekByte(1) == 62: // 2> 2>&1
+            advance(); advance()
+            if peekByte() == 38, peekByte(1) == 49 { advance(); advance(); return single(.redirect(.errorToOutput), 4) }
+            return single(.redirect(.error), 2)
+        case 33 where isWordEnd(peekByte(1)): // ! alone
+            advance(); return single(.bang, 1)
+        default:
+            let word = scanWord(start, stopAtBrace: false)
+            return Token(kind: .word(word), location: word.location)
+        }
+    }
+
+    /// A shell word: literal runs, quotes, escapes and `$` substitutions.
+    mutating func scanWord(_ start: State, stopAtBrace: Bool) -> Word {
+        var parts: [WordPart] = []
+        var literal = ""
+        var literalQuoted = false
+        func flush() {
+            if !literal.isEmpty { parts.append(.literal(literal, quoted: literalQuoted)); literal = "" }
+        }
+        func addLiteral(_ s: String, quoted: Bool) {
+            if quoted != literalQuoted { flush(); literalQuoted = quoted }
+            literal += s
+        }
+        var rawStart = state.pos
+        func takeRaw(upTo pos: Int) -> String { String(decoding: bytes[rawStart..<pos], as: UTF8.self) }
+        while let b = peekByte(), !isWordEnd(b) {
+            if stopAtBrace && (b == 123 || b == 125) { break }
+            switch b {
+            case 39: // '
+                addLiteral(takeRaw(upTo: state.pos), quoted: false)
+                let q = state
+                advance()
+                let s = state.pos
+                while let c = peekByte(), c != 39 { advance() }
+                if peekByte() == nil {
+                    error(location(from: q, to: q.pos + 1), "unterminated single quote", incomplete: true)
+                    addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                } else {
+                    addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                    advance()
+                }
+                rawStart = state.pos
+            case 34: // "
+                addLiteral(takeRaw(upTo: state.pos), quoted: false)
+                flush()
+                parts.append(contentsOf: scanDoubleQuoted())
+                literalQuoted = true
+                rawStart = state.pos
+            case 92: // backslash
+                addLiteral(takeRaw(upTo: state.pos), quoted: false)
+                advance()
+                if let c = peekByte() {
+                    if c == 10 { advance() } else {
+                        let s = state.pos
+                        advance()
+                        while let d = peekByte(), d & 0xC0 == 0x80 { advance() }
+                        addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                    }
+                } else {
+                    error(location(from: state, to: state.pos + 1), "`\\` at the end of the input", incomplete: true)
+                }
+                rawStart = state.pos
+            case 36: // $
+                addLiteral(takeRaw(upTo: state.pos), quoted: false)
+                if let part = scanDollar(inQuotes: false) { flush(); parts.append(part); literalQuoted = false }
+                else { addLiteral("$", quoted: true) }
+                rawStart = state.pos
+            default:
+                advance()
+            }
+        }
+        addLiteral(takeRaw(upTo: state.pos), quoted: false)
+        flush()
+        return Word(parts: parts, location: location(from: start, to: state.pos))
+    }
+
+    /// Inside "...": literal text, escapes and substitutions. Starts at the quote.
+    mutating func scanDoubleQuoted() -> [WordPart] {
+        let q = state
+        advance()
+        var parts: [WordPart] = []
+        var text = ""
+        var runStart = state.pos
+        func flushRun() {
+            text += String(decoding: bytes[runStart..<state.pos], as: UTF8.self)
+        }
+        while let b = peekByte(), b != 34 {
+            if b == 92 {
+                flushRun()
+                advance()
+                guard let c = peekByte() else { break }
+                switch c {
+                case 110: text += "\n"; advance()
+                case 116: text += "\t"; advance()
+                case 34, 92, 36, 96: text += String(UnicodeScalar(c)); advance()
+                case 10: advance()
+                default: text += "\\"
+                }
+                runStart = state.pos
+            } else if b == 36 {
+                flushRun()
+                if let part = scanDollar(inQuotes: true) {
+                    if !text.isEmpty { parts.append(.literal(text, quoted: true)); text = "" }
+                    parts.append(part)
+                } else {
+                    text += "$"
+                }
+                runStart = state.pos
+            } else {
+                advance()
+            }
+        }
+        flushRun()
+        if peekByte() == nil {
+            error(location(from: q, to: q.pos + 1), "unterminated double quote", incomplete: true)
+        } else {
+            advance()
+        }
+        if !text.isEmpty || parts.isEmpty { parts.append(.literal(text, quoted: true)) }
+        return parts
+    }
+
+    /// `$name.field`, `${expr}`, `$(cmd)`, `$?`, `$$`, `$1`. Starts at `$`; returns nil
+    /// (consuming only the `$`) when what follows is no substitution.
+    mutating func scanDollar(inQuotes: Bool) -> WordPart? {
+        let start = state
+        advance()
+        guard let b = peekByte() else { return nil }
+        if b == 63 || b == 36 { // $? $$
+            advance()
+            return .special(b == 63 ? "?" : "$", location: location(from: start, to: state.pos))
+        }
+        if Self.isDigit(b) {
+            advance()
+            return .special(String(UnicodeScalar(b)), location: location(from: start, to: state.pos))
+        }
+        if Self.isIdentStart(b) {
+            let nameStart = state.pos
+            while let c = peekByte(), Self.isIdentChar(c) { advance() }
+            let name = String(decoding: bytes[nameStart..<state.pos], as: UTF8.self)
+            var fields: [String] = []
+            while peekByte() == 46, let c = peekByte(1), Self.isIdentStart(c) {
+                advance()
+                let f = state.pos
+                while let c = peekByte(), Self.isIdentChar(c) { advance() }
+                fields.append(String(decoding: bytes[f..<state.pos], as: UTF8.self))
+            }
+            let loc = location(from: start, to: state.pos)
+            if name == "args" && fields.isEmpty { return .special("args", location: loc) }
+            return .variable(name: name, fields: fields, location: loc)
+        }
+        if b == 123 { // ${
+            advance()
+            let innerStart = state
+            guard let close = matching(open: 123, close: 125) else {
+                error(location(from: start, to: start.pos + 2), "unclosed `${`", incomplete: true)
+                while peekByte() != nil { advance() }
+                return .literal("", quoted: true)
+            }
+            var sub = Parser(lexer: Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart))
+            let expr = sub.parseBracedExpression(at: location(from: start, to: close + 1))
+            diagnostics.append(contentsOf: sub.diagnostics)
+            while state.pos < close { advance() }
+            advance()
+            return .expression(expr)
+        }
+        if b == 40 { // $(
+            advance()
+            let innerStart = state
+            guard let close = matching(open: 40, close: 41) else {
+                error(location(from: start, to: start.pos + 2), "unclosed `$(`", incomplete: true)
+                while peekByte() != nil { advance() }
+                return .literal("", quoted: true)
+            }
+            var sub = Parser(lexer: Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart))
+            let statements = sub.parseScript()
+            diagnostics.append(contentsOf: sub.diagnostics)
+            while state.pos < close { advance() }
+            advance()
+            return .commandSubstitution(statements, location: location(from: start, to: state.pos))
+        }
+        return nil
+    }
+
+    /// The offset of the bracket closing the one just consumed, skipping quotes and
+    /// nested pairs; nil when the input ends first.
+    func matching(open: UInt8, close: UInt8) -> Int? {
+        var depth = 1
+        var i = state.pos
+        while i < end {
+            let c = bytes[i]
+            if c == 92 { i += 2; continue }
+            if c == 39 {
+                i += 1
+                while i < end && bytes[i] != 39 { i += 1 }
+            } else if c == 34 {
+                i += 1
+                while i < end && bytes[i] != 34 { if bytes[i] == 92 { i += 1 }; i += 1 }
+            } else if c == open {
+                depth += 1
+            } else if c == close {
+                depth -= 1
+                if depth == 0 { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    // MARK: expression mode
+
+    mutating func nextExpressionToken(_ start: State) -> Token {
+        let b = peekByte()!
+        func op(_ s: String) -> Token {
+            for _ in 0..<s.utf8.count { advance() }
+            return Token(kind: .op(s), location: location(from: start, to: state.pos))
+        }
+        switch b {
+        case 123: advance(); return Token(kind: .leftBrace, location: location(from: start, to: state.pos))
+        case 125: advance(); return Token(kind: .rightBrace, location: location(from: start, to: state.pos))
+        case 61: return peekByte(1) == 61 ? op("==") : op("=")
+        case 33: return peekByte(1) == 61 ? op("!=") : op("!")
+        case 60: return peekByte(1) == 61 ? op("<=") : op("<")
+        case 62: return peekByte(1) == 61 ? op(">=") : op(">")
+        case 43, 42, 37, 40, 41, 91, 93, 44: return op(String(UnicodeScalar(b)))
+        case 45: return op("-")
+        case 47 where !(peekByte(1).map { Self.isIdentStart($0) || $0 == 46 } ?? false): return op("/")
+        case 46 where peekByte(1) == 46: return op("..")
+        case 34, 39:
+            let w = scanQuotedOnly(start)
+            return Token(kind: .string(w), location: w.location)
+        case 36:
+            if let part = scanDollar(inQuotes: false) {
+                let loc = location(from: start, to: state.pos)
+                return Token(kind: .variable(Word(parts: [part], location: loc)), location: loc)
+            }
+            return Token(kind: .identifier("$"), location: location(from: start, to: state.pos))
+        default:
+            break
+        }
+        if Self.isDigit(b) {
+            while let c = peekByte(), Self.isDigit(c) { advance() }
+            if let c = peekByte(), Self.isIdentStart(c) {
+                while let c = peekByte(), Self.isExprWordChar(c) { advance() }
+                let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
+                return Token(kind: .identifier(text), location: location(from: start, to: state.pos))
+            }
+            let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
+            let loc = location(from: start, to: state.pos)
+            guard let n = Int(text) else {
+                error(loc, "integer \(text) is too large")
+                return Token(kind: .integer(0), location: loc)
+            }
+            return Token(kind: .integer(n), location: loc)
+        }
+        // A bare word: identifiers, keywords, paths.
+        advance()
+        while let c = peekByte(), Self.isExprWordChar(c) {
+            if c == 46, peekByte(1) == 46 { break }
+            advance()
+        }
+        let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
+        return Token(kind: .identifier(text), location: location(from: start, to: state.pos))
+    }
+
+    static func isExprWordChar(_ b: UInt8) -> Bool {
+        isIdentChar(b) || b == 47 || b == 46 || b == 58 || b == 45 || b >= 0x80
+    }
+
+    /// A quoted string in an expression (`"..."` or `'...'`), as a Word.
+    mutating func scanQuotedOnly(_ start: State) -> Word {
+        var parts: [WordPart]
+        if peekByte() == 34 {
+            parts = scanDoubleQuoted()
+        } else {
+            let q = state
+            advance()
+            let s = state.pos
+            while let c = peekByte(), c != 39 { advance() }
+            parts = [.literal(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)]
+            if peekByte() == nil { error(location(from: q, to: q.pos + 1), "unterminated single quote", incomplete: true) }
+            else { advance() }
+        }
+        return Word(parts: parts, location: location(from: start, to: state.pos))
+    }
+
+    /// Where the lexer is, for the parser's "what comes next" decisions.
+    public var position: Int { state.pos }
+    public func byte(at i: Int) -> UInt8? { i < end ? bytes[i] : nil }
+}

@@ -1,0 +1,611 @@
+/// Recursive descent over the lexer. Reports every error it can find in one pass,
+/// recovering at the next statement boundary; a script runs only if there are none.
+public struct Parser {
+    var lexer: Lexer
+    public private(set) var diagnostics: [Diagnostic] = []
+    /// One token of lookahead, remembered with the mode it was read in.
+    private var lookahead: (token: Token, mode: LexMode, before: Lexer.State)?
+    /// Nesting of blocks, to tell a stray `}` from a closing one.
+    private var depth = 0
+
+    public static let keywords: Set<String> = ["let", "if", "else", "while", "for", "in", "repeat", "def", "try", "expect"]
+
+    public init(lexer: Lexer) { self.lexer = lexer }
+
+    public init(source: SourceFile) { self.lexer = Lexer(source: source) }
+
+    /// Parses a whole script (or `$(...)` body).
+    public static func parse(_ source: SourceFile) -> (statements: [Statement], diagnostics: [Diagnostic]) {
+        var p = Parser(source: source)
+        let statements = p.parseScript()
+        return (statements, p.diagnostics)
+    }
+
+    // MARK: token plumbing
+
+    mutating func peek(_ mode: LexMode) -> Token {
+        if let la = lookahead {
+            if la.mode == mode { return la.token }
+            lexer.restore(la.before)
+            lookahead = nil
+        }
+        let before = lexer.state
+        let t = lexer.next(mode)
+        lookahead = (t, mode, before)
+        return t
+    }
+
+    @discardableResult
+    mutating func take(_ mode: LexMode) -> Token {
+        let t = peek(mode)
+        lookahead = nil
+        return t
+    }
+
+    mutating func error(_ loc: SourceLocation, _ message: String, notes: [String] = [], incomplete: Bool = false) {
+        diagnostics.append(Diagnostic(loc, message, notes: notes, incomplete: incomplete))
+    }
+
+    /// Collects the lexer's diagnostics (they arrive as tokens are read).
+    mutating func mergeLexerDiagnostics() {
+        let seen = Set(diagnostics.map { "\($0.location.offset):\($0.message)" })
+        for d in lexer.diagnostics where !seen.contains("\(d.location.offset):\(d.message)") {
+            diagnostics.append(d)
+        }
+    }
+
+    static func isStatementEnd(_ k: TokenKind) -> Bool {
+        switch k {
+        case .newline, .semicolon, .eof, .rightBrace: return true
+        default: return false
+        }
+    }
+
+    /// After an error: skip to the end of the statement, jumping over whole blocks.
+    mutating func synchronize() {
+        var braces = 0
+        while true {
+            let t = peek(.command)
+            switch t.kind {
+            case .eof: return
+            case .leftBrace: braces += 1; take(.command)
+            case .rightBrace:
+                if braces == 0 { return }
+                braces -= 1; take(.command)
+            case .newline, .semicolon:
+                if braces == 0 { return }
+                take(.command)
+            default: take(.command)
+            }
+        }
+    }
+
+    // MARK: statements
+
+    public mutating func parseScript() -> [Statement] {
+        var out: [Statement] = []
+        while true {
+            let t = peek(.command)
+            switch t.kind {
+            case .eof:
+                mergeLexerDiagnostics()
+                return out
+            case .newline, .semicolon:
+                take(.command)
+            case .rightBrace:
+                take(.command)
+                error(t.location, "`}` without a matching `{`")
+            default:
+                if let s = parseStatement() { out.append(s) }
+                endStatement()
+            }
+        }
+    }
+
+    /// Requires a newline, `;`, `}` or the end after a statement.
+    mutating func endStatement() {
+        let t = peek(.command)
+        if Self.isStatementEnd(t.kind) { return }
+        error(t.location, "unexpected \(describe(t)) after the statement; put a newline or `;` between statements")
+        synchronize()
+    }
+
+    mutating func parseStatement() -> Statement? {
+        let t = peek(.command)
+        switch t.kind {
+        case .narration(let text):
+            take(.command)
+            return .narration(text, location: t.location)
+        case .word(let w):
+            if let kw = w.bareText, Self.keywords.contains(kw) {
+                switch kw {
+                case "let": return parseLet()
+                case "if": return parseIf()
+                case "while": return parseWhile()
+                case "for": return parseFor()
+                case "repeat": return parseRepeat()
+                case "def": return parseDef()
+                case "try": return parseTry()
+                case "expect": return parseExpect()
+                case "else":
+                    take(.command)
+                    error(t.location, "`else` without an `if` (it must follow the `}` of an if block, on the same line)")
+                    synchronize()
+                    return nil
+                default:
+                    take(.command)
+                    error(t.location, "`\(kw)` cannot start a statement")
+                    synchronize()
+                    return nil
+                }
+            }
+            return parsePipeline().map { .pipeline($0) }
+        case .bang:
+            return parsePipeline().map { .pipeline($0) }
+        case .leftBrace:
+            take(.command)
+            error(t.location, "a block `{` must follow if, else, while, for, repeat or def")
+            synchronize()
+            return nil
+        default:
+            take(.command)
+            error(t.location, "unexpected \(describe(t))")
+            synchronize()
+            return nil
+        }
+    }
+
+    /// `let NAME = COMMAND-or-EXPRESSION`
+    mutating func parseLet() -> Statement? {
+        let kw = take(.command)
+        let nameTok = take(.expression)
+        guard case .identifier(let name) = nameTok.kind, Self.isName(name) else {
+            error(nameTok.location, "`let` needs a variable name (letters, digits, _), got \(describe(nameTok))")
+            synchronize()
+            return nil
+        }
+        if Self.keywords.contains(name) {
+            error(nameTok.location, "`\(name)` is a keyword and cannot be a variable name")
+        }
+        let eq = take(.expression)
+        guard case .op("=") = eq.kind else {
+            error(eq.location, "expected `=` after `let \(name)`", incomplete: eq.kind == .eof)
+            synchronize()
+            return nil
+        }
+        if Self.isStatementEnd(peek(.command).kind) {
+            error(peek(.command).location, "`let \(name) =` needs a value: a command or an expression", incomplete: peek(.command).kind == .eof)
+            return nil
+        }
+        let rhs: RightSide
+        if startsCommand() {
+            guard let p = parsePipeline() else { return nil }
+            rhs = .command(p)
+        } else {
+            guard let e = parseExpression() else { synchronize(); return nil }
+            rhs = .expression(e)
+        }
+        return .assignment(name: name, value: rhs, location: kw.location)
+    }
+
+    static func isName(_ s: String) -> Bool {
+        guard let f = s.utf8.first, Lexer.isIdentStart(f) else { return false }
+        return s.utf8.allSatisfy(Lexer.isIdentChar)
+    }
+
+    /// Does what follows read as a command (a bare word) rather than an expression?
+    mutating func startsCommand() -> Bool {
+        let t = peek(.expression)
+        switch t.kind {
+        case .identifier(let s): return !["true", "false", "not"].contains(s)
+        case .op("!"): return true
+        default: return false
+        }
+    }
+
+    mutating func parseCondition(after keyword: String) -> Condition? {
+        if Self.isStatementEnd(peek(.command).kind) || peek(.command).kind == .leftBrace {
+            let t = peek(.command)
+            error(t.location, "`\(keyword)` needs a condition before `{`", incomplete: t.kind == .eof)
+            return nil
+        }
+        if startsCommand() {
+            return parsePipeline(inCondition: true).map { .command($0) }
+        }
+        return parseExpression().map { .expression($0) }
+    }
+
+    /// `{ statements }`
+    mutating func parseBlock(for construct: String) -> [Statement]? {
+        let open = peek(.command)
+        guard open.kind == .leftBrace else {
+            error(open.location, "expected `{` to open the \(construct) block, got \(describe(open))", incomplete: open.kind == .eof)
+            return nil
+        }
+        take(.command)
+        depth += 1
+        defer { depth -= 1 }
+        var body: [Statement] = []
+        while true {
+            let t = peek(.command)
+            switch t.kind {
+            case .rightBrace:
+                take(.command)
+                return body
+            case .eof:
+                error(open.location, "this `{` of the \(construct) block is never closed", incomplete: true)
+                return nil
+            case .newline, .semicolon:
+                take(.command)
+            default:
+                if let s = parseStatement() { body.append(s) }
+                endStatement()
+            }
+        }
+    }
+
+    mutating func parseIf() -> Statement? {
+        let kw = take(.command)
+        guard let cond = parseCondition(after: "if") else { synchronize(); return nil }
+        guard let then = parseBlock(for: "if") else { synchronize(); return nil }
+        var otherwise: [Statement]?
+        if case .word(let w) = peek(.command).kind, w.bareText == "else" {
+            take(.command)
+            if case .word(let w2) = peek(.command).kind, w2.bareText == "if" {
+                guard let nested = parseIf() else { return nil }
+                otherwise = [nested]
+            } else {
+                guard let b = parseBlock(for: "else") else { synchronize(); return nil }
+                otherwise = b
+            }
+        }
+        return .ifElse(condition: cond, then: then, otherwise: otherwise, location: kw.location)
+    }
+
+    mutating func parseWhile() -> Statement? {
+        let kw = take(.command)
+        guard let cond = parseCondition(after: "while") else { synchronize(); return nil }
+        guard let body = parseBlock(for: "while") else { synchronize(); return nil }
+        return .whileLoop(condition: cond, body: body, location: kw.location)
+    }
+
+    /// `for NAME in LIST-or-RANGE { ... }`
+    mutating func parseFor() -> Statement? {
+        let kw = take(.command)
+        let nameTok = take(.expression)
+        guard case .identifier(let name) = nameTok.kind, Self.isName(name) else {
+            error(nameTok.location, "`for` needs a loop variable name, got \(describe(nameTok))", incomplete: nameTok.kind == .eof)
+            synchronize()
+            return nil
+        }
+        let inTok = take(.expression)
+        guard case .identifier("in") = inTok.kind else {
+            error(inTok.location, "expected `in` after `for \(name)`", incomplete: inTok.kind == .eof)
+            synchronize()
+            return nil
+        }
+        let source: ForSource
+        if startsCommand() {
+            var words: [Word] = []
+            while case .word(let w) = peek(.command).kind {
+                take(.command)
+                words.append(w)
+            }
+            source = .words(words)
+        } else {
+            guard let e = parseExpression() else { synchronize(); return nil }
+            source = .expression(e)
+        }
+        guard let body = parseBlock(for: "for") else { synchronize(); return nil }
+        return .forLoop(variable: name, source: source, body: body, location: kw.location)
+    }
+
+    mutating func parseRepeat() -> Statement? {
+        let kw = take(.command)
+        if peek(.command).kind == .leftBrace || Self.isStatementEnd(peek(.command).kind) {
+            error(peek(.command).location, "`repeat` needs a count before `{`", incomplete: peek(.command).kind == .eof)
+            synchronize()
+            return nil
+        }
+        guard let count = parseExpression() else { synchronize(); return nil }
+        guard let body = parseBlock(for: "repeat") else { synchronize(); return nil }
+        return .repeatLoop(count: count, body: body, location: kw.location)
+    }
+
+    /// `def NAME PARAM... { ... }`
+    mutating func parseDef() -> Statement? {
+        let kw = take(.command)
+        let nameTok = take(.command)
+        guard case .word(let nw) = nameTok.kind, let name = nw.bareText, !name.isEmpty else {
+            error(nameTok.location, "`def` needs a command name", incomplete: nameTok.kind == .eof)
+            synchronize()
+            return nil
+        }
+        if Self.keywords.contains(name) { error(nameTok.location, "`\(name)` is a keyword and cannot be redefined") }
+        var params: [String] = []
+        while case .word(let w) = peek(.command).kind {
+            let t = take(.command)
+            guard let p = w.bareText, Self.isName(p) else {
+                error(t.location, "a parameter of `def \(name)` must be a plain name")
+                continue
+            }
+            params.append(p)
+        }
+        guard let body = parseBlock(for: "def") else { synchronize(); return nil }
+        return .function(name: name, parameters: params, body: body, location: kw.location)
+    }
+
+    /// `try COMMAND` (a pipeline or a let).
+    mutating func parseTry() -> Statement? {
+        let kw = take(.command)
+        let t = peek(.command)
+        if Self.isStatementEnd(t.kind) {
+            error(t.location, "`try` needs a command", incomplete: t.kind == .eof)
+            return nil
+        }
+        if case .word(let w) = t.kind, w.bareText == "let" {
+            guard let s = parseLet() else { return nil }
+            return .tryStatement(s, location: kw.location)
+        }
+        guard let p = parsePipeline() else { return nil }
+        return .tryStatement(.pipeline(p), location: kw.location)
+    }
+
+    /// `expect EXPRESSION ["message"]`
+    mutating func parseExpect() -> Statement? {
+        let kw = take(.command)
+        if Self.isStatementEnd(peek(.command).kind) {
+            error(peek(.command).location, "`expect` needs an expression", incomplete: peek(.command).kind == .eof)
+            return nil
+        }
+        guard let e = parseExpression() else { synchronize(); return nil }
+        var message: Expr?
+        let t = peek(.expression)
+        switch t.kind {
+        case .string, .variable:
+            message = parsePrimary()
+        default:
+            break
+        }
+        return .expect(e, message: message, location: kw.location)
+    }
+
+    // MARK: pipelines
+
+    mutating func parsePipeline(inCondition: Bool = false) -> Pipeline? {
+        let first = peek(.command)
+        var negated = false
+        if first.kind == .bang {
+            take(.command)
+            negated = true
+        }
+        var commands: [Command] = []
+        while true {
+            guard let c = parseCommand(inCondition: inCondition) else { return nil }
+            commands.append(c)
+            if peek(.command).kind == .pipe {
+                let bar = take(.command)
+                let next = peek(.command)
+                if Self.isStatementEnd(next.kind) || next.kind == .leftBrace {
+                    error(bar.location, "`|` needs a command after it", incomplete: next.kind == .eof)
+                    return nil
+                }
+                continue
+            }
+            break
+        }
+        return Pipeline(commands: commands, negated: negated, location: first.location)
+    }
+
+    mutating func parseCommand(inCondition: Bool) -> Command? {
+        var words: [Word] = []
+        var redirections: [Redirection] = []
+        let start = peek(.command).location
+        loop: while true {
+            let t = peek(.command)
+            switch t.kind {
+            case .word(let w):
+                take(.command)
+                words.append(w)
+            case .redirect(let kind):
+                take(.command)
+                if kind == .errorToOutput {
+                    redirections.append(Redirection(kind: kind, target: nil, location: t.location))
+                    continue
+                }
+                let target = peek(.command)
+                guard case .word(let w) = target.kind else {
+                    error(target.location, "`\(kind.rawValue)` needs a file name after it", incomplete: target.kind == .eof)
+                    return nil
+                }
+                take(.command)
+                redirections.append(Redirection(kind: kind, target: w, location: t.location))
+            case .leftBrace where inCondition:
+                break loop
+            case .leftBrace:
+                take(.command)
+                error(t.location, "unexpected `{` in a command (quote it as '{' to pass it as an argument)")
+                return nil
+            case .bang:
+                take(.command)
+                words.append(Word(parts: [.literal("!", quoted: false)], location: t.location))
+            default:
+                break loop
+            }
+        }
+        if words.isEmpty {
+            let t = peek(.command)
+            error(t.location, redirections.isEmpty ? "expected a command, got \(describe(t))" : "a redirection needs a command", incomplete: t.kind == .eof)
+            return nil
+        }
+        return Command(words: words, redirections: redirections, location: start)
+    }
+
+    // MARK: expressions
+
+    public mutating func parseExpression() -> Expr? { parseOr() }
+
+    /// The inside of `${...}`: an expression where a bare name reads a variable.
+    mutating func parseBracedExpression(at loc: SourceLocation) -> Expr {
+        braced = true
+        defer { braced = false }
+        if peek(.expression).kind == .eof {
+            error(loc, "empty `${}`")
+            return .string(Word(parts: [.literal("", quoted: true)], location: loc))
+        }
+        let e = parseExpression() ?? .string(Word(parts: [.literal("", quoted: true)], location: loc))
+        let t = peek(.expression)
+        if t.kind != .eof { error(t.location, "unexpected \(describe(t)) in `${...}`") }
+        mergeLexerDiagnostics()
+        return e
+    }
+    private var braced = false
+
+    mutating func parseOr() -> Expr? {
+        guard var lhs = parseAnd() else { return nil }
+        while case .identifier("or") = peek(.expression).kind {
+            let t = take(.expression)
+            guard let rhs = parseAnd() else { return nil }
+            lhs = .binary("or", lhs, rhs, t.location)
+        }
+        return lhs
+    }
+
+    mutating func parseAnd() -> Expr? {
+        guard var lhs = parseNot() else { return nil }
+        while case .identifier("and") = peek(.expression).kind {
+            let t = take(.expression)
+            guard let rhs = parseNot() else { return nil }
+            lhs = .binary("and", lhs, rhs, t.location)
+        }
+        return lhs
+    }
+
+    mutating func parseNot() -> Expr? {
+        let t = peek(.expression)
+        if case .identifier("not") = t.kind { take(.expression); return parseNot().map { .unary("not", $0, t.location) } }
+        if case .op("!") = t.kind { take(.expression); return parseNot().map { .unary("not", $0, t.location) } }
+        return parseComparison()
+    }
+
+    mutating func parseComparison() -> Expr? {
+        guard let lhs = parseRange() else { return nil }
+        let t = peek(.expression)
+        if case .op(let o) = t.kind, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
+            take(.expression)
+            guard let rhs = parseRange() else { return nil }
+            return .binary(o, lhs, rhs, t.location)
+        }
+        if case .op("=") = t.kind {
+            error(t.location, "`=` assigns only in `let`; compare with `==`")
+            take(.expression)
+            _ = parseRange()
+            return nil
+        }
+        return lhs
+    }
+
+    mutating func parseRange() -> Expr? {
+        guard let lhs = parseAdditive() else { return nil }
+        if case .op("..") = peek(.expression).kind {
+            let t = take(.expression)
+            guard let rhs = parseAdditive() else { return nil }
+            return .range(lhs, rhs, t.location)
+        }
+        return lhs
+    }
+
+    mutating func parseAdditive() -> Expr? {
+        guard var lhs = parseMultiplicative() else { return nil }
+        while case .op(let o) = peek(.expression).kind, o == "+" || o == "-" {
+            let t = take(.expression)
+            guard let rhs = parseMultiplicative() else { return nil }
+            lhs = .binary(o, lhs, rhs, t.location)
+        }
+        return lhs
+    }
+
+    mutating func parseMultiplicative() -> Expr? {
+        guard var lhs = parseUnary() else { return nil }
+        while case .op(let o) = peek(.expression).kind, o == "*" || o == "/" || o == "%" {
+            let t = take(.expression)
+            guard let rhs = parseUnary() else { return nil }
+            lhs = .binary(o, lhs, rhs, t.location)
+        }
+        return lhs
+    }
+
+    mutating func parseUnary() -> Expr? {
+        let t = peek(.expression)
+        if case .op("-") = t.kind {
+            take(.expression)
+            return parseUnary().map { .unary("-", $0, t.location) }
+        }
+        return parsePrimary()
+    }
+
+    mutating func parsePrimary() -> Expr? {
+        let t = take(.expression)
+        switch t.kind {
+        case .integer(let n): return .integer(n, t.location)
+        case .string(let w): return .string(w)
+        case .variable(let w): return .variable(w)
+        case .identifier("true"): return .boolean(true, t.location)
+        case .identifier("false"): return .boolean(false, t.location)
+        case .identifier(let s):
+            if braced, Self.isName(s) || s.contains(".") {
+                let parts = s.split(separator: ".").map(String.init)
+                if let first = parts.first, Self.isName(first) {
+                    return .name(first, fields: Array(parts.dropFirst()), t.location)
+                }
+            }
+            return .string(Word(parts: [.literal(s, quoted: true)], location: t.location))
+        case .op("("):
+            guard let e = parseExpression() else { return nil }
+            let close = take(.expression)
+            guard case .op(")") = close.kind else {
+                error(close.location, "expected `)` to close the `(` at \(t.location.line):\(t.location.column)", incomplete: close.kind == .eof)
+                return nil
+            }
+            return e
+        case .op("["):
+            var items: [Expr] = []
+            while true {
+                while peek(.expression).kind == .newline { take(.expression) }
+                if case .op("]") = peek(.expression).kind { take(.expression); break }
+                guard let e = parseExpression() else { return nil }
+                items.append(e)
+                while peek(.expression).kind == .newline { take(.expression) }
+                let sep = take(.expression)
+                if case .op(",") = sep.kind { continue }
+                if case .op("]") = sep.kind { break }
+                error(sep.location, "expected `,` or `]` in the list, got \(describe(sep))", incomplete: sep.kind == .eof)
+                return nil
+            }
+            return .list(items, t.location)
+        default:
+            error(t.location, "expected a value, got \(describe(t))", incomplete: t.kind == .eof)
+            return nil
+        }
+    }
+
+    func describe(_ t: Token) -> String {
+        switch t.kind {
+        case .newline: return "end of line"
+        case .semicolon: return "`;`"
+        case .leftBrace: return "`{`"
+        case .rightBrace: return "`}`"
+        case .eof: return "end of input"
+        case .narration: return "a narration line"
+        case .word(let w): return "`\(w.literalText ?? "word")`"
+        case .pipe: return "`|`"
+        case .redirect(let r): return "`\(r.rawValue)`"
+        case .bang: return "`!`"
+        case .integer(let n): return "`\(n)`"
+        case .string: return "a string"
+        case .variable: return "a variable"
+        case .identifier(let s): return "`\(s)`"
+        case .op(let o): return "`\(o)`"
+        }
+    }
+}

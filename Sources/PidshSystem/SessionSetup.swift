@@ -1,0 +1,52 @@
+import CPidsh
+import Glibc
+
+/// Start-up of a pidsh process, done first in main while it is single-threaded: the
+/// rootless user namespace (when not root) and the private mount namespace.
+public enum SessionSetup {
+    public static var isRoot: Bool { geteuid() == 0 }
+
+    /// Where `--shared-mounts` runs keep their undo journal for `pidsh cleanup`.
+    public static let journalDirectory = "/run/pidsh"
+
+    public static func enter(privateMounts: Bool) throws {
+        let rootless = !isRoot
+        if rootless && !privateMounts {
+            throw UsageError("--shared-mounts needs root: as a normal user pidsh works in a user namespace of its own, whose mounts no other process sees")
+        }
+        var stage: Int32 = 0
+        let e = pidsh_enter_session(privateMounts ? 1 : 0, rootless ? 1 : 0, &stage)
+        guard e != 0 else { return }
+        switch stage {
+        case 1:
+            throw SystemError(errnoValue: e, "unshare(CLONE_NEWUSER)", explanation: userNamespaceHint(e))
+        case 2:
+            throw SystemError(errnoValue: e, "writing uid_map/gid_map of pidsh's user namespace")
+        case 3:
+            throw SystemError(errnoValue: e, "unshare(CLONE_NEWNS) for pidsh's private mount namespace",
+                              explanation: e == EPERM ? "making a mount namespace needs CAP_SYS_ADMIN" : nil)
+        default:
+            throw SystemError(errnoValue: e, "making / MS_REC|MS_PRIVATE in pidsh's mount namespace")
+        }
+    }
+
+    /// Why an unprivileged user namespace was refused, and how to allow it.
+    static func userNamespaceHint(_ e: Int32) -> String {
+        var why = "pidsh runs as a normal user by entering a user namespace of its own (as `unshare -r`), and the kernel refused it."
+        if let v = ProcFiles.readString("/proc/sys/kernel/unprivileged_userns_clone"), v.hasPrefix("0") {
+            why += " Unprivileged user namespaces are disabled: enable them with `sysctl -w kernel.unprivileged_userns_clone=1`, or run pidsh as root."
+        } else if let v = ProcFiles.readString("/proc/sys/user/max_user_namespaces"), v.hasPrefix("0") {
+            why += " user.max_user_namespaces is 0: raise it with `sysctl -w user.max_user_namespaces=15000`, or run pidsh as root."
+        } else if let v = ProcFiles.readString("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"), v.hasPrefix("1") {
+            why += " AppArmor restricts unprivileged user namespaces: `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or run pidsh as root."
+        } else if e == EINVAL {
+            why += " (EINVAL: the process was already multi-threaded)"
+        } else {
+            why += " Run pidsh as root, or allow unprivileged user namespaces on this machine."
+        }
+        return why
+    }
+
+    /// The executable of this process (for `pidsh test` to run scripts in a child pidsh).
+    public static var executablePath: String { ProcFiles.readLink("/proc/self/exe") ?? "pidsh" }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import PidshKit
+
+/// The command line. `pidsh [FILE [ARGS...]]`, `pidsh -c CODE`, `pidsh test`,
+/// `pidsh cleanup`; all the work is in PidshKit.
+struct PidshCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pidsh",
+        abstract: "A scriptable shell to see and steer Linux PID namespaces.",
+        discussion: """
+        With no FILE and stdin a terminal, pidsh is an interactive shell. With FILE (or -c CODE, \
+        or a script on stdin) it runs the script; a syntax error anywhere runs nothing.
+        Exit codes: 0 success, 1 runtime error, 2 syntax error, 3 failed expect, N from `exit N`, \
+        128+N when killed by signal N, 64 usage error, 70 could not start a session.
+        """,
+        version: PidshVersion.string,
+        subcommands: [Run.self, Test.self, Cleanup.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+struct SessionFlags: ParsableArguments {
+    @Flag(help: "Print host PIDs and namespace inodes that pidsh knows as stable aliases (<pid#1>, <ns#1>).")
+    var stableIds = false
+    @Flag(help: "Show the system calls behind each command as they are made.")
+    var trace = false
+    @Flag(help: "Print the script's #: narration lines.")
+    var narrate = false
+    @Flag(help: "Show each statement before it runs and wait for Enter (on a terminal).")
+    var step = false
+    @Flag(help: "Mount in the host's mount namespace (visible to other terminals); undone at exit, `pidsh cleanup` after a kill.")
+    var sharedMounts = false
+    @Flag(help: "No colour, even on a terminal (NO_COLOR is honoured too).")
+    var noColor = false
+}
+
+extension PidshCommand {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a script, -c CODE, or the interactive shell (the default).")
+
+        @OptionGroup var flags: SessionFlags
+        @Option(name: .customShort("c"), help: "Run CODE instead of a file.")
+        var code: String?
+        @Argument(help: "The script to run (omit for the REPL, or to read a script from stdin).")
+        var script: String?
+        @Argument(parsing: .captureForPassthrough, help: "Arguments for the script ($1..$9, $args).")
+        var arguments: [String] = []
+
+        func run() throws {
+            var config = LaunchConfiguration()
+            config.code = code
+            if code != nil {
+                config.arguments = (script.map { [$0] } ?? []) + arguments
+            } else {
+                config.scriptPath = script
+                config.arguments = arguments
+            }
+            config.options.stableIds = flags.stableIds
+            config.options.trace = flags.trace
+            config.options.narrate = flags.narrate
+            config.options.step = flags.step
+            config.sharedMounts = flags.sharedMounts
+            config.noColor = flags.noColor
+            let status = Launcher.run(config)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run NAME.pidsh scripts against their NAME.out golden transcripts.")
+
+        @Flag(help: "Rewrite the .out files from this run.")
+        var update = false
+        @Argument(help: "Scripts or directories of scripts.")
+        var paths: [String] = ["examples"]
+
+        func run() throws {
+            let status = GoldenRunner(update: update).run(paths: paths)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+
+    struct Cleanup: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Undo the mounts and directories a killed --shared-mounts run left behind.")
+
+        func run() throws {
+            let status = Launcher.cleanup()
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+}
