@@ -65,9 +65,10 @@ __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, 
         if (level == 0) {
             send_report(sock, level, PIDSH_STAGE_NONE, 0, level == req->levels - 1 ? -1 : (int)syscall(SYS_pidfd_open, getpid(), 0));
             if (req->path == NULL) {
+                // Named before the socket closes: pidsh returns on the last EOF.
+                prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
                 close(sock);
                 close_dirfds(req);
-                prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
                 pidsh_init_loop();
             }
             execve(req->path, req->argv, req->envp);

@@ -314,9 +314,12 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
         if (e != 0) child_fail(report[1], PIDSH_STAGE_CHILD_SETUP, e);
         // Nothing of pidsh's but stdio survives the exec, whoever forgot O_CLOEXEC.
         syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (req->working_directory && chdir(req->working_directory) != 0)
+            child_fail(report[1], PIDSH_STAGE_CHILD_SETUP, errno);
         if (req->path == NULL) {
-            close(report[1]);
+            // Named before the report pipe closes: pidsh returns on that EOF.
             if (req->init_name) prctl(PR_SET_NAME, req->init_name, 0, 0, 0);
+            close(report[1]);
             pidsh_init_loop();
         }
         execve(req->path, req->argv, req->envp);

@@ -222,3 +222,16 @@ extension FileIO {
 
     public static func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
 }
+
+extension FileIO {
+    /// rm -r of a directory pidsh made for itself (never follows symlinks).
+    public static func removeDirectory(_ path: String) {
+        for name in directoryEntries(path) {
+            let child = path + "/" + name
+            var st = stat()
+            if lstat(child, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { removeDirectory(child) }
+            else { unlink(child) }
+        }
+        rmdir(path)
+    }
+}

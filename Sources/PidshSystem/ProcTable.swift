@@ -62,6 +62,18 @@ public struct ProcTable: Sendable {
         return ProcTable(entries: entries, chains: chains)
     }
 
+    /// Host PIDs of every descendant of `pid` (not `pid` itself).
+    public func descendants(of pid: Int32) -> Set<Int32> {
+        var children: [Int32: [Int32]] = [:]
+        for e in entries { children[e.ppid, default: []].append(e.pid) }
+        var out = Set<Int32>()
+        var stack = children[pid] ?? []
+        while let p = stack.popLast() {
+            if out.insert(p).inserted { stack.append(contentsOf: children[p] ?? []) }
+        }
+        return out
+    }
+
     /// Is `entry` visible from the namespace `inode` at `level`?
     public func isVisible(_ entry: ProcEntry, fromNamespace inode: UInt64, level: Int) -> Bool {
         guard entry.level >= level, let chain = chains[entry.nsInode], chain.count > level else { return false }

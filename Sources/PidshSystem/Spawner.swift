@@ -15,6 +15,8 @@ public struct SpawnOptions {
     /// (target, source) pairs wired with dup2 in the child.
     public var fileDescriptors: [(Int32, Int32)] = []
     public var newProcessGroup = false
+    /// chdir in the child before exec.
+    public var workingDirectory: String?
 
     public init(path: String?, arguments: [String], environment: [String] = currentEnvironment()) {
         self.path = path
@@ -36,6 +38,7 @@ public enum Spawner {
                 envp.withUnsafeArgv { e in
                     withOptionalCString(options.path) { path in
                         withOptionalCString(options.path == nil ? "pidsh-init" : nil) { initName in
+                          withOptionalCString(options.workingDirectory) { cwd in
                             var req = pidsh_spawn_request()
                             req.path = path
                             req.argv = a
@@ -48,7 +51,9 @@ public enum Spawner {
                             req.fd_map_count = Int32(options.fileDescriptors.count)
                             req.new_process_group = options.newProcessGroup ? 1 : 0
                             req.init_name = initName
+                            req.working_directory = cwd
                             return pidsh_spawn(&req, &result)
+                          }
                         }
                     }
                 }

@@ -48,6 +48,8 @@ typedef struct pidsh_spawn_request {
     int fd_map_count;
     /// 1: the child starts a new process group (a foreground job gets the terminal's ^C).
     int new_process_group;
+    /// Directory to chdir to before exec, or NULL.
+    const char *working_directory;
     /// comm name for the init loop ("pidsh-init"); ignored when exec'ing.
     const char *init_name;
 } pidsh_spawn_request;

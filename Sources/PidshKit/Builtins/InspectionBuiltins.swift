@@ -8,12 +8,13 @@ enum InspectionBuiltins {
     static let psFields = ["pid", "ppid", "stat", "cmd", "name", "nspid", "pids", "level", "ns"]
 
     static let ps = BuiltinSpec(
-        name: "ps", synopsis: "ps [--ns NS|PROCESS] [-C NAME] [-o FIELD,...] [--tree] [--json]",
+        name: "ps", synopsis: "ps [--ns NS|PROCESS] [-C NAME] [-o FIELD,...] [--tree] [--mine] [--json]",
         summary: "Processes as seen from a namespace (default: pidsh's), with PIDs and PPIDs as that namespace numbers them.",
         options: [OptionSpec("--ns", "NS", "look from NS (a namespace or a process in one)"),
                   OptionSpec("-C", "NAME", "only processes named NAME"),
                   OptionSpec("-o", "FIELD,...", "columns: " + psFields.joined(separator: " ")),
                   OptionSpec("--tree", "the process tree as seen from that namespace"),
+                  OptionSpec("--mine", "only processes this pidsh session started, and their descendants"),
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
         examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps --ns $child", "ps --ns $ns --tree"]
@@ -34,6 +35,10 @@ enum InspectionBuiltins {
         let table = ProcTable.snapshot(commandLines: fields.contains("cmd") || p.has("--json") || p.has("--tree"))
         var rows = table.view(fromNamespace: inode, level: level)
         if let name = p.value("-C").map(Printer.string) { rows = rows.filter { $0.entry.name == name } }
+        if p.has("--mine") {
+            let mine = table.descendants(of: FileIO.processID)
+            rows = rows.filter { mine.contains($0.entry.pid) }
+        }
         if p.has("--json") {
             call.print(JSON.array(rows.map { psJSON($0, viewLevel: level, table: table) }))
         } else if p.has("--tree") {

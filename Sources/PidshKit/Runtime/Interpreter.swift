@@ -57,8 +57,12 @@ public final class Interpreter {
         ids.knowPid(FileIO.parentProcessID)
         if let own = try? Namespace.own() { ids.knowInode(own.inode) }
         session.onNewProcess = { [weak self] p in
+            // Its host PID and its namespace's inode vary from run to run; the PIDs
+            // inside new namespaces (1, 2, 3...) do not, so they stay as they are.
             self?.ids.knowPid(p.pid)
-            for pid in p.pids.dropFirst().dropLast() { _ = pid } // inner PIDs are deterministic
+            if let inode = ProcFiles.readLink("/proc/\(p.pid)/ns/pid").flatMap(ProcFiles.inode(fromLink:)) {
+                self?.ids.knowInode(inode)
+            }
         }
         session.onNewNamespace = { [weak self] ns in self?.ids.knowInode(ns.inode) }
         if options.trace { session.tracer = TraceWriter(interpreter: self) }
