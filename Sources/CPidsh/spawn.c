@@ -143,6 +143,9 @@ pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
     }
     if (helper == 0) {
         // ---- helper: raw calls only ----
+        // Drop the helper's copy of the life pipe's write end, so the new process's
+        // check in pidsh_child_tie_to_parent sees only pidsh's.
+        if (life_write_fd >= 0) { close(life_write_fd); life_write_fd = -1; }
         struct pidsh_clone_args args;
         memset(&args, 0, sizeof args);
         int child_pidfd = -1;
@@ -205,8 +208,16 @@ pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
         errno = msg != 0 ? msg : EPIPE;
         return -1;
     }
+    pid_t pid = pid_of_pidfd(received);
+    if (pid <= 0) {
+        pidsh_pidfd_send_signal(received, SIGKILL);
+        while (waitid(P_PIDFD, (id_t)received, &info, WEXITED) != 0 && errno == EINTR) {}
+        close(received);
+        errno = ESRCH;
+        return -1;
+    }
     *pidfd = received;
-    return pid_of_pidfd(received);
+    return pid;
 }
 
 // Whether clone(CLONE_NEWPID) on this thread needs pidsh_clone_newpid_inside: the

@@ -132,6 +132,7 @@ public final class MountLog: @unchecked Sendable {
     /// Forgets a mount and the directory pidsh made for it (`--keep`).
     public func keep(_ path: String) {
         let abs = Self.absolute(path)
+        for e in entries where e == .mount(abs) || e == .directory(abs) { tellJanitor("-", e) }
         entries.removeAll { $0 == .mount(abs) || $0 == .directory(abs) }
         writeJournal()
     }
@@ -143,7 +144,7 @@ public final class MountLog: @unchecked Sendable {
         if e != 0 {
             throw SystemError(errnoValue: e, "umount \(path)", explanation: e == EINVAL ? "\(path) is not a mount point" : (e == EBUSY ? "a process still has its cwd or files there" : nil))
         }
-        if let i = entries.lastIndex(of: .mount(abs)) { entries.remove(at: i) }
+        if let i = entries.lastIndex(of: .mount(abs)) { entries.remove(at: i); tellJanitor("-", .mount(abs)) }
         writeJournal()
     }
 
@@ -160,6 +161,7 @@ public final class MountLog: @unchecked Sendable {
             case .directory(let path):
                 if rmdir(path) != 0 && Glibc.errno != ENOENT { failures.append("rmdir \(path): \(Errno.symbolicName(Glibc.errno))") }
             }
+            tellJanitor("-", entry)
         }
         entries.removeAll()
         writeJournal()
@@ -172,7 +174,16 @@ public final class MountLog: @unchecked Sendable {
 
     private func record(_ entry: Entry) {
         entries.append(entry)
+        tellJanitor("+", entry)
         writeJournal()
+    }
+
+    /// Mirrors the log to the janitor process (a no-op when none was started).
+    private func tellJanitor(_ sign: String, _ entry: Entry) {
+        switch entry {
+        case .mount(let p): _ = pidsh_janitor_note("\(sign)m \(p)\n")
+        case .directory(let p): _ = pidsh_janitor_note("\(sign)d \(p)\n")
+        }
     }
 
     static func isHostProc(_ path: String) -> Bool {

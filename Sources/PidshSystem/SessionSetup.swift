@@ -6,6 +6,9 @@ import Glibc
 public enum SessionSetup {
     public static var isRoot: Bool { geteuid() == 0 }
 
+    /// At a normal exit, once the session is torn down: lets the janitor go.
+    public static func finish() { pidsh_stop_janitor() }
+
     /// Where `--shared-mounts` runs keep their undo journal for `pidsh cleanup`.
     public static let journalDirectory = "/run/pidsh"
 
@@ -16,7 +19,12 @@ public enum SessionSetup {
         }
         var stage: Int32 = 0
         let e = pidsh_enter_session(privateMounts ? 1 : 0, rootless ? 1 : 0, &stage)
-        guard e != 0 else { return }
+        guard e != 0 else {
+            // After the namespaces, so the janitor unmounts in pidsh's own mount namespace.
+            let j = pidsh_start_janitor()
+            if j != 0 { throw SystemError(errnoValue: j, "starting pidsh's janitor process") }
+            return
+        }
         switch stage {
         case 1:
             throw SystemError(errnoValue: e, "unshare(CLONE_NEWUSER)", explanation: userNamespaceHint(e))

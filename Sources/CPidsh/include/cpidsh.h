@@ -103,6 +103,14 @@ void pidsh_init_loop(void) __attribute__((noreturn));
 /// 1 user namespace, 2 uid/gid map, 3 mount namespace, 4 making / private.
 int pidsh_enter_session(int private_mounts, int rootless, int *stage);
 
+/// Forks the janitor (see janitor.c): it undoes recorded mounts and directories once
+/// pidsh is gone, however it went. Call at start-up. Returns 0 or errno.
+int pidsh_start_janitor(void);
+/// Tells the janitor one journal line ("+m PATH\n", "-d PATH\n"...).
+int pidsh_janitor_note(const char *line);
+/// At a normal exit, after everything was undone: the janitor exits, pidsh reaps it.
+void pidsh_stop_janitor(void);
+
 /// Creates the life pipe only (for embedders and tests that skip pidsh_enter_session).
 int pidsh_ensure_life_pipe(void);
 

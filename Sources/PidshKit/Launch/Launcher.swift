@@ -55,6 +55,7 @@ public enum Launcher {
         }
         let failures = interpreter.close()
         for f in failures { FileIO.writeAll(2, "pidsh: clean-up: \(f)\n") }
+        SessionSetup.finish()
         return code
     }
 

@@ -133,7 +133,8 @@ public final class Interpreter {
             lastStatus = ExitCode.expectFailed
             return .expectFailed
         case let e as Interrupted:
-            err.write("pidsh: \(e)\n")
+            // At the prompt a Ctrl-C needs no words; a script says why it stopped.
+            err.write(options.interactive ? "\n" : "pidsh: \(e)\n")
             return .interrupted(e.signal)
         case let e as ExitRequest:
             return .exit(e.code)

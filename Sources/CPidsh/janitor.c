@@ -1,0 +1,114 @@
+// The janitor: a small process forked at start-up that outlives pidsh. pidsh tells it
+// over a pipe about every mount and directory it makes ("+m PATH", "+d PATH") and
+// undoes ("-m PATH", "-d PATH"). When the pipe reaches EOF (pidsh exited, or was
+// SIGKILLed), it undoes whatever is still recorded, newest first. So even a killed
+// pidsh leaves no directory behind. Runs only raw calls: it is a child of a fork.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int janitor_write_fd = -1;
+static pid_t janitor_pid = -1;
+
+#define JANITOR_BUFFER (1 << 20)
+#define JANITOR_ENTRIES 8192
+static char journal[JANITOR_BUFFER];
+
+typedef struct { char kind; char *path; } janitor_entry;
+static janitor_entry entries[JANITOR_ENTRIES];
+
+__attribute__((noreturn)) static void janitor_main(int fd) {
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, journal + len, JANITOR_BUFFER - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (len >= JANITOR_BUFFER - 1) break;
+    }
+    journal[len] = 0;
+    int count = 0;
+    char *line = journal;
+    while (line < journal + len) {
+        char *end = memchr(line, '\n', (size_t)(journal + len - line));
+        if (!end) break;               // a torn last line is ignored
+        *end = 0;
+        if (line[0] && line[1] && line[2] == ' ') {
+            char sign = line[0], kind = line[1];
+            char *path = line + 3;
+            if (sign == '+' && count < JANITOR_ENTRIES) {
+                entries[count].kind = kind;
+                entries[count].path = path;
+                count++;
+            } else if (sign == '-') {
+                for (int i = count - 1; i >= 0; i--) {
+                    if (entries[i].kind == kind && strcmp(entries[i].path, path) == 0) {
+                        memmove(&entries[i], &entries[i + 1], (size_t)(count - i - 1) * sizeof entries[0]);
+                        count--;
+                        break;
+                    }
+                }
+            }
+        }
+        line = end + 1;
+    }
+    for (int i = count - 1; i >= 0; i--) {
+        if (entries[i].kind == 'm') umount2(entries[i].path, MNT_DETACH | UMOUNT_NOFOLLOW);
+        else if (entries[i].kind == 'd') rmdir(entries[i].path);
+    }
+    _exit(0);
+}
+
+int pidsh_start_janitor(void) {
+    if (janitor_write_fd >= 0) return 0;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return e;
+    }
+    if (pid == 0) {
+        close(fds[1]);
+        // Only the journal pipe matters; nothing may keep pidsh's other pipes open.
+        for (int fd = 3; fd < 1024; fd++) if (fd != fds[0]) close(fd);
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        setsid();
+        prctl(PR_SET_NAME, "pidsh-janitor", 0, 0, 0);
+        janitor_main(fds[0]);
+    }
+    close(fds[0]);
+    janitor_write_fd = fds[1];
+    janitor_pid = pid;
+    return 0;
+}
+
+int pidsh_janitor_note(const char *line) {
+    if (janitor_write_fd < 0) return 0;
+    size_t len = strlen(line);
+    // One write per line (< PIPE_BUF): the janitor never sees half a line.
+    ssize_t n;
+    do { n = write(janitor_write_fd, line, len); } while (n < 0 && errno == EINTR);
+    return n == (ssize_t)len ? 0 : EIO;
+}
+
+void pidsh_stop_janitor(void) {
+    if (janitor_write_fd < 0) return;
+    close(janitor_write_fd);
+    janitor_write_fd = -1;
+    int status;
+    while (waitpid(janitor_pid, &status, 0) < 0 && errno == EINTR) {}
+    janitor_pid = -1;
+}
