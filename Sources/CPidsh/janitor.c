@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sched.h>
 #include <unistd.h>
 
 static int janitor_write_fd = -1;
@@ -25,14 +26,22 @@ static char journal[JANITOR_BUFFER];
 typedef struct { char kind; char *path; } janitor_entry;
 static janitor_entry entries[JANITOR_ENTRIES];
 
-__attribute__((noreturn)) static void janitor_main(int fd) {
+/// Reads journal lines until pidsh closes the pipe (or dies), then undoes what is left.
+static void janitor_undo(int fd) {
     size_t len = 0;
     for (;;) {
+        if (len >= JANITOR_BUFFER - 1) {
+            // Full: keep draining so pidsh never blocks; later lines are lost.
+            char sink[4096];
+            ssize_t n = read(fd, sink, sizeof sink);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            continue;
+        }
         ssize_t n = read(fd, journal + len, JANITOR_BUFFER - 1 - len);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         len += (size_t)n;
-        if (len >= JANITOR_BUFFER - 1) break;
     }
     journal[len] = 0;
     int count = 0;
@@ -64,11 +73,75 @@ __attribute__((noreturn)) static void janitor_main(int fd) {
         if (entries[i].kind == 'm') umount2(entries[i].path, MNT_DETACH | UMOUNT_NOFOLLOW);
         else if (entries[i].kind == 'd') rmdir(entries[i].path);
     }
+}
+
+__attribute__((noreturn)) static void janitor_main(int fd) {
+    janitor_undo(fd);
     _exit(0);
 }
 
+// ---------------------------------------------------------------------------------
+// Rootless start-up: the outer process waits for pidsh (PID 1 of its own namespace),
+// forwards SIGTERM/SIGHUP to it (a terminal's ^C reaches pidsh directly), then undoes
+// what pidsh's journal still records and exits with pidsh's status.
+static volatile pid_t outer_child = -1;
+
+static void forward_signal(int sig) {
+    if (outer_child > 0) kill(outer_child, sig);
+}
+
+__attribute__((noreturn)) static void outer_main(int journal_fd, pid_t child) {
+    outer_child = child;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    prctl(PR_SET_NAME, "pidsh-outer", 0, 0, 0);
+    janitor_undo(journal_fd);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    _exit(128 + WTERMSIG(status));
+}
+
+int pidsh_enter_own_pid_namespace(void) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    if (unshare(CLONE_NEWPID) != 0) {
+        int e = errno;
+        close(fds[0]); close(fds[1]);
+        return e;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]); close(fds[1]);
+        return e;
+    }
+    if (pid > 0) {
+        close(fds[1]);
+        outer_main(fds[0], pid);
+    }
+    close(fds[0]);
+    // pidsh is PID 1 here; if the outer process dies, so does pidsh (and its namespace).
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        int e = errno;
+        close(fds[1]);
+        _exit(70 + 0 * e);
+    }
+    janitor_write_fd = fds[1];
+    janitor_pid = -1;
+    return 0;
+}
+
 int pidsh_start_janitor(void) {
-    if (janitor_write_fd >= 0) return 0;
+    if (janitor_write_fd >= 0) return 0;   // rootless: the outer process is the janitor
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return errno;
     pid_t pid = fork();
@@ -108,7 +181,11 @@ void pidsh_stop_janitor(void) {
     if (janitor_write_fd < 0) return;
     close(janitor_write_fd);
     janitor_write_fd = -1;
-    int status;
-    while (waitpid(janitor_pid, &status, 0) < 0 && errno == EINTR) {}
+    if (janitor_pid > 0) {
+        int status;
+        while (waitpid(janitor_pid, &status, 0) < 0 && errno == EINTR) {}
+    }
     janitor_pid = -1;
 }
+
+int pidsh_janitor_pid(void) { return janitor_pid; }

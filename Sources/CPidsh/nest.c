@@ -7,6 +7,7 @@
 #include "cpidsh_internal.h"
 
 #include <errno.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -71,6 +72,8 @@ __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, 
                 close_dirfds(req);
                 pidsh_init_loop();
             }
+            // As pidsh_spawn: nothing of pidsh's but stdio survives the exec.
+            syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
             execve(req->path, req->argv, req->envp);
             send_report(sock, 0, PIDSH_STAGE_EXEC, errno, -1);
             _exit(127);

@@ -42,5 +42,13 @@ int pidsh_enter_session(int private_mounts, int rootless, int *stage) {
         if (unshare(CLONE_NEWNS) != 0) { *stage = 3; return errno; }
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) { *stage = 4; return errno; }
     }
+    if (rootless) {
+        // Rootless, pidsh's own PID namespace must be one its user namespace owns, or
+        // it could never setns its children back there (setns needs CAP_SYS_ADMIN over
+        // the target's owner). So it becomes PID 1 of a new one with its own /proc, as
+        // `unshare -r -p -f --mount-proc` does; the parent stays as its janitor.
+        int e2 = pidsh_enter_own_pid_namespace();
+        if (e2 != 0) { *stage = 5; return e2; }
+    }
     return 0;
 }

@@ -65,3 +65,15 @@ int pidsh_take_pending_signal(void) {
 }
 
 int pidsh_peek_pending_signal(void) { return pending_signal; }
+
+pid_t pidsh_peek_ended_child(void) {
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return 0;
+    return info.si_pid;
+}
+
+void pidsh_reap_pid(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {}
+}

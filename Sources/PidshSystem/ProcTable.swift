@@ -54,7 +54,10 @@ public struct ProcTable: Sendable {
                     chains[i] = Array(ns.ancestorInodes().reversed()) + [i]
                 }
             }
-            let cmd = commandLines ? (readCommandLine(pid: pid) ?? []) : []
+            // pidsh's init and janitor are forks of pidsh that never exec: their cmdline
+            // is still pidsh's own (a whole `-c` script); show them by their names.
+            let forkedHelper = status.name == "pidsh-init" || status.name == "pidsh-janitor"
+            let cmd = !commandLines ? [] : (forkedHelper ? [status.name] : (readCommandLine(pid: pid) ?? []))
             entries.append(ProcEntry(pid: pid, ppid: status.ppid, state: status.stateLetter, name: status.name,
                                      commandLine: cmd, nspid: status.nspid.isEmpty ? [pid] : status.nspid, nsInode: inode))
         }

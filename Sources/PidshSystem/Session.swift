@@ -70,6 +70,21 @@ public final class Session: @unchecked Sendable {
     public func reapFinished() {
         for p in children where p.exitStatus == nil { p.poll() }
         children.removeAll { $0.exitStatus != nil || (!$0.isChild && !$0.isRunning) }
+        if isInit { reapOrphans() }
+    }
+
+    /// pidsh is PID 1 of its namespace when rootless: orphans of that namespace are
+    /// re-parented to it, and it must reap them (the tracked ones via their handles).
+    let isInit = getpid() == 1
+
+    func reapOrphans() {
+        var seen = Set<Int32>()
+        while true {
+            let pid = pidsh_peek_ended_child()
+            guard pid > 0, pid != pidsh_janitor_pid(), seen.insert(pid).inserted else { return }
+            if let tracked = children.first(where: { $0.pid == pid }) { tracked.poll() }
+            else { pidsh_reap_pid(pid) }
+        }
     }
 
     /// `ns new`: a new PID namespace whose PID 1 is pidsh's init.

@@ -33,6 +33,8 @@ public enum SessionSetup {
         case 3:
             throw SystemError(errnoValue: e, "unshare(CLONE_NEWNS) for pidsh's private mount namespace",
                               explanation: e == EPERM ? "making a mount namespace needs CAP_SYS_ADMIN" : nil)
+        case 5:
+            throw SystemError(errnoValue: e, "unshare(CLONE_NEWPID) + fork for pidsh's own PID namespace (rootless)")
         default:
             throw SystemError(errnoValue: e, "making / MS_REC|MS_PRIVATE in pidsh's mount namespace")
         }

@@ -111,6 +111,16 @@ int pidsh_janitor_note(const char *line);
 /// At a normal exit, after everything was undone: the janitor exits, pidsh reaps it.
 void pidsh_stop_janitor(void);
 
+/// Rootless start-up step: unshare(CLONE_NEWPID) + fork; the child returns as pidsh
+/// (PID 1 of its own namespace, /proc remounted), the parent never returns.
+int pidsh_enter_own_pid_namespace(void);
+/// Is `pid` the janitor (so orphan reaping leaves it alone)?
+int pidsh_janitor_pid(void);
+/// waitid(P_ALL, WNOHANG|WNOWAIT): the PID of some child that has ended, or 0.
+pid_t pidsh_peek_ended_child(void);
+/// Reaps one child by PID (waitpid), for orphans pidsh does not track.
+void pidsh_reap_pid(pid_t pid);
+
 /// Creates the life pipe only (for embedders and tests that skip pidsh_enter_session).
 int pidsh_ensure_life_pipe(void);
 

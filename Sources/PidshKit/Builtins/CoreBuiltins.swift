@@ -67,7 +67,7 @@ enum CoreBuiltins {
         if call.arguments.isEmpty {
             call.print("pidsh commands (help COMMAND for details):")
             let width = table.specs.map { $0.name.count }.max() ?? 0
-            for s in table.specs { call.print("  " + s.name.padding(to: width) + "  " + s.summary.prefix(70)) }
+            for s in table.specs { call.print("  " + s.name.padding(to: width) + "  " + headline(s.summary, limit: 66)) }
             call.print("statements: let if/else while for repeat def try expect; `command NAME` skips builtins")
             return nil
         }
@@ -85,6 +85,17 @@ enum CoreBuiltins {
         var notes: [String] = []
         if let s = Suggest.closest(to: name, among: table.specs.map { $0.name }) { notes.append("did you mean `help \(s)`?") }
         throw BuiltinError("no builtin `\(name)`", notes: notes, argument: 0)
+    }
+
+    /// The first sentence of a summary, cut at a word boundary to fit one line.
+    static func headline(_ summary: String, limit: Int) -> String {
+        var text = summary
+        if let r = text.firstRange(of: ". ") { text = String(text[..<r.lowerBound]) }
+        if text.hasSuffix(".") { text.removeLast() }
+        guard text.count > limit else { return text }
+        var cut = String(text.prefix(limit - 3))
+        if let space = cut.lastIndex(of: " ") { cut = String(cut[..<space]) }
+        return cut + "..."
     }
 
     static let show = BuiltinSpec(

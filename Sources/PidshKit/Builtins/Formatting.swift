@@ -109,7 +109,7 @@ struct NamespaceTree {
             let inner = prefix + (isRoot ? "" : (isLast ? "   " : "│  "))
             let ms = members(info)
             if info.level == 0 {
-                out += prefix + branch + "pid:[\(info.inode)] level 0 (pidsh's namespace): \(info.processes.count) processes\n"
+                out += prefix + branch + "pid:[\(info.inode)] level 0 (pidsh's namespace): \(info.processes.count) process\(info.processes.count == 1 ? "" : "es")\n"
             } else {
                 let initText = initOf(info).map { "init \($0.entry.pid)" } ?? "no init"
                 out += prefix + branch + "pid:[\(info.inode)] level \(info.level), \(initText)\n"

@@ -85,7 +85,12 @@ enum InspectionBuiltins {
     }
 
     static func commandText(_ e: ProcEntry) -> String {
-        e.commandLine.isEmpty ? "[\(e.name)]" : e.commandLine.joined(separator: " ")
+        guard !e.commandLine.isEmpty else { return "[\(e.name)]" }
+        // As procps: a control character (a newline in `sh -c` text) shows as `?`, so
+        // every process stays on one line of the table.
+        return String(String.UnicodeScalarView(e.commandLine.joined(separator: " ").unicodeScalars.map {
+            $0.value < 0x20 || $0.value == 0x7f ? "?" : $0
+        }))
     }
 
     static func psJSON(_ row: ProcView, viewLevel: Int, table: ProcTable) -> String {

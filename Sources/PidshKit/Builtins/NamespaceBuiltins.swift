@@ -171,10 +171,13 @@ enum NamespaceBuiltins {
         }
         let namespaces = try call.session.nest(levels: n, mountPattern: pattern, path: path, arguments: argv)
         if p.has("--verbose") {
+            // Progress messages, not the value: under `let levels = nest 5 --verbose` the
+            // capture buffer would swallow them, so they go to pidsh's output then.
+            let sink = call.io.out.descriptor == nil && call.io.out !== call.interpreter.out ? call.interpreter.out : call.io.out
             for level in stride(from: n - 1, through: 0, by: -1) {
-                if let pattern { call.print("level \(level): Mounted procfs at \(pattern.replacingOccurrences("{level}", String(level)))") }
+                if let pattern { sink.write("level \(level): Mounted procfs at \(pattern.replacingOccurrences("{level}", String(level)))\n") }
             }
-            call.print("level 0: Final child " + (p.command.isEmpty ? "sleeping .." : "running \(argv.joined(separator: " "))"))
+            sink.write("level 0: Final child " + (p.command.isEmpty ? "sleeping .." : "running \(argv.joined(separator: " "))") + "\n")
         }
         return .list(namespaces.map { .namespace($0) })
     }

@@ -15,6 +15,11 @@ extension Interpreter {
             if options.narrate || options.step { out.write(text + "\n") }
 
         case .pipeline(let p):
+            if options.interactive, let lone = loneSubstitution(p) {
+                // At the prompt, `$ns` alone shows the value rather than running it.
+                out.write(Printer.show(try value(of: lone, literalFieldFallback: true)) + "\n")
+                return
+            }
             let result = try runPipeline(p, capture: false)
             try check(result, p)
             if options.interactive, let v = result.value { out.write(Printer.show(v) + "\n") }
@@ -72,6 +77,16 @@ extension Interpreter {
                 throw ExpectationFailed(location: loc, message: message)
             }
             lastStatus = 0
+        }
+    }
+
+    /// A pipeline that is just `$x` (or `${...}`), with nothing else.
+    func loneSubstitution(_ p: Pipeline) -> WordPart? {
+        guard !p.negated, p.commands.count == 1, p.commands[0].redirections.isEmpty,
+              p.commands[0].words.count == 1, p.commands[0].words[0].parts.count == 1 else { return nil }
+        switch p.commands[0].words[0].parts[0] {
+        case .variable, .expression, .special: return p.commands[0].words[0].parts[0]
+        default: return nil
         }
     }
 

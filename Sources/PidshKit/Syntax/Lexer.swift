@@ -86,14 +86,26 @@ public struct Lexer {
     mutating func skipBlanks() {
         while let b = peekByte() {
             if Self.isBlank(b) { advance(); continue }
-            if b == 92, peekByte(1) == 10 { advance(); advance(); continue }         // \ newline
-            if b == 92, peekByte(1) == 13, peekByte(2) == 10 { advance(); advance(); advance(); continue }
+            if b == 92, peekByte(1) == 10 || (peekByte(1) == 13 && peekByte(2) == 10) {  // \ newline
+                let backslash = state
+                advance(); if peekByte() == 13 { advance() }; advance()
+                continuationAtEnd(backslash)
+                continue
+            }
             if b == 35 {                                                               // #
                 if peekByte(1) == 58, atLineStart() { return }                          // #: narration
                 while let c = peekByte(), c != 10 { advance() }
                 continue
             }
             return
+        }
+    }
+
+    /// A `\`-newline that is the last thing in the text continues into nothing: the
+    /// REPL must read another line (a script gets a located error).
+    mutating func continuationAtEnd(_ backslash: State) {
+        if state.pos >= bytes.count {
+            error(location(from: backslash, to: backslash.pos + 1), "`\\` at the end of the input: the line continues into nothing", incomplete: true)
         }
     }
 
@@ -224,16 +236,21 @@ public struct Lexer {
                 rawStart = state.pos
             case 92: // backslash
                 addLiteral(takeRaw(upTo: state.pos), quoted: false)
+                let backslash = state
                 advance()
                 if let c = peekByte() {
-                    if c == 10 { advance() } else {
+                    if c == 10 || (c == 13 && peekByte(1) == 10) {
+                        if c == 13 { advance() }
+                        advance()
+                        continuationAtEnd(backslash)
+                    } else {
                         let s = state.pos
                         advance()
                         while let d = peekByte(), d & 0xC0 == 0x80 { advance() }
                         addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
                     }
                 } else {
-                    error(location(from: state, to: state.pos + 1), "`\\` at the end of the input", incomplete: true)
+                    error(location(from: backslash, to: backslash.pos + 1), "`\\` at the end of the input", incomplete: true)
                 }
                 rawStart = state.pos
             case 36: // $
