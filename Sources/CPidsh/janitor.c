@@ -45,6 +45,7 @@ static void janitor_undo(int fd) {
     }
     journal[len] = 0;
     int count = 0;
+    char *journal_file = NULL;
     char *line = journal;
     while (line < journal + len) {
         char *end = memchr(line, '\n', (size_t)(journal + len - line));
@@ -53,7 +54,9 @@ static void janitor_undo(int fd) {
         if (line[0] && line[1] && line[2] == ' ') {
             char sign = line[0], kind = line[1];
             char *path = line + 3;
-            if (sign == '+' && count < JANITOR_ENTRIES) {
+            if (sign == '=' && kind == 'j') {
+                journal_file = path;   // the --shared-mounts journal, removed when done
+            } else if (sign == '+' && count < JANITOR_ENTRIES) {
                 entries[count].kind = kind;
                 entries[count].path = path;
                 count++;
@@ -73,6 +76,7 @@ static void janitor_undo(int fd) {
         if (entries[i].kind == 'm') umount2(entries[i].path, MNT_DETACH | UMOUNT_NOFOLLOW);
         else if (entries[i].kind == 'd') rmdir(entries[i].path);
     }
+    if (journal_file) unlink(journal_file);
 }
 
 __attribute__((noreturn)) static void janitor_main(int fd) {

@@ -220,7 +220,11 @@ extension FileIO {
         return names.sorted()
     }
 
-    public static func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+    /// Alive and not a zombie.
+    public static func processExists(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        return ProcStatus.read(pid: pid).map { !$0.state.hasPrefix("Z") && !$0.state.hasPrefix("X") } ?? false
+    }
 }
 
 extension FileIO {

@@ -20,6 +20,7 @@ public final class MountLog: @unchecked Sendable {
     public init(sharedMounts: Bool = false, journalPath: String? = nil) {
         self.sharedMounts = sharedMounts
         self.journalPath = journalPath
+        if let journalPath { _ = pidsh_janitor_note("=j \(journalPath)\n") }
     }
 
     /// A mount point ready for the new mount API: the final component is created if

@@ -218,7 +218,7 @@ extension Interpreter {
                 }
                 return r
             } catch let e as BuiltinError {
-                let loc = e.argumentIndex.flatMap { argLocation(command, $0) } ?? command.location
+                let loc = e.argumentIndex.flatMap { argLocation(command, $0, nameWords: spec.name.split(separator: " ").count) } ?? command.location
                 throw RuntimeError(loc, "\(spec.name): \(e.message)", notes: e.notes)
             } catch let e as SystemError {
                 throw RuntimeError(command.location, "\(spec.name): \(e)")
@@ -236,8 +236,8 @@ extension Interpreter {
     }
 
     /// The location of argument `i` (after the command name), when the words map 1:1.
-    func argLocation(_ c: Command, _ i: Int) -> SourceLocation? {
-        var offset = 1
+    func argLocation(_ c: Command, _ i: Int, nameWords: Int = 1) -> SourceLocation? {
+        var offset = nameWords
         if c.words.first?.literalText == "command" { offset = 2 }
         return i + offset < c.words.count ? c.words[i + offset].location : nil
     }

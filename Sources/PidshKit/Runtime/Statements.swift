@@ -124,6 +124,13 @@ extension Interpreter {
             return v
         case .command(let p):
             let r = try runPipeline(p, capture: true)
+            if let v = r.value, !r.capturedText.isEmpty,
+               Printer.chompTrailingNewline(r.capturedText) != Printer.string(v) {
+                // A builtin with a value keeps what it prints besides that value for the
+                // reader (nest --verbose, the output of `spawn --wait`); only text that
+                // merely renders the value (`pids`, `ns id`) stays silent.
+                out.write(r.capturedText)
+            }
             try check(r, p)
             return r.value ?? .string(Printer.chompTrailingNewline(r.capturedText))
         }
