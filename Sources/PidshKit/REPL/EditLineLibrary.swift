@@ -149,10 +149,12 @@ final class EditLineLibrary: LineEditor {
 
     init?(flavor: Flavor, history: History) {
         if let loaded = loadedSymbols {
+            // The library's history list is process-wide and already filled.
             guard loaded.flavor == flavor else { return nil }
             symbols = loaded
             self.flavor = flavor
             self.history = history
+            return
         } else {
             guard let loaded = EditLineSymbols.load(flavor) else { return nil }
             symbols = loaded
@@ -213,10 +215,14 @@ final class EditLineLibrary: LineEditor {
                 symbols.callbackReadChar!()
             case .resized:
                 symbols.resizeTerminal?()
+            case .closed:
+                symbols.callbackRemove!()
+                return .endOfFile
             case .interrupted:
-                symbols.echoSignalChar?(SIGINT)
-                symbols.freeLineState?()
+                // Leave a search or key sequence first (that redraws the line), then echo ^C.
                 symbols.callbackSigcleanup?()
+                symbols.freeLineState?()
+                if let echo = symbols.echoSignalChar { echo(SIGINT) } else { writeAll(STDOUT_FILENO, "^C") }
                 symbols.cleanupAfterSignal?()
                 symbols.callbackRemove!()
                 writeAll(STDOUT_FILENO, "\n")
@@ -397,6 +403,8 @@ private func nextInputByte() -> Int32 {
         case .resized:
             loadedSymbols?.resizeTerminal?()
             continue
+        case .closed:
+            return -1
         case .ready:
             break
         }

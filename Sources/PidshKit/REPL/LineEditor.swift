@@ -158,6 +158,9 @@ enum LineSignalPipe {
         guard lineSignalPipeRead >= 0 else { return result }
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
+            // Polled first, so that even a descriptor someone made blocking cannot hang us.
+            var probe = pollfd(fd: lineSignalPipeRead, events: Int16(POLLIN), revents: 0)
+            if poll(&probe, 1, 0) <= 0 || probe.revents & Int16(POLLIN) == 0 { break }
             let n = read(lineSignalPipeRead, &buffer, buffer.count)
             if n <= 0 {
                 if n < 0 && errno == EINTR { continue }
@@ -174,6 +177,8 @@ enum LineSignalPipe {
 
 enum LineInputEvent: Equatable {
     case ready, interrupted, resized
+    /// `fd` is not an open descriptor: treat as end of input.
+    case closed
 }
 
 /// Waits until `fd` can be read or a signal came through the pipe. An interrupt wins over
@@ -188,13 +193,14 @@ func waitForLineInput(fd: Int32) -> LineInputEvent {
         let n = poll(&fds, nfds_t(count), -1)
         if n < 0 {
             if errno == EINTR { continue }
-            return .ready
+            return .closed
         }
         if count == 2 && fds[1].revents != 0 {
             let seen = LineSignalPipe.drain()
             if seen.interrupted { return .interrupted }
             if seen.resized { return .resized }
         }
+        if fds[0].revents & Int16(POLLNVAL) != 0 { return .closed }
         if fds[0].revents != 0 { return .ready }
     }
 }

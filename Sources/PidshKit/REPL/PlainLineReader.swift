@@ -33,6 +33,8 @@ final class PlainLineReader: LineEditor {
                 return .interrupted
             case .resized:
                 continue
+            case .closed:
+                return .endOfFile
             case .ready:
                 break
             }
