@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -51,55 +52,92 @@ static void close_dirfds(const pidsh_nest_request *req) {
 }
 
 // Child side of every level; never returns.
+__attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, int sock, int level);
+
+typedef struct nest_level_args {
+    const pidsh_nest_request *req;
+    int sock;
+    int level;
+} nest_level_args;
+
+static int nest_level_entry(void *p) {
+    const nest_level_args *a = p;
+    nest_level(a->req, a->sock, a->level);
+}
+
+// Clones the next level inward: PID 1 of a new namespace, running nest_level(level).
+// Every level below the outermost shares the outermost's address space (CLONE_VM; not
+// pidsh's: the outermost is a plain fork of pidsh), each on a stack of its own mapped
+// here and never unmapped (it goes with the last level). A level only runs raw calls
+// and the init loop on that stack, and the innermost's exec gives it an address space
+// of its own. Forking instead would copy the whole Swift process at every level, with
+// anon_vma chains one link longer per generation: most of the cost of `nest 32`.
+// Signals are blocked (the caller's mask), so nothing runs before the reset.
+static pid_t clone_next_level(const pidsh_nest_request *req, int sock, int level, int *pidfd) {
+    enum { LEVEL_STACK = 64 * 1024 };
+    char *stack = mmap(NULL, LEVEL_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    // The arguments live at the top of the child's own stack: this level's frame is
+    // reused as soon as it moves on to its init loop.
+    nest_level_args *a = (nest_level_args *)(stack + LEVEL_STACK - 64);
+    a->req = req;
+    a->sock = sock;
+    a->level = level;
+    // Legacy clone knows CLONE_PIDFD (since 5.2): the pidfd is stored at parent_tid.
+    pid_t pid = clone(nest_level_entry, (char *)a, CLONE_VM | CLONE_NEWPID | CLONE_PIDFD | SIGCHLD,
+                      a, pidfd, NULL, NULL);
+    if (pid < 0) {
+        int e = errno;
+        munmap(stack, LEVEL_STACK);
+        errno = e;
+    }
+    return pid;
+}
+
 __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, int sock, int level) {
-    for (;;) {
-        if (level == req->levels - 1) pidsh_child_tie_to_parent();
-        else prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        pidsh_child_reset_signals();
-        if (req->proc_dirfds) {
-            int e = pidsh_mount_proc_at(req->proc_dirfds[level]);
-            if (e != 0) {
-                send_report(sock, level, PIDSH_STAGE_MOUNT_PROC, e, -1);
-                _exit(127);
-            }
-        }
-        if (level == 0) {
-            send_report(sock, level, PIDSH_STAGE_NONE, 0, level == req->levels - 1 ? -1 : (int)syscall(SYS_pidfd_open, getpid(), 0));
-            if (req->path == NULL) {
-                // Named before the socket closes: pidsh returns on the last EOF.
-                prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
-                close(sock);
-                close_dirfds(req);
-                pidsh_init_loop();
-            }
-            // As pidsh_spawn: nothing of pidsh's but stdio survives the exec.
-            syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-            execve(req->path, req->argv, req->envp);
-            send_report(sock, 0, PIDSH_STAGE_EXEC, errno, -1);
+    if (level == req->levels - 1) pidsh_child_tie_to_parent();
+    else prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    pidsh_child_reset_signals();
+    if (req->proc_dirfds) {
+        int e = pidsh_mount_proc_at(req->proc_dirfds[level]);
+        if (e != 0) {
+            send_report(sock, level, PIDSH_STAGE_MOUNT_PROC, e, -1);
             _exit(127);
         }
-        if (level != req->levels - 1) {
-            int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-            send_report(sock, level, PIDSH_STAGE_NONE, 0, self);
-            close(self);
-        } else {
-            send_report(sock, level, PIDSH_STAGE_NONE, 0, -1);
-        }
-        prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
-        sigset_t saved;
-        pidsh_block_signals(&saved);
-        int pidfd = -1;
-        pid_t child = pidsh_clone_with_pidfd(CLONE_NEWPID, &pidfd);
-        if (child == 0) {
-            level -= 1;
-            continue;
-        }
-        if (child < 0) send_report(sock, level - 1, PIDSH_STAGE_CLONE, errno, -1);
-        else close(pidfd);
-        close(sock);
-        close_dirfds(req);
-        pidsh_init_loop();
     }
+    if (level == 0) {
+        send_report(sock, level, PIDSH_STAGE_NONE, 0, level == req->levels - 1 ? -1 : (int)syscall(SYS_pidfd_open, getpid(), 0));
+        if (req->path == NULL) {
+            // Named before the socket closes: pidsh returns on the last EOF.
+            prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
+            close(sock);
+            close_dirfds(req);
+            pidsh_init_loop();
+        }
+        // As pidsh_spawn: nothing of pidsh's but stdio survives the exec.
+        syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        execve(req->path, req->argv, req->envp);
+        send_report(sock, 0, PIDSH_STAGE_EXEC, errno, -1);
+        _exit(127);
+    }
+    if (level != req->levels - 1) {
+        int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        send_report(sock, level, PIDSH_STAGE_NONE, 0, self);
+        close(self);
+    } else {
+        send_report(sock, level, PIDSH_STAGE_NONE, 0, -1);
+    }
+    prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
+    sigset_t saved;
+    pidsh_block_signals(&saved);
+    int pidfd = -1;
+    pid_t child = clone_next_level(req, sock, level - 1, &pidfd);
+    if (child < 0) send_report(sock, level - 1, PIDSH_STAGE_CLONE, errno, -1);
+    else close(pidfd);
+    close(sock);
+    close_dirfds(req);
+    pidsh_init_loop();
 }
 
 static int receive_report(int sock, nest_report *r, int *fd) {

@@ -269,6 +269,65 @@ int pidsh_leave_pid_ns_for_children(int restore_fd) {
     return r;
 }
 
+// The child side of pidsh_spawn: raw calls only, then exec (or the init loop). Used
+// by both ways of forking below.
+__attribute__((noreturn)) static void spawn_child(const pidsh_spawn_request *req, int report_read, int report_write) {
+    close(report_read);
+    pidsh_child_tie_to_parent();
+    pidsh_child_reset_signals();
+    if (req->new_process_group) setpgid(0, 0);
+    if (req->remount_proc) {
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+            child_fail(report_write, PIDSH_STAGE_REMOUNT_PROC, errno);
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+            child_fail(report_write, PIDSH_STAGE_REMOUNT_PROC, errno);
+    }
+    if (req->proc_mount_dirfd >= 0) {
+        int e = pidsh_mount_proc_at(req->proc_mount_dirfd);
+        if (e != 0) child_fail(report_write, PIDSH_STAGE_MOUNT_PROC, e);
+        close(req->proc_mount_dirfd);
+    }
+    int e = child_wire_fds(req->fd_map, req->fd_map_count);
+    if (e != 0) child_fail(report_write, PIDSH_STAGE_CHILD_SETUP, e);
+    // Nothing of pidsh's but stdio survives the exec, whoever forgot O_CLOEXEC.
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (req->working_directory && chdir(req->working_directory) != 0)
+        child_fail(report_write, PIDSH_STAGE_CHILD_SETUP, errno);
+    if (req->path == NULL) {
+        // Named before the report pipe closes: pidsh returns on that EOF.
+        if (req->init_name) prctl(PR_SET_NAME, req->init_name, 0, 0, 0);
+        close(report_write);
+        pidsh_init_loop();
+    }
+    execve(req->path, req->argv, req->envp);
+    child_fail(report_write, PIDSH_STAGE_EXEC, errno);
+}
+
+typedef struct spawn_child_args {
+    const pidsh_spawn_request *req;
+    int report_read, report_write;
+} spawn_child_args;
+
+static int spawn_child_entry(void *p) {
+    const spawn_child_args *a = p;
+    spawn_child(a->req, a->report_read, a->report_write);
+}
+
+// Forks without copying pidsh's address space, as posix_spawn does: the child shares
+// it (CLONE_VM) on a stack of its own, and this thread sleeps until the child execs or
+// exits (CLONE_VFORK), so nothing else of pidsh runs on memory the child uses. Copying
+// the page tables of a Swift process and then tearing them down at exec is most of a
+// fork's cost. The child still has its own fd table and signal dispositions, and it
+// makes only raw calls with every signal blocked until it has reset them. Only for
+// children that exec: the init loop never would, so pidsh would never resume.
+static pid_t clone_vfork_with_pidfd(uint64_t flags, int (*fn)(void *), void *arg, int *pidfd) {
+    enum { CHILD_STACK = 64 * 1024 };
+    _Alignas(64) char stack[CHILD_STACK];
+    // Legacy clone knows CLONE_PIDFD (since 5.2): the pidfd is stored at parent_tid.
+    return clone(fn, stack + CHILD_STACK,
+                 (int)(flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD), arg, pidfd, NULL, NULL);
+}
+
 // ---------------------------------------------------------------------------------
 int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     res->pid = -1;
@@ -301,40 +360,16 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     sigset_t saved;
     pidsh_block_signals(&saved);
     int pidfd = -1;
-    pid_t pid = (req->new_pid_namespace && pidsh_children_go_elsewhere())
-        ? pidsh_clone_newpid_inside(flags & ~(uint64_t)CLONE_NEWPID, &pidfd)
-        : pidsh_clone_with_pidfd(flags, &pidfd);
-    if (pid == 0) {
-        // ---- child: raw calls only ----
-        close(report[0]);
-        pidsh_child_tie_to_parent();
-        pidsh_child_reset_signals();
-        if (req->new_process_group) setpgid(0, 0);
-        if (req->remount_proc) {
-            if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-                child_fail(report[1], PIDSH_STAGE_REMOUNT_PROC, errno);
-            if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-                child_fail(report[1], PIDSH_STAGE_REMOUNT_PROC, errno);
-        }
-        if (req->proc_mount_dirfd >= 0) {
-            int e = pidsh_mount_proc_at(req->proc_mount_dirfd);
-            if (e != 0) child_fail(report[1], PIDSH_STAGE_MOUNT_PROC, e);
-            close(req->proc_mount_dirfd);
-        }
-        int e = child_wire_fds(req->fd_map, req->fd_map_count);
-        if (e != 0) child_fail(report[1], PIDSH_STAGE_CHILD_SETUP, e);
-        // Nothing of pidsh's but stdio survives the exec, whoever forgot O_CLOEXEC.
-        syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-        if (req->working_directory && chdir(req->working_directory) != 0)
-            child_fail(report[1], PIDSH_STAGE_CHILD_SETUP, errno);
-        if (req->path == NULL) {
-            // Named before the report pipe closes: pidsh returns on that EOF.
-            if (req->init_name) prctl(PR_SET_NAME, req->init_name, 0, 0, 0);
-            close(report[1]);
-            pidsh_init_loop();
-        }
-        execve(req->path, req->argv, req->envp);
-        child_fail(report[1], PIDSH_STAGE_EXEC, errno);
+    pid_t pid;
+    int inside = req->new_pid_namespace && pidsh_children_go_elsewhere();
+    if (req->path != NULL && !inside) {
+        spawn_child_args args = { req, report[0], report[1] };
+        pid = clone_vfork_with_pidfd(flags, spawn_child_entry, &args, &pidfd);
+    } else {
+        pid = inside
+            ? pidsh_clone_newpid_inside(flags & ~(uint64_t)CLONE_NEWPID, &pidfd)
+            : pidsh_clone_with_pidfd(flags, &pidfd);
+        if (pid == 0) spawn_child(req, report[0], report[1]);
     }
     int clone_errno = errno;
     pidsh_restore_signals(&saved);

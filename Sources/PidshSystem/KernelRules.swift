@@ -49,7 +49,13 @@ public enum KernelRules {
             return SystemError(errnoValue: e, what, explanation:
                 "the PID namespace\(which) has no init any more: once its PID 1 has exited the kernel lets no new process into it (it killed every member, and fork fails ENOMEM). Spawn into a live namespace, or make a new one with `ns new`")
         case ENOSPC:
-            let level = depth.map { " (this would be level \($0))" } ?? ""
+            var level = depth.map { " (this would be level \($0))" } ?? ""
+            if let depth, depth <= maxNestingDepth {
+                // Counted from what pidsh's /proc shows, the level looks allowed: pidsh's
+                // own namespace is nested deeper than its /proc can tell (rootless, pidsh
+                // is PID 1 of a PID namespace of its own; or it runs in a container).
+                level = " (this would be level \(depth) counted from pidsh's namespace, so pidsh's own namespace is itself at least \(maxNestingDepth + 1 - depth) level(s) below the root, as in rootless mode (pidsh is then PID 1 of a PID namespace of its own) or in a container)"
+            }
             return SystemError(errnoValue: e, what, explanation:
                 "PID namespaces nest at most \(maxNestingDepth) levels below the root namespace (the kernel's MAX_PID_NS_LEVEL)\(level)")
         case EPERM:

@@ -1,3 +1,4 @@
+import CPidsh
 import Glibc
 
 /// One process as pidsh's /proc shows it.
@@ -65,6 +66,20 @@ public struct ProcTable: Sendable {
         return ProcTable(entries: entries, chains: chains)
     }
 
+    /// Only these processes (chains kept): what `--mine` listings are made from.
+    public func restricted(to pids: Set<Int32>) -> ProcTable {
+        ProcTable(entries: entries.filter { pids.contains($0.pid) }, chains: chains)
+    }
+
+    /// What `--mine` listings show: pidsh's descendants, without its janitor (which
+    /// is pidsh's machinery, not something the session started).
+    public func sessionDescendants() -> Set<Int32> {
+        var set = descendants(of: getpid())
+        let janitor = pidsh_janitor_pid()
+        if janitor > 0 { set.remove(janitor) }
+        return set
+    }
+
     /// Host PIDs of every descendant of `pid` (not `pid` itself).
     public func descendants(of pid: Int32) -> Set<Int32> {
         var children: [Int32: [Int32]] = [:]
@@ -109,6 +124,10 @@ public struct ProcTable: Sendable {
 
     public func namespaces() -> [NamespaceInfo] {
         var byInode: [UInt64: NamespaceInfo] = [:]
+        // Siblings are listed in creation order: by the start time (then PID) of the
+        // oldest process in or below each. Inode numbers are handed out lowest-free
+        // first and PIDs wrap, so neither alone keeps listings reproducible.
+        var oldest: [UInt64: (UInt64, Int32)] = [:]
         for e in entries {
             let chain = chains[e.nsInode] ?? [e.nsInode]
             // Make sure every ancestor appears, even one whose only members live deeper.
@@ -116,7 +135,24 @@ public struct ProcTable: Sendable {
                 byInode[ns] = NamespaceInfo(inode: ns, level: k, parent: k > 0 ? chain[k - 1] : nil, processes: [])
             }
             byInode[e.nsInode]?.processes.append(e)
+            if chain.count > 1 {
+                let key = (ProcTable.startTime(pid: e.pid) ?? UInt64.max, e.pid)
+                for ns in chain.dropFirst() where oldest[ns].map({ key < $0 }) ?? true { oldest[ns] = key }
+            }
         }
-        return byInode.values.sorted { ($0.level, $0.inode) < ($1.level, $1.inode) }
+        return byInode.values.sorted {
+            if $0.level != $1.level { return $0.level < $1.level }
+            let a = oldest[$0.inode] ?? (0, 0), b = oldest[$1.inode] ?? (0, 0)
+            return a != b ? a < b : $0.inode < $1.inode
+        }
+    }
+
+    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+    static func startTime(pid: Int32) -> UInt64? {
+        guard let stat = ProcFiles.readString("/proc/\(pid)/stat"),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // fields[0] is field 3 (state), so field 22 is fields[19].
+        return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 }

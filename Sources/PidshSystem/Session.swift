@@ -21,6 +21,9 @@ public final class Session: @unchecked Sendable {
     /// The namespace pidsh's children go to after `unshare --pid`, once its first
     /// process exists (it has no handle before).
     public private(set) var unsharedNamespace: Namespace?
+    /// The first child after `unshare --pid` (its PID 1), even when it ended too soon
+    /// for pidsh to hold its namespace: named when a later spawn fails ENOMEM.
+    private var firstUnsharedChild: ProcessHandle?
     /// Called with each process the session starts, so callers can number ids.
     public var onNewProcess: ((ProcessHandle) -> Void)?
     public var onNewNamespace: ((Namespace) -> Void)?
@@ -42,16 +45,44 @@ public final class Session: @unchecked Sendable {
             let p = try Spawner.spawn(opts)
             track(p)
             tracer?.spawned(opts, process: p)
+            if wasUnshared, !opts.newPIDNamespace, opts.joinNamespace == nil { firstUnsharedChild = firstUnsharedChild ?? p }
             if wasUnshared, !opts.newPIDNamespace, opts.joinNamespace == nil, let ns = try? p.namespace() {
                 unsharedNamespace = ns
                 ns.initProcess = p
                 adopt(ns)
             }
             return p
+        } catch let e as SystemError where e.errno.rawValue == ENOMEM && opts.joinNamespace == nil && childrenTarget != .own {
+            tracer?.failed(opts, error: e)
+            throw deadChildrenNamespaceError(e)
         } catch {
             tracer?.failed(opts, error: error)
             throw error
         }
+    }
+
+    /// ENOMEM while pidsh's children go to another namespace: name that namespace and
+    /// the PID 1 that ended it (after `unshare --pid`, the first child pidsh started).
+    func deadChildrenNamespaceError(_ e: SystemError) -> SystemError {
+        let ns = childrenNamespace
+        // After unshare, whether pidsh got hold of the namespace depends on how fast its
+        // first child ended: name it the same way either way.
+        let which = childrenTarget == .unshared ? "made by `unshare --pid`" : "\(ns?.id ?? "") (since `setns`)"
+        var why = "pidsh's children go to the PID namespace \(which), and it has no init any more"
+        let initProcess = childrenTarget == .unshared ? firstUnsharedChild : ns?.initProcess
+        if let initProcess, !initProcess.isRunning {
+            var ended = ", which has ended"
+            switch initProcess.poll() {
+            case .exited(let code)?: ended = ", which exited \(code)"
+            case .signaled(let sig)?: ended = ", which was killed by \(Signals.name(of: sig))"
+            case nil: break
+            }
+            let first = childrenTarget == .unshared ? "the first child pidsh started after `unshare --pid`, " : ""
+            why += ": its PID 1 was \(first)`\((initProcess.command.isEmpty ? [initProcess.name] : initProcess.command).joined(separator: " "))` (PID \(initProcess.pid) here)\(ended)"
+        }
+        why += ". Once a namespace's PID 1 has exited the kernel lets no new process into it (it killed every member; fork fails ENOMEM). Run `setns --self` to send children back to pidsh's own namespace"
+        if childrenTarget == .unshared { why += ", then `unshare --pid` again for a fresh one" }
+        return SystemError(e.errno, e.operation, explanation: why)
     }
 
     public func track(_ p: ProcessHandle) {
@@ -181,6 +212,7 @@ public final class Session: @unchecked Sendable {
         tracer?.call("unshare(CLONE_NEWPID) = 0")
         childrenTarget = .unshared
         unsharedNamespace = nil
+        firstUnsharedChild = nil
     }
 
     public func setChildrenNamespace(_ ns: Namespace) throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PidshKit
+import PidshSystem
 
 /// The command line. `pidsh [FILE [ARGS...]]`, `pidsh -c CODE`, `pidsh test`,
 /// `pidsh cleanup`; all the work is in PidshKit.
@@ -7,14 +8,23 @@ struct PidshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pidsh",
         abstract: "A scriptable shell to see and steer Linux PID namespaces.",
+        usage: """
+        pidsh [<options>] [<script> [<arguments> ...]]
+        pidsh [<options>] -c <code> [<arguments> ...]
+        pidsh test [--update] [<paths> ...]
+        pidsh cleanup
+        """,
         discussion: """
         With no FILE and stdin a terminal, pidsh is an interactive shell. With FILE (or -c CODE, \
         or a script on stdin) it runs the script; a syntax error anywhere runs nothing.
         Exit codes: 0 success, 1 runtime error, 2 syntax error, 3 failed expect, N from `exit N`, \
         128+N when killed by signal N, 64 usage error, 70 could not start a session.
+        The options of the default subcommand (--stable-ids, --trace, --narrate, --step, \
+        --shared-mounts, --no-color, -c CODE) are listed by `pidsh run --help`; `man pidsh` \
+        and docs/ have the rest.
         """,
         version: PidshVersion.string,
-        subcommands: [Run.self, Test.self, Cleanup.self],
+        subcommands: [Run.self, Test.self, Cleanup.self, Docs.self],
         defaultSubcommand: Run.self
     )
 }
@@ -39,9 +49,10 @@ extension PidshCommand {
         static let configuration = CommandConfiguration(abstract: "Run a script, -c CODE, or the interactive shell (the default).")
 
         @OptionGroup var flags: SessionFlags
-        @Option(name: .customShort("c"), help: "Run CODE instead of a file.")
+        @Option(name: .customShort("c"), help: ArgumentHelp("Run CODE instead of a file.", valueName: "code"))
         var code: String?
-        @Argument(help: "The script to run (omit for the REPL, or to read a script from stdin).")
+        @Argument(help: "The script to run (omit for the REPL, or to read a script from stdin).",
+                  completion: .file(extensions: ["pidsh"]))
         var script: String?
         @Argument(parsing: .captureForPassthrough, help: "Arguments for the script ($1..$9, $args).")
         var arguments: [String] = []
@@ -86,6 +97,48 @@ extension PidshCommand {
         func run() throws {
             let status = Launcher.cleanup()
             if status != 0 { throw ExitCode(status) }
+        }
+    }
+}
+
+extension PidshCommand {
+    /// `pidsh docs commands|man`: the reference generated from the builtin table
+    /// (docs/commands.md, the COMMANDS section of docs/pidsh.1). Hidden: for maintainers.
+    struct Docs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print documentation generated from the builtin table.",
+            shouldDisplay: false,
+            subcommands: [Commands.self, Man.self])
+
+        struct Commands: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "docs/commands.md: every builtin, in markdown.")
+            func run() throws {
+                print(BuiltinDocs.markdown(), terminator: "")
+            }
+        }
+
+        struct Man: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "The man page's COMMANDS section, in roff.")
+
+            @Option(help: ArgumentHelp("Rewrite the generated section of this man page in place.", valueName: "file"))
+            var update: String?
+
+            func run() throws {
+                guard let path = update else {
+                    print(BuiltinDocs.manSection(), terminator: "")
+                    return
+                }
+                let page: String
+                do { page = String(decoding: try FileIO.readFile(path), as: UTF8.self) } catch {
+                    throw ValidationError("cannot read \(path): \(error)")
+                }
+                guard let updated = BuiltinDocs.splicingManSection(into: page) else {
+                    throw ValidationError("\(path) has no generated section (the lines `\(BuiltinDocs.manBegin)` ... `\(BuiltinDocs.manEnd)`)")
+                }
+                do { try FileIO.writeFile(path, updated) } catch {
+                    throw ValidationError("cannot write \(path): \(error)")
+                }
+            }
         }
     }
 }

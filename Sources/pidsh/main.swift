@@ -1,2 +1,26 @@
 // pidsh: a thin entry point. Everything else lives in PidshKit and PidshSystem.
+import Glibc
+import PidshKit
+
+/// `pidsh -c CODE` and `pidsh FILE` (FILE with a `/` or a `.`, so never a subcommand's
+/// name), without options, need no argument parser: swift-argument-parser's first use
+/// costs about a millisecond (reflection and protocol-conformance lookups), a fifth of
+/// pidsh's start-up. They run exactly as `Run` would run them; every other command line
+/// goes through the parser.
+func plainCommandLine(_ args: [String]) -> LaunchConfiguration? {
+    var config = LaunchConfiguration()
+    if args.count == 2, args[0] == "-c", !args[1].hasPrefix("-") {
+        config.code = args[1]
+        return config
+    }
+    if args.count == 1, !args[0].hasPrefix("-"), args[0].contains("/") || args[0].contains(".") {
+        config.scriptPath = args[0]
+        return config
+    }
+    return nil
+}
+
+if let config = plainCommandLine(Array(CommandLine.arguments.dropFirst())) {
+    exit(Launcher.run(config))
+}
 PidshCommand.main()

@@ -20,7 +20,8 @@ enum CoreBuiltins {
 
     static let cd = BuiltinSpec(
         name: "cd", synopsis: "cd [DIR]", summary: "Change pidsh's working directory (default $HOME).",
-        examples: ["cd /tmp"], errors: ["ENOENT: no such directory"]
+        returns: "nothing", examples: ["cd /tmp", "cd"],
+        errors: ["ENOENT: no such directory", "ENOTDIR: not a directory"]
     ) { call in
         let dir = call.arguments.first.map(Printer.string) ?? (FileIO.environment("HOME") ?? "/")
         do { try FileIO.changeDirectory(dir) } catch { throw BuiltinError("\(error)", argument: 0) }
@@ -30,7 +31,8 @@ enum CoreBuiltins {
 
     static let exit = BuiltinSpec(
         name: "exit", synopsis: "exit [N]", summary: "End the script (or the REPL) with status N (default: the last status). Every namespace, process and mount of the session is torn down.",
-        examples: ["exit 0"]
+        examples: ["exit 0", "exit", "exit $?"],
+        errors: ["N is not a number: `exit status must be a number`"]
     ) { call in
         let code = try call.arguments.first.map { try call.integer($0, argument: 0, what: "exit status") } ?? Int(call.interpreter.lastStatus)
         throw ExitRequest(code: Int32(truncatingIfNeeded: code))
@@ -38,7 +40,9 @@ enum CoreBuiltins {
 
     static let source = BuiltinSpec(
         name: "source", synopsis: "source FILE", summary: "Run FILE in the current scope (its defs and variables stay).",
-        examples: ["source lib.pidsh"], errors: ["a syntax error in FILE runs none of it"]
+        examples: ["source lib.pidsh"],
+        errors: ["ENOENT (or another errno): FILE cannot be read", "a syntax error in FILE: its errors are shown and none of it runs",
+                 "`source` nested 32 deep (a file sourcing itself)"]
     ) { call in
         guard let v = call.arguments.first else { throw BuiltinError("source needs a file") }
         let path = Printer.string(v)
@@ -61,7 +65,8 @@ enum CoreBuiltins {
 
     static let help = BuiltinSpec(
         name: "help", synopsis: "help [COMMAND]", summary: "List the commands, or show one command's usage.",
-        examples: ["help", "help spawn", "help ns new"]
+        examples: ["help", "help spawn", "help ns new", "help ns"],
+        errors: ["no builtin `NAME` (with a \"did you mean\" note when one is close)"]
     ) { call in
         let table = call.interpreter.builtins
         if call.arguments.isEmpty {
@@ -100,15 +105,19 @@ enum CoreBuiltins {
 
     static let show = BuiltinSpec(
         name: "show", synopsis: "show VALUE...", summary: "Print values in their readable form (a process or namespace with all its fields).",
-        examples: ["show $child", "show $ns"]
+        returns: "nothing (under `let`, the text)",
+        examples: ["show $child", "show $ns", "show $child.status"]
     ) { call in
         for v in call.arguments { call.print(Printer.show(v)) }
         return nil
     }
 
-    static let trueSpec = BuiltinSpec(name: "true", synopsis: "true", summary: "Succeed (status 0).") { _ in nil }
+    static let trueSpec = BuiltinSpec(name: "true", synopsis: "true", summary: "Succeed (status 0).",
+                                      examples: ["true", "def noop { true }"]) { _ in nil }
 
-    static let falseSpec = BuiltinSpec(name: "false", synopsis: "false", summary: "Fail (status 1).") { call in
+    static let falseSpec = BuiltinSpec(name: "false", synopsis: "false", summary: "Fail (status 1).",
+                                       examples: ["try false", "if ! false { echo negated }"],
+                                       errors: ["always: status 1, which stops a script unless `try`, `if`, `while` or `!` takes it"]) { call in
         call.status = 1
         call.failureMessage = "`false` failed"
         return nil

@@ -53,7 +53,8 @@ enum Columns {
 
 /// `ps --tree`: children under parents, as a namespace numbers them.
 enum ProcessTree {
-    static func render(_ rows: [ProcView], fields: [String], viewLevel: Int, table: ProcTable) -> String {
+    static func render(_ rows: [ProcView], fields: [String], viewLevel: Int, table: ProcTable,
+                       rewrite: (String) -> String = { $0 }) -> String {
         var children: [Int32: [ProcView]] = [:]
         let visible = Set(rows.map { $0.pid })
         var roots: [ProcView] = []
@@ -64,8 +65,8 @@ enum ProcessTree {
         var out = "  PID  " + tail.map(InspectionBuiltins.header).map { $0 + "  " }.joined() + "COMMAND\n"
         func walk(_ r: ProcView, _ prefix: String, _ isLast: Bool, _ isRoot: Bool) {
             let branch = isRoot ? "" : (isLast ? "└─ " : "├─ ")
-            let extra = tail.map { InspectionBuiltins.cell($0, r, viewLevel: viewLevel, table: table) + "  " }.joined()
-            let pid = String(r.pid)
+            let pid = rewrite(String(r.pid))
+            let extra = tail.map { rewrite(InspectionBuiltins.cell($0, r, viewLevel: viewLevel, table: table)) + "  " }.joined()
             out += String(repeating: " ", count: max(0, 5 - pid.count)) + pid + "  " + extra + prefix + branch + InspectionBuiltins.commandText(r.entry) + "\n"
             let kids = children[r.pid] ?? []
             for (i, k) in kids.enumerated() {
@@ -150,10 +151,20 @@ struct NamespaceTree {
         for info in infos {
             var label = "pid:[\(info.inode)]\\nlevel \(info.level)"
             if info.level == 0 { label += "\\n\(info.processes.count) processes" }
-            else { for m in members(info) { label += "\\n\(m.pid) \(m.entry.name)" } }
+            else { for m in members(info) { label += "\\n\(m.pid) \(Self.dotEscaped(m.entry.name))" } }
             out += "  ns\(info.inode) [label=\"\(label)\"];\n"
         }
         for info in infos { if let p = info.parent { out += "  ns\(p) -> ns\(info.inode);\n" } }
         return out + "}\n"
+    }
+
+    /// Text inside a dot string: `"` and `\` escaped (a process may name itself so).
+    static func dotEscaped(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            if c == "\"" || c == "\\" { out.append("\\") }
+            out.append(c == "\n" ? " " : c)
+        }
+        return out
     }
 }

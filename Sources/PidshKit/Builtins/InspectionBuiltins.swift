@@ -17,7 +17,9 @@ enum InspectionBuiltins {
                   OptionSpec("--mine", "only processes this pidsh session started, and their descendants"),
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
-        examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps --ns $child", "ps --ns $ns --tree"]
+        examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps --ns $child", "ps --ns $ns --tree", "ps --mine --json"],
+        errors: ["unknown ps field (the note lists them)", "NS is not pidsh's namespace or a descendant of it: pidsh cannot see its processes",
+                 "unexpected argument: ps takes no positional arguments"]
     ) { call in
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
@@ -36,15 +38,22 @@ enum InspectionBuiltins {
         var rows = table.view(fromNamespace: inode, level: level)
         if let name = p.value("-C").map(Printer.string) { rows = rows.filter { $0.entry.name == name } }
         if p.has("--mine") {
-            let mine = table.descendants(of: FileIO.processID)
+            let mine = table.sessionDescendants()
             rows = rows.filter { mine.contains($0.entry.pid) }
+            // Their host PIDs are this session's own (grandchildren included): alias
+            // them under --stable-ids like the PIDs of processes pidsh started.
+            for r in rows { call.interpreter.ids.knowPid(r.entry.pid) }
         }
         if p.has("--json") {
             call.print(JSON.array(rows.map { psJSON($0, viewLevel: level, table: table) }))
         } else if p.has("--tree") {
-            call.write(ProcessTree.render(rows, fields: p.value("-o") == nil ? ["pid", "cmd"] : fields, viewLevel: level, table: table))
+            call.write(ProcessTree.render(rows, fields: p.value("-o") == nil ? ["pid", "cmd"] : fields, viewLevel: level, table: table,
+                                          rewrite: call.interpreter.ids.rewrite))
         } else {
-            call.write(Columns.render(rows.map { row in fields.map { cell($0, row, viewLevel: level, table: table) } },
+            // Cells go through --stable-ids before the columns are sized, so the padding
+            // depends on the aliases, not on how many digits the host's PIDs have.
+            let ids = call.interpreter.ids
+            call.write(Columns.render(rows.map { row in fields.map { ids.rewrite(cell($0, row, viewLevel: level, table: table)) } },
                                       headers: fields.map(header), numeric: fields.map { ["pid", "ppid", "nspid", "level"].contains($0) }))
         }
         _ = nsID
@@ -109,7 +118,8 @@ enum InspectionBuiltins {
         summary: "A process's PID at every level, outermost first, on one line (as NSpid).",
         options: [OptionSpec("--json", "a JSON array of numbers")],
         returns: "list of integers",
-        examples: ["pids $child   # 27656 1"]
+        examples: ["pids $child   # 27656 1", "pids $$", "pids $child --json"],
+        errors: ["ESRCH: no such process", "the process has ended", "pids needs one process"]
     ) { call in
         let spec = call.spec
         let p = try call.parse()
@@ -123,15 +133,16 @@ enum InspectionBuiltins {
     }
 
     static let nsList = BuiltinSpec(
-        name: "ns list", synopsis: "ns list [--json]",
+        name: "ns list", synopsis: "ns list [--mine] [--json]",
         summary: "PID namespaces on the system, as `lsns -t pid`: id, processes, first PID, command, plus level and parent.",
-        options: [OptionSpec("--json", "a JSON array (docs/json.md)")],
-        returns: "list of namespaces",
-        examples: ["ns list"]
+        options: [OptionSpec("--mine", "only pidsh's own namespace and those of the processes this session started, counting only pidsh and its descendants"),
+                  OptionSpec("--json", "a JSON array (docs/json.md)")],
+        returns: "nothing (under `let`, the text)",
+        examples: ["ns list", "ns list --json"]
     ) { call in
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
-        let table = ProcTable.snapshot(commandLines: true)
+        let table = mine(ProcTable.snapshot(commandLines: true), p, call)
         let infos = table.namespaces()
         if p.has("--json") {
             call.print(JSON.array(infos.map { info in
@@ -150,6 +161,7 @@ enum InspectionBuiltins {
                 let first = info.processes.first
                 return [String(info.inode), "pid", String(info.processes.count), first.map { String($0.pid) } ?? "-",
                         String(info.level), info.parent.map { String($0) } ?? "-", first.map(commandText) ?? "-"]
+                    .map(call.interpreter.ids.rewrite)   // aliases before sizing, as in ps
             }
             call.write(Columns.render(rows, headers: ["NS", "TYPE", "NPROCS", "PID", "LEVEL", "PARENT", "COMMAND"],
                                       numeric: [true, false, true, true, true, true, false]))
@@ -158,14 +170,16 @@ enum InspectionBuiltins {
     }
 
     static let nsTree = BuiltinSpec(
-        name: "ns tree", synopsis: "ns tree [--json | --dot]",
+        name: "ns tree", synopsis: "ns tree [--mine] [--json | --dot]",
         summary: "The PID namespace hierarchy drawn as a tree: each namespace with its level, id, init and member processes with their PIDs at that level.",
-        options: [OptionSpec("--json", "nested JSON (docs/json.md)"), OptionSpec("--dot", "Graphviz dot")],
-        examples: ["ns tree", "ns tree --dot | dot -Tpng > tree.png"]
+        options: [OptionSpec("--mine", "only pidsh and the processes this session started (and their descendants)"),
+                  OptionSpec("--json", "nested JSON (docs/json.md)"), OptionSpec("--dot", "Graphviz dot")],
+        returns: "nothing (under `let`, the text)",
+        examples: ["ns tree", "ns tree --json", "ns tree --dot | dot -Tpng > tree.png"]
     ) { call in
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
-        let table = ProcTable.snapshot(commandLines: true)
+        let table = mine(ProcTable.snapshot(commandLines: true), p, call)
         let tree = NamespaceTree(table: table)
         if p.has("--json") { call.print(tree.json()) }
         else if p.has("--dot") { call.write(tree.dot()) }
@@ -173,11 +187,23 @@ enum InspectionBuiltins {
         return nil
     }
 
+    /// With `--mine`: only pidsh and its descendants (whose host PIDs are then this
+    /// session's own, aliased under --stable-ids), so the listing is about this session
+    /// and reproducible; without it, the whole table.
+    static func mine(_ table: ProcTable, _ p: BuiltinCall.Parsed, _ call: BuiltinCall) -> ProcTable {
+        guard p.has("--mine") else { return table }
+        let own = FileIO.processID
+        let keep = table.sessionDescendants().union([own])
+        for pid in keep.sorted() { call.interpreter.ids.knowPid(pid) }
+        return table.restricted(to: keep)
+    }
+
     static let nsId = BuiltinSpec(
         name: "ns id", synopsis: "ns id NS|PROCESS|PID",
         summary: "The namespace's id, `pid:[inode]`, as readlink /proc/PID/ns/pid shows it.",
         returns: "string",
-        examples: ["ns id $child", "ns id $$"]
+        examples: ["ns id $child", "ns id $$", "ns id $ns"],
+        errors: ["ESRCH: the process is gone", "expected a namespace, a process or a PID"]
     ) { call in
         guard call.arguments.count == 1 else { throw BuiltinError("ns id needs one namespace, process or PID") }
         let ns = try call.namespace(call.arguments[0], argument: 0)

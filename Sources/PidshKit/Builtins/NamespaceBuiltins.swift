@@ -35,7 +35,9 @@ enum NamespaceBuiltins {
                   OptionSpec("--name", "N", "a name to show for the process")],
         returns: "process (with --wait: status)",
         examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'"],
-        errors: ["ENOENT: no such program", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels"],
+        errors: ["command not found (not on $PATH), or no such program", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
+                 "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
+                 "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused"],
         commandAfterPositionals: 0
     ) { call in
         let p = try call.parse()
@@ -72,7 +74,7 @@ enum NamespaceBuiltins {
     static let unshare = BuiltinSpec(
         name: "unshare", synopsis: "unshare --pid",
         summary: "unshare(CLONE_NEWPID): pidsh's FUTURE children go into a new PID namespace; the first becomes its PID 1; $$ is unchanged. (Other arguments run util-linux unshare.)",
-        options: [OptionSpec("--pid", "a new PID namespace for pidsh's next children")],
+        options: [OptionSpec("--pid", aliases: ["-p"], "a new PID namespace for pidsh's next children")],
         examples: ["unshare --pid", "spawn sh -c 'echo $$'   # prints 1"],
         errors: ["EINVAL: children already go to another namespace (run `setns --self` first)", "EPERM: no privilege"],
         accepts: { $0 == ["--pid"] || $0 == ["-p"] }
@@ -85,8 +87,9 @@ enum NamespaceBuiltins {
         name: "setns", synopsis: "setns NS|PROCESS | setns --self",
         summary: "setns(2) with CLONE_NEWPID: pidsh's future children join NS; --self sends them back to pidsh's own namespace.",
         options: [OptionSpec("--self", "back to pidsh's own namespace")],
-        examples: ["setns $ns", "setns --self"],
-        errors: ["EINVAL: NS is not pidsh's namespace or a descendant", "EPERM: no privilege"]
+        returns: "namespace (the one children now join); nothing with --self",
+        examples: ["setns $ns", "setns $child", "setns --self"],
+        errors: ["EINVAL: NS is not pidsh's namespace or a descendant", "EPERM: no privilege", "NS is not a namespace, a process or a PID"]
     ) { call in
         let spec = call.spec
         let p = try call.parse()
@@ -127,7 +130,7 @@ enum NamespaceBuiltins {
 
     static let umount = BuiltinSpec(
         name: "umount", synopsis: "umount PATH", summary: "Unmount PATH (one of pidsh's mounts, or any mount point).",
-        examples: ["umount /tmp/nsproc"], errors: ["EINVAL: not a mount point"]
+        examples: ["umount /tmp/nsproc"], errors: ["EINVAL: not a mount point", "EPERM: no privilege"]
     ) { call in
         guard call.arguments.count == 1 else { throw BuiltinError("umount needs one PATH") }
         try call.session.mounts.unmount(Printer.string(call.arguments[0]))
@@ -135,14 +138,15 @@ enum NamespaceBuiltins {
     }
 
     static let nest = BuiltinSpec(
-        name: "nest", synopsis: "nest N [--mount-proc PATTERN] [--verbose] [CMD ARG...]",
+        name: "nest", synopsis: "nest N [--mount-proc PATTERN | --no-mount] [--verbose] [CMD ARG...]",
         summary: "N nested PID namespaces, as multi_pidns --levels N: level N-1 outermost .. 0 innermost; level k mounts its procfs at PATTERN with {level} replaced (default /tmp/proc{level}); the innermost runs CMD (default: sleep forever).",
         options: [OptionSpec("--mount-proc", "PATTERN", "where level k mounts its procfs; {level} is replaced by k"),
                   OptionSpec("--no-mount", "mount no procfs at all"),
                   OptionSpec("--verbose", "print each level's `Mounted procfs at ...` line, as the article's program does")],
         returns: "list of namespaces, outermost first",
         examples: ["let levels = nest 5 --verbose", "nest 32 --no-mount"],
-        errors: ["ENOSPC: more than 32 levels below the root namespace"],
+        errors: ["ENOSPC: more than 32 levels below the root namespace", "N missing, not a number, or below 1",
+                 "a --mount-proc PATTERN without `{level}` when N > 1", "command not found: CMD is not on $PATH"],
         commandAfterPositionals: 1
     ) { call in
         let spec = call.spec
@@ -187,7 +191,8 @@ enum NamespaceBuiltins {
         summary: "Send a signal (default TERM; KILL for a namespace or a namespace's PID 1, which tears the namespace down). A signal that a namespace's PID 1 does not catch is dropped by the kernel: pidsh says so.",
         options: [OptionSpec("-SIGNAL", "a signal name or number: -KILL, -9, -SIGKILL, -TERM, -USR1 ...")],
         examples: ["kill $child", "kill -KILL $ns", "try kill -TERM $ns"],
-        errors: ["ESRCH: the process has already ended", "dropped: PID 1 of a namespace has no handler for the signal"]
+        errors: ["ESRCH: the process has already ended", "dropped: PID 1 of a namespace has no handler for the signal (status 1, the error says so)",
+                 "unknown signal -NAME (with a \"did you mean\" note)", "NS has no live init: it is already torn down"]
     ) { call in
         var args = call.arguments
         var signal: Int32?
@@ -249,7 +254,7 @@ enum NamespaceBuiltins {
         name: "wait", synopsis: "wait PROCESS", summary: "Wait for a process pidsh started to end.",
         returns: "status (exit code, or the signal that ended it)",
         examples: ["let st = wait $child", "echo $st.code $st.signal"],
-        errors: ["ECHILD: not pidsh's child"]
+        errors: ["ECHILD: not pidsh's child (pidsh waits until it ends, then says only its parent learns how)", "ESRCH: no such process"]
     ) { call in
         guard call.arguments.count == 1 else { throw BuiltinError("wait needs one process") }
         let proc = try call.process(call.arguments[0], argument: 0)

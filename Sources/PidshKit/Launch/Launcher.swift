@@ -24,7 +24,8 @@ public enum Launcher {
         OwnSignals.install()
         var options = config.options
         let interactive = config.scriptPath == nil && config.code == nil && FileIO.isTerminal(0)
-        options.color = FileIO.isTerminal(2) && FileIO.environment("NO_COLOR") == nil && !config.noColor
+        // NO_COLOR counts when set and not empty (no-color.org).
+        options.color = FileIO.isTerminal(2) && (FileIO.environment("NO_COLOR") ?? "").isEmpty && !config.noColor
         let journal = config.sharedMounts ? journalPath() : nil
         let session = Session(mounts: MountLog(sharedMounts: config.sharedMounts, journalPath: journal))
         options.interactive = interactive

@@ -9,17 +9,18 @@ final class Completer {
     init(interpreter: Interpreter) { self.interpreter = interpreter }
 
     func complete(line: String, wordStart: Int, word: String) -> [String] {
-        let before = String(line.prefix(wordStart))
-        let priorWords = before.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        let commandWords = Array(priorWords.split(whereSeparator: { $0 == "|" || $0 == ";" || $0 == "{" }).last ?? [])
-            .drop(while: { ["try", "!", "if", "while", "else"].contains($0) || $0.hasPrefix("let") || $0 == "=" })
-        let words = Array(commandWords.filter { $0 != "=" })
         if word.hasPrefix("$") { return variables(word) }
-        if words.isEmpty || (priorWords.last == "=" ) {
-            let names = interpreter.builtins.names + interpreter.functions.keys.sorted() + Array(Parser.keywords) + pathPrograms
+        var words = Completer.commandWords(before: String(line.prefix(wordStart)))
+        let table = interpreter.builtins
+        if words.first == "help" {
+            // `help CMD`: the builtins (and their subcommands).
+            words.removeFirst()
+            if words.isEmpty { return table.names.filter { $0.hasPrefix(word) } }
+        }
+        if words.isEmpty {
+            let names = table.names + interpreter.functions.keys.sorted() + Array(Parser.keywords).sorted() + pathPrograms
             return unique(names.filter { $0.hasPrefix(word) })
         }
-        let table = interpreter.builtins
         if words.count == 1, !table.subcommands(of: words[0]).isEmpty, !word.hasPrefix("-") {
             return table.subcommands(of: words[0]).map { String($0.name.dropFirst(words[0].count + 1)) }.filter { $0.hasPrefix(word) }
         }
@@ -32,6 +33,33 @@ final class Completer {
             }
         }
         return files(word)
+    }
+
+    /// The words of the command the cursor is in, up to the word being completed: after
+    /// the last `|`, `;`, `{` or `}`, without leading keywords (`try`, `!`, `if`, `while`,
+    /// `else`) and without `let NAME =`. Empty: the cursor is where a command name goes.
+    static func commandWords(before: String) -> [String] {
+        let all = before.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        let separators: Set<String> = ["|", "||", "&&", ";", "{", "}"]
+        var words = Array(all.split(omittingEmptySubsequences: false, whereSeparator: { separators.contains($0) }).last ?? [])
+        while let first = words.first {
+            if ["try", "!", "if", "while", "else"].contains(first) {
+                words.removeFirst()
+            } else if first == "let" {
+                words.removeFirst()
+                // `let NAME =` or `let NAME=`; anything else is not (yet) a command.
+                if words.count >= 2 && words[1] == "=" {
+                    words.removeFirst(2)
+                } else if let name = words.first, name.hasSuffix("="), name.count > 1 {
+                    words.removeFirst()
+                } else {
+                    return words.isEmpty ? ["let"] : ["let"] + words
+                }
+            } else {
+                break
+            }
+        }
+        return words
     }
 
     func variables(_ word: String) -> [String] {

@@ -40,6 +40,7 @@ struct EditLineSymbols {
     let cleanupAfterSignal: RLVoidFunc?
     let resizeTerminal: RLVoidFunc?
     let echoSignalChar: (@convention(c) (Int32) -> Void)?
+    let variableValue: (@convention(c) (UnsafePointer<CChar>?) -> UnsafeMutablePointer<CChar>?)?
     // Variables.
     let lineBuffer: UnsafeMutablePointer<RLString?>
     let point: UnsafeMutablePointer<Int32>
@@ -101,6 +102,8 @@ struct EditLineSymbols {
             cleanupAfterSignal: function("rl_cleanup_after_signal", RLVoidFunc.self),
             resizeTerminal: function("rl_resize_terminal", RLVoidFunc.self),
             echoSignalChar: function("rl_echo_signal_char", (@convention(c) (Int32) -> Void).self),
+            variableValue: function("rl_variable_value",
+                (@convention(c) (UnsafePointer<CChar>?) -> UnsafeMutablePointer<CChar>?).self),
             lineBuffer: lineBuffer,
             point: point,
             end: variable("rl_end", Int32.self),
@@ -230,10 +233,18 @@ final class EditLineLibrary: LineEditor {
             }
         }
         guard let line = callbackLine else {
-            writeAll(STDOUT_FILENO, "\n")
+            // With bracketed paste on, readline ends the line itself at end of input.
+            if !bracketedPasteOn { writeAll(STDOUT_FILENO, "\n") }
             return .endOfFile
         }
         return .line(line)
+    }
+
+    /// GNU readline's `enable-bracketed-paste` (on by default since 8.1, off on a dumb
+    /// terminal). While it is on, `rl_deprep_terminal` writes a newline after end of input.
+    private var bracketedPasteOn: Bool {
+        guard flavor == .readline, let value = symbols.variableValue?("enable-bracketed-paste") else { return false }
+        return String(cString: value) == "on"
     }
 
     /// libedit: its blocking readline() over our getc.

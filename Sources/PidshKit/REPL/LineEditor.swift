@@ -55,6 +55,10 @@ public enum LineEditors {
             for flavor in order {
                 if let editor = EditLineLibrary(flavor: flavor, history: history) { return editor }
             }
+            if forced == "libedit" || forced == "readline" {
+                let library = forced == "libedit" ? "libedit.so.2" : "libreadline.so.8"
+                writeAll(STDERR_FILENO, "pidsh: PIDSH_LINE_EDITOR=\(forced): cannot load \(library); no line editing\n")
+            }
         }
         return PlainLineReader(history: history)
     }

@@ -28,12 +28,15 @@ public final class Repl {
             OwnSignals.install()
             _ = OwnSignals.takePending()
             switch input {
-            case .interrupted:
+            case .interrupted, .endOfFile:
+                // Ctrl-D on an empty line leaves. Ctrl-C drops the line or the unfinished
+                // entry; so does Ctrl-D in a continuation (the editor already moved to a
+                // fresh line). Dropped lines are not numbered: `<repl>:LINE` counts the
+                // lines that were run, so the excerpts of later errors show the right line.
+                if input == .endOfFile && pending.isEmpty { break loop }
+                if !pending.isEmpty { lineCount = pendingStartLine - 1 }
                 pending = ""
                 continue
-            case .endOfFile:
-                if !pending.isEmpty { pending = ""; interpreter.out.write("\n"); continue }
-                break loop
             case .line(let line):
                 if pending.isEmpty { pendingStartLine = lineCount + 1 }
                 pending += line + "\n"
@@ -45,8 +48,13 @@ public final class Repl {
             var parser = Parser(lexer: Lexer(source: source, start: startOffset, line: pendingStartLine, lineStart: startOffset))
             let statements = parser.parseScript()
             let diagnostics = parser.diagnostics
-            if diagnostics.contains(where: { $0.isIncompleteInput }) && !pending.hasSuffix("\n\n\n") {
-                continue // an open block, quote or `\`: read more
+            if let open = diagnostics.first(where: { $0.isIncompleteInput }) {
+                // An open block, quote or `\`: read more. Blank lines do not end it (a
+                // string or a block may hold them); the second in a row says what is open.
+                if pending.hasSuffix("\n\n\n") && !pending.hasSuffix("\n\n\n\n") {
+                    interpreter.err.write("pidsh: still reading: \(open.message); Ctrl-C drops the entry\n")
+                }
+                continue
             }
             transcript = candidate
             interpreter.sources["<repl>"] = source
@@ -66,11 +74,35 @@ public final class Repl {
             }
         }
         editor.saveHistory()
-        let live = interpreter.session.liveSummary
-        if !live.isEmpty {
-            interpreter.err.write("pidsh: tearing down " + live.joined(separator: "; ") + "\n")
-        }
+        if let goodbye = teardownSummary() { interpreter.err.write(goodbye + "\n") }
         return exitCode
+    }
+
+    /// What leaving tears down, when anything of the session is alive: its namespaces
+    /// (with their inits), its other processes and its mounts.
+    func teardownSummary() -> String? {
+        let session = interpreter.session
+        session.reapFinished()
+        let namespaces = session.namespaces.filter { $0.initProcess?.isRunning ?? false }
+        let inits = Set(namespaces.compactMap { $0.initProcess?.pid })
+        let processes = session.children.filter { $0.isRunning && !inits.contains($0.pid) }
+        let mounts = session.mounts.mountedPaths
+        func counted(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
+        var parts: [String] = []
+        if !namespaces.isEmpty {
+            let each = namespaces.map { "\($0.id) with init \($0.initProcess.map { String($0.pid) } ?? "?")" }
+            parts.append(counted(namespaces.count, "namespace", "namespaces") + " (" + each.joined(separator: ", ") + ")")
+        }
+        if !processes.isEmpty {
+            let noun = namespaces.isEmpty ? ("process", "processes") : ("more process", "more processes")
+            parts.append(counted(processes.count, noun.0, noun.1) + " (" + processes.map { String($0.pid) }.joined(separator: ", ") + ")")
+        }
+        if !mounts.isEmpty {
+            parts.append(counted(mounts.count, "mount", "mounts") + " (" + mounts.joined(separator: ", ") + ")")
+        }
+        guard let last = parts.popLast() else { return nil }
+        let listed = parts.isEmpty ? last : parts.joined(separator: ", ") + " and " + last
+        return "pidsh: leaving; tearing down " + listed
     }
 
     /// `pidsh>`, or a marker of where pidsh's next children go; PIDSH_PROMPT overrides.

@@ -65,9 +65,14 @@ extension Interpreter {
         guard let path = FileIO.findExecutable(name, path: FileIO.environment("PATH")) else {
             var notes: [String] = []
             let known = builtins.names + Array(functions.keys)
-            if let s = Suggest.closest(to: name, among: known) { notes.append("did you mean `\(s)`?") }
-            let why = name.contains("/") ? "no such program: \(name)" : "command not found: \(name) (not a builtin, not a def, not on $PATH)"
-            throw RuntimeError(command.words[0].location, why, notes: notes)
+            if !builtinsAllowed && known.contains(name) {
+                notes.append("`\(name)` is a builtin or a def: `command` skips those and looks only on $PATH")
+            } else if let s = Suggest.closest(to: name, among: known) { notes.append("did you mean `\(s)`?") }
+            let why = name.contains("/") ? "no such program: \(name)"
+                : builtinsAllowed ? "command not found: \(name) (not a builtin, not a def, not on $PATH)"
+                : "command not found: \(name) (not on $PATH)"
+            let at = !builtinsAllowed && command.words.count > 1 ? command.words[1].location : command.words[0].location
+            throw RuntimeError(at, why, notes: notes)
         }
         return .external(path: path, argv: [name] + rest.map(Printer.string), command)
     }

@@ -1,36 +1,73 @@
 /// Variables. Blocks of if/while/for/repeat share their enclosing scope (as in sh);
 /// a `def` body gets a scope of its own whose parent is the global one.
 public final class Scope {
-    var values: [String: Value] = [:]
+    /// A variable's storage: found by name once, then read and written in place.
+    /// Variables are never removed, so a slot stays valid as long as its scope.
+    private final class Slot {
+        var value: Value
+        init(_ value: Value) { self.value = value }
+    }
+
+    // Private, so the compiler can check exclusive access statically (no runtime
+    // access tracking on the interpreter's hottest path).
+    private var slots: [String: Slot] = [:]
     let parent: Scope?
+    // The two slots found here last, with their names: a loop reads and writes the same
+    // few names over and over, and comparing a short name is cheaper than hashing it.
+    // `slots` keeps every slot alive for the scope's lifetime, so these are unretained.
+    private var recentName0 = "", recentName1 = ""
+    private var recentSlot0: Unmanaged<Slot>?, recentSlot1: Unmanaged<Slot>?
 
     public init(parent: Scope?) { self.parent = parent }
 
+    /// The slot of `name` in this scope only.
+    @inline(__always)
+    private func slot(_ name: String) -> Unmanaged<Slot>? {
+        if let s = recentSlot0, name == recentName0 { return s }
+        if let s = recentSlot1, name == recentName1 {
+            swap(&recentName0, &recentName1)
+            swap(&recentSlot0, &recentSlot1)
+            return s
+        }
+        guard let found = slots[name] else { return nil }
+        let s = Unmanaged.passUnretained(found)
+        recentName1 = recentName0
+        recentSlot1 = recentSlot0
+        recentName0 = name
+        recentSlot0 = s
+        return s
+    }
+
     public func lookup(_ name: String) -> Value? {
-        var s: Scope? = self
-        while let cur = s {
-            if let v = cur.values[name] { return v }
-            s = cur.parent
+        // This scope first, without walking (and retaining) the chain.
+        if let s = slot(name) { return s._withUnsafeGuaranteedRef { $0.value } }
+        var p = parent
+        while let cur = p {
+            if let s = cur.slot(name) { return s._withUnsafeGuaranteedRef { $0.value } }
+            p = cur.parent
         }
         return nil
     }
 
     /// `let`: updates the variable where it lives, or creates it here.
     public func assign(_ name: String, _ value: Value) {
-        var s: Scope? = self
-        while let cur = s {
-            if cur.values[name] != nil { cur.values[name] = value; return }
-            s = cur.parent
+        if let s = slot(name) { s._withUnsafeGuaranteedRef { $0.value = value }; return }
+        var p = parent
+        while let cur = p {
+            if let s = cur.slot(name) { s._withUnsafeGuaranteedRef { $0.value = value }; return }
+            p = cur.parent
         }
-        values[name] = value
+        slots[name] = Slot(value)
     }
 
-    public func define(_ name: String, _ value: Value) { values[name] = value }
+    public func define(_ name: String, _ value: Value) {
+        if let s = slot(name) { s._withUnsafeGuaranteedRef { $0.value = value } } else { slots[name] = Slot(value) }
+    }
 
     public var allNames: [String] {
         var names = Set<String>()
         var s: Scope? = self
-        while let cur = s { names.formUnion(cur.values.keys); s = cur.parent }
+        while let cur = s { names.formUnion(cur.slots.keys); s = cur.parent }
         return names.sorted()
     }
 }

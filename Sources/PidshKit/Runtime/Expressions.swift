@@ -24,6 +24,7 @@ extension Interpreter {
             let v = try evaluate(operand)
             if op == "not" { return .boolean(!v.isTrue) }
             guard let n = Printer.integer(v) else { throw RuntimeError(loc, "`-` needs a number, got \(Printer.describe(v))") }
+            if n == Int.min { throw RuntimeError(loc, "integer overflow") }
             return .integer(-n)
         case .binary(let op, let l, let r, let loc):
             if op == "and" { return .boolean(try evaluate(l).isTrue && evaluate(r).isTrue) }
@@ -177,7 +178,11 @@ extension Interpreter {
     }
 
     func readVariable(_ name: String, fields: [String], location loc: SourceLocation, literalFieldFallback: Bool) throws -> Value {
-        guard var v = scope.lookup(name) else {
+        // The common case, `$name` of a variable that exists, without the rest.
+        if fields.isEmpty, let v = scope.lookup(name) { return v }
+        // `$args.length` at script level: the script's arguments (a def has its own `args`).
+        let scriptArgs: Value? = name == "args" ? .list(scriptArguments.map { .string($0) }) : nil
+        guard var v = scope.lookup(name) ?? scriptArgs else {
             var candidates = scope.allNames
             candidates.append(contentsOf: ["args"])
             var notes: [String] = []

@@ -60,6 +60,8 @@ public final class Interpreter {
             // Its host PID and its namespace's inode vary from run to run; the PIDs
             // inside new namespaces (1, 2, 3...) do not, so they stay as they are.
             self?.ids.knowPid(p.pid)
+            // Only --stable-ids uses the inode; a readlink per spawn costs otherwise.
+            guard self?.ids.enabled == true else { return }
             if let inode = ProcFiles.readLink("/proc/\(p.pid)/ns/pid").flatMap(ProcFiles.inode(fromLink:)) {
                 self?.ids.knowInode(inode)
             }

@@ -49,6 +49,7 @@ public enum Printer {
         switch v {
         case .string(let s): return "\"\(s)\""
         case .process(let p): return "process \(p.pid)"
+        case .list: return show(v)   // a nested list keeps its brackets
         default: return string(v)
         }
     }

@@ -1,3 +1,5 @@
+import PidshSystem
+
 /// `--stable-ids`: host PIDs and namespace inodes that pidsh knows print as aliases
 /// numbered by first appearance (`<pid#1>`, `<ns#2>`), so transcripts are reproducible.
 /// Numbers pidsh does not know are left alone: a stray host PID still shows in a diff.
@@ -8,9 +10,17 @@ public final class StableIds {
     private var inodeAliases: [Int64: Int] = [:]
     public var enabled: Bool
 
-    public init(enabled: Bool) { self.enabled = enabled }
+    /// False when pidsh is PID 1 of its own namespace (rootless mode, or as a
+    /// container's init): its PIDs are then small and reproducible already, and
+    /// aliasing them would rewrite namespace-local numbers (`level 4`, `PID 2 inside`).
+    public var aliasPids: Bool
 
-    public func knowPid(_ pid: Int32) { if pid > 1 { knownPids.insert(Int64(pid)) } }
+    public init(enabled: Bool) {
+        self.enabled = enabled
+        self.aliasPids = FileIO.processID != 1
+    }
+
+    public func knowPid(_ pid: Int32) { if pid > 1 && aliasPids { knownPids.insert(Int64(pid)) } }
     public func knowInode(_ inode: UInt64) { knownInodes.insert(Int64(inode)) }
 
     /// Rewrites every whole number in `text` that is a known PID or inode.
@@ -24,7 +34,9 @@ public final class StableIds {
         var changed = false
         while i < n {
             let b = utf8[i]
-            if b >= 48 && b <= 57 && (i == 0 || !Self.isWordByte(utf8[i - 1])) {
+            // A number right after `#` is an alias already (`<pid#12>`): rewriting is
+            // idempotent, so text may pass through twice (cells sized after aliasing).
+            if b >= 48 && b <= 57 && (i == 0 || (!Self.isWordByte(utf8[i - 1]) && utf8[i - 1] != 35)) {
                 var j = i
                 var value: Int64 = 0
                 while j < n, utf8[j] >= 48, utf8[j] <= 57, j - i < 18 {

@@ -36,11 +36,15 @@ extension Interpreter {
 
         case .whileLoop(let condition, let body, _):
             while try evaluate(condition) {
+                // Polled per iteration too: an empty body (`while true {}`) runs no
+                // statement that would notice a SIGINT/SIGTERM.
+                try checkInterrupt()
                 try runBlock(body)
             }
 
         case .forLoop(let name, let source, let body, _):
             for item in try forItems(source) {
+                try checkInterrupt()
                 scope.assign(name, item)
                 try runBlock(body)
             }
@@ -51,7 +55,7 @@ extension Interpreter {
                 throw RuntimeError(countExpr.location, "`repeat` needs a count of 0 or more, got \(Printer.describe(countValue))")
             }
             _ = loc
-            for _ in 0..<count { try runBlock(body) }
+            for _ in 0..<count { try checkInterrupt(); try runBlock(body) }
 
         case .function(let name, let parameters, let body, let loc):
             if builtins.spec(named: name) != nil {
@@ -136,19 +140,24 @@ extension Interpreter {
         }
     }
 
-    func forItems(_ source: ForSource) throws -> [Value] {
+    func forItems(_ source: ForSource) throws -> AnySequence<Value> {
         switch source {
         case .expression(let e):
             let v = try evaluate(e)
             if case .string(let s) = v {
                 // Text (command output) iterates by line; it is never word-split.
-                return s.split(separator: "\n").map { .string(String($0)) }
+                return AnySequence(s.split(separator: "\n").map { .string(String($0)) })
             }
-            return v.elements
+            // A range is counted, not materialised: `for i in 0..1000000000` loops
+            // until `exit` without building a billion-element list first.
+            if case .range(let a, let b) = v {
+                return a <= b ? AnySequence((a...b).lazy.map { .integer($0) }) : AnySequence([])
+            }
+            return AnySequence(v.elements)
         case .words(let words):
             var items: [Value] = []
             for w in words { items.append(contentsOf: try expand(w)) }
-            return items
+            return AnySequence(items)
         }
     }
 

@@ -42,6 +42,16 @@ public struct Parser {
         return t
     }
 
+    /// Takes the next token, except one that ends the statement (newline, `;`, `}`, end)
+    /// or opens a block: after an error, recovery must still see it, or it would skip
+    /// the following line or block too.
+    @discardableResult
+    mutating func takeUnlessEnd(_ mode: LexMode) -> Token {
+        let t = peek(mode)
+        if !Self.isStatementEnd(t.kind) && t.kind != .leftBrace { take(mode) }
+        return t
+    }
+
     mutating func error(_ loc: SourceLocation, _ message: String, notes: [String] = [], incomplete: Bool = false) {
         diagnostics.append(Diagnostic(loc, message, notes: notes, incomplete: incomplete))
     }
@@ -96,8 +106,7 @@ public struct Parser {
                 take(.command)
                 error(t.location, "`}` without a matching `{`")
             default:
-                if let s = parseStatement() { out.append(s) }
-                endStatement()
+                if let s = parseStatement() { out.append(s); endStatement() } else { synchronize() }
             }
         }
     }
@@ -140,10 +149,9 @@ public struct Parser {
                 }
             }
             return parsePipeline().map { .pipeline($0) }
-        case .bang:
+        case .bang, .redirect:
             return parsePipeline().map { .pipeline($0) }
         case .leftBrace:
-            take(.command)
             error(t.location, "a block `{` must follow if, else, while, for, repeat or def")
             synchronize()
             return nil
@@ -158,7 +166,7 @@ public struct Parser {
     /// `let NAME = COMMAND-or-EXPRESSION`
     mutating func parseLet() -> Statement? {
         let kw = take(.command)
-        let nameTok = take(.expression)
+        let nameTok = takeUnlessEnd(.expression)
         guard case .identifier(let name) = nameTok.kind, Self.isName(name) else {
             error(nameTok.location, "`let` needs a variable name (letters, digits, _), got \(describe(nameTok))")
             synchronize()
@@ -167,7 +175,7 @@ public struct Parser {
         if Self.keywords.contains(name) {
             error(nameTok.location, "`\(name)` is a keyword and cannot be a variable name")
         }
-        let eq = take(.expression)
+        let eq = takeUnlessEnd(.expression)
         guard case .op("=") = eq.kind else {
             error(eq.location, "expected `=` after `let \(name)`", incomplete: eq.kind == .eof)
             synchronize()
@@ -238,8 +246,7 @@ public struct Parser {
             case .newline, .semicolon:
                 take(.command)
             default:
-                if let s = parseStatement() { body.append(s) }
-                endStatement()
+                if let s = parseStatement() { body.append(s); endStatement() } else { synchronize() }
             }
         }
     }
@@ -272,20 +279,20 @@ public struct Parser {
     /// `for NAME in LIST-or-RANGE { ... }`
     mutating func parseFor() -> Statement? {
         let kw = take(.command)
-        let nameTok = take(.expression)
-        guard case .identifier(let name) = nameTok.kind, Self.isName(name) else {
+        let nameTok = takeUnlessEnd(.expression)
+        guard case .identifier(let name) = nameTok.kind, Self.isName(name), name != "in" else {
             error(nameTok.location, "`for` needs a loop variable name, got \(describe(nameTok))", incomplete: nameTok.kind == .eof)
             synchronize()
             return nil
         }
-        let inTok = take(.expression)
+        let inTok = takeUnlessEnd(.expression)
         guard case .identifier("in") = inTok.kind else {
             error(inTok.location, "expected `in` after `for \(name)`", incomplete: inTok.kind == .eof)
             synchronize()
             return nil
         }
         let source: ForSource
-        if startsCommand() {
+        if startsCommand() || startsPathWord() {
             var words: [Word] = []
             while case .word(let w) = peek(.command).kind {
                 take(.command)
@@ -298,6 +305,18 @@ public struct Parser {
         }
         guard let body = parseBlock(for: "for") else { synchronize(); return nil }
         return .forLoop(variable: name, source: source, body: body, location: kw.location)
+    }
+
+    /// `for f in $dir/*`: a word that starts with a variable and goes on with a path
+    /// (`$dir/...`) is a shell word to expand and glob, not an expression.
+    mutating func startsPathWord() -> Bool {
+        guard case .word(let w) = peek(.command).kind, w.parts.count >= 2 else { return false }
+        switch w.parts[0] {
+        case .variable, .special: break
+        default: return false
+        }
+        if case .literal(let t, _) = w.parts[1], t.hasPrefix("/") { return true }
+        return false
     }
 
     mutating func parseRepeat() -> Statement? {
@@ -315,7 +334,7 @@ public struct Parser {
     /// `def NAME PARAM... { ... }`
     mutating func parseDef() -> Statement? {
         let kw = take(.command)
-        let nameTok = take(.command)
+        let nameTok = takeUnlessEnd(.command)
         guard case .word(let nw) = nameTok.kind, let name = nw.bareText, !name.isEmpty else {
             error(nameTok.location, "`def` needs a command name", incomplete: nameTok.kind == .eof)
             synchronize()
@@ -424,6 +443,15 @@ public struct Parser {
                 break loop
             case .leftBrace:
                 take(.command)
+                let close = peek(.command)
+                if close.kind == .rightBrace, close.location.offset == t.location.offset + 1 {
+                    // `{}` touching: a word, as in `find . -exec echo {} \;` or `xargs -I{}`.
+                    take(.command)
+                    var loc = t.location
+                    loc.length = 2
+                    words.append(Word(parts: [.literal("{}", quoted: false)], location: loc))
+                    continue
+                }
                 error(t.location, "unexpected `{` in a command (quote it as '{' to pass it as an argument)")
                 return nil
             case .bang:
@@ -545,7 +573,7 @@ public struct Parser {
     }
 
     mutating func parsePrimary() -> Expr? {
-        let t = take(.expression)
+        let t = takeUnlessEnd(.expression)
         switch t.kind {
         case .integer(let n): return .integer(n, t.location)
         case .string(let w): return .string(w)
@@ -562,7 +590,7 @@ public struct Parser {
             return .string(Word(parts: [.literal(s, quoted: true)], location: t.location))
         case .op("("):
             guard let e = parseExpression() else { return nil }
-            let close = take(.expression)
+            let close = takeUnlessEnd(.expression)
             guard case .op(")") = close.kind else {
                 error(close.location, "expected `)` to close the `(` at \(t.location.line):\(t.location.column)", incomplete: close.kind == .eof)
                 return nil
@@ -576,7 +604,7 @@ public struct Parser {
                 guard let e = parseExpression() else { return nil }
                 items.append(e)
                 while peek(.expression).kind == .newline { take(.expression) }
-                let sep = take(.expression)
+                let sep = takeUnlessEnd(.expression)
                 if case .op(",") = sep.kind { continue }
                 if case .op("]") = sep.kind { break }
                 error(sep.location, "expected `,` or `]` in the list, got \(describe(sep))", incomplete: sep.kind == .eof)

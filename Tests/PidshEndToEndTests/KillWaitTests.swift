@@ -1,0 +1,196 @@
+import Foundation
+import XCTest
+
+/// `kill [-SIGNAL] PROCESS|NS` and `wait PROCESS`.
+final class KillWaitTests: EndToEndTestCase {
+    func testSignalSpellingsAndDefaultTerm() throws {
+        let s = marker(7701)
+        let r = expectSuccess(pidsh(#"""
+        let a = spawn sleep \#(s)
+        let b = spawn sleep \#(s)
+        let c = spawn sleep \#(s)
+        let d = spawn sleep \#(s)
+        kill -KILL $a
+        kill -9 $b
+        kill -SIGKILL $c
+        kill $d
+        for p in [$a, $b, $c, $d] {
+            let st = wait $p
+            echo "$p.name $st.signal $st.code $st.exited"
+        }
+        let e = spawn sleep \#(s)
+        let f = spawn sleep \#(s)
+        kill -KILL $e $f
+        let ste = wait $e
+        let stf = wait $f
+        echo "both=$ste.signal $stf.signal"
+        let g = spawn sleep \#(s)
+        kill -term $g
+        let stg = wait $g
+        echo "lower=$stg.signal"
+        let h = spawn sleep \#(s)
+        kill -15 $h.pid
+        let sth = wait $h
+        echo "bypid=$sth.signal"
+        """#))
+        XCTAssertEqual(Array(r.stdoutLines.prefix(4)), ["sleep SIGKILL 137 false", "sleep SIGKILL 137 false",
+                                                        "sleep SIGKILL 137 false", "sleep SIGTERM 143 false"],
+                       "-KILL, -9 and -SIGKILL all work; the default is TERM\n\(r.transcript)")
+        XCTAssertEqual(r.fields["both"], "SIGKILL SIGKILL", "several targets at once")
+        XCTAssertEqual(r.fields["lower"], "SIGTERM")
+        XCTAssertEqual(r.fields["bypid"], "SIGTERM", "a PID works too")
+    }
+
+    func testWaitReturnsExitCodeOrSignal() throws {
+        let r = expectSuccess(pidsh(#"""
+        let p = spawn sh -c 'exit 4'
+        let st = wait $p
+        echo "code=$st.code"
+        echo "exited=$st.exited"
+        echo "signal=[$st.signal]"
+        echo "status=$p.status"
+        show $st
+        let q = spawn sh -c 'kill -USR1 $$'
+        let sq = wait $q
+        echo "qsignal=$sq.signal"
+        echo "qcode=$sq.code"
+        let again = wait $p
+        echo "again=$again.code"
+        """#))
+        let f = r.fields
+        XCTAssertEqual(f["code"], "4", r.transcript)
+        XCTAssertEqual(f["exited"], "true")
+        XCTAssertEqual(f["signal"], "[]")
+        XCTAssertEqual(f["status"], "4")
+        assertContains(r.stdout, "status exited 4 (code 4)")
+        XCTAssertEqual(f["qsignal"], "SIGUSR1")
+        XCTAssertEqual(f["qcode"], "138")
+        XCTAssertEqual(f["again"], "4", "waiting again for a process pidsh reaped gives the same status")
+    }
+
+    func testKillNamespaceTearsItDown() throws {
+        let s = marker(7702)
+        let r = pidsh(#"""
+        let ns = ns new
+        let a = spawn --ns $ns sleep \#(s)
+        let b = spawn --ns $ns sh -c 'sleep \#(s)'
+        echo "before=$ns.alive"
+        kill $ns
+        echo "after=$ns.alive"
+        echo "a=$a.status"
+        echo "b=$b.status"
+        echo "init=[$ns.init]"
+        spawn --ns $ns sleep \#(s)
+        """#)
+        XCTAssertEqual(r.status, 1, "the last spawn fails\n\(r.transcript)")
+        let f = r.fields
+        XCTAssertEqual(f["before"], "true")
+        XCTAssertEqual(f["after"], "false")
+        XCTAssertEqual(f["a"], "137", "the kernel SIGKILLs every member when the init dies")
+        XCTAssertEqual(f["b"], "137")
+        XCTAssertEqual(f["init"], "[]")
+        assertContains(r.stderr, "-c:10:1: error: spawn: fork for sleep: ENOMEM")
+        assertContains(r.stderr, "has no init any more")
+        assertContains(r.stderr, "once its PID 1 has exited the kernel lets no new process into it")
+    }
+
+    func testKillWithoutSignalToANamespaceInitTearsItDown() throws {
+        let s = marker(7703)
+        let r = expectSuccess(pidsh(#"""
+        let c = spawn --newpid sh -c 'sleep \#(s) & exec sleep \#(s)'
+        spawn --wait sh -c 'while ! pgrep -f "^sleep \#(s)" -c | grep -q 2; do sleep 0.01; done'
+        echo "members=$(ps --ns $c | grep -c sleep)"
+        kill $c
+        let st = wait $c
+        echo "signal=$st.signal"
+        echo "left=$(pgrep -fc '^sleep \#(s)' | cat)"
+        """#))
+        XCTAssertEqual(r.fields["members"], "2", r.transcript)
+        XCTAssertEqual(r.fields["signal"], "SIGKILL", "PID 1 without handlers: plain kill tears the namespace down")
+        XCTAssertEqual(r.fields["left"], "0", "its orphaned child died with it")
+    }
+
+    func testTermToAnInitWithoutHandlerIsReportedDropped() throws {
+        let s = marker(7704)
+        let r = pidsh(#"""
+        let c = spawn --newpid sleep \#(s)
+        try kill -TERM $c
+        echo "status=$?"
+        echo "still=$c.status"
+        let ns = ns new
+        try kill -TERM $ns
+        echo "nsstatus=$?"
+        echo "nsalive=$ns.alive"
+        try kill -USR1 $ns.init
+        echo "usr1=$?"
+        kill -TERM $c
+        echo not-reached
+        """#)
+        XCTAssertEqual(r.status, 1, "a dropped signal fails the script\n\(r.transcript)")
+        let f = r.fields
+        XCTAssertEqual(f["status"], "1", "non-zero status")
+        XCTAssertEqual(f["still"], "running", "the kernel dropped it: the process lives")
+        XCTAssertEqual(f["nsstatus"], "1")
+        XCTAssertEqual(f["nsalive"], "true")
+        XCTAssertEqual(f["usr1"], "1")
+        assertNotContains(r.stdout, "not-reached")
+        assertContains(r.stderr, "kill: SIGTERM to PID 1 of its namespace")
+        assertContains(r.stderr, "was dropped by the kernel")
+        assertContains(r.stderr, "SigCgt")
+        assertContains(r.stderr, "kill: SIGUSR1 to PID 1 of its namespace")
+        assertContains(r.stderr, "Use `kill -KILL` to tear the namespace down")
+    }
+
+    func testTermToAnInitWithAHandlerArrives() throws {
+        let r = expectSuccess(pidsh(#"""
+        let c = spawn --newpid sh -c 'trap "exit 3" TERM; while :; do sleep 0.02; done'
+        spawn --wait sh -c 'until [ $(( 0x$(awk "/^SigCgt/ {print \$2}" /proc/$1/status) & 0x4000 )) -ne 0 ]; do sleep 0.01; done' sh $c.pid
+        kill -TERM $c
+        let st = wait $c
+        echo "code=$st.code"
+        """#))
+        XCTAssertEqual(r.fields["code"], "3", "PID 1 catches TERM: the signal arrives, nothing is reported\n\(r.transcript)")
+        XCTAssertEqual(r.stderr, "")
+    }
+
+    func testKillAndWaitOfAGoneProcess() throws {
+        let r = pidsh(#"""
+        let p = spawn sh -c 'exit 0'
+        wait $p
+        try kill $p
+        try kill $p
+        try kill -KILL $p
+        try wait $p.pid
+        try kill 999999999
+        try wait 999999999
+        try kill -BOGUS $p
+        try kill -TRM $p
+        try kill
+        try kill -KILL
+        try wait
+        echo done
+        """#)
+        XCTAssertEqual(r.stdoutLines, ["done"], r.transcript)
+        let gone = r.stderr.components(separatedBy: "has already ended (exited 0): there is nothing left to signal").count - 1
+        XCTAssertEqual(gone, 3, "kill of an ended process, every time\n\(r.stderr)")
+        assertContains(r.stderr, "kill: kill -TERM")
+        assertContains(r.stderr, "ESRCH")
+        assertContains(r.stderr, "wait: pidfd_open(")
+        assertContains(r.stderr, "no process 999999999 exists")
+        assertContains(r.stderr, "unknown signal -BOGUS")
+        assertContains(r.stderr, "did you mean -TERM?")
+        assertContains(r.stderr, "kill needs a process or a namespace")
+        assertContains(r.stderr, "wait needs one process")
+    }
+
+    func testKillOfATornDownNamespace() throws {
+        let r = pidsh(#"""
+        let ns = ns new
+        kill $ns
+        try kill $ns
+        echo "status=$?"
+        """#)
+        XCTAssertEqual(r.fields["status"], "1", r.transcript)
+        assertContains(r.stderr, "has no live init: it is already torn down")
+    }
+}

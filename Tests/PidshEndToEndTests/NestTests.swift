@@ -1,0 +1,118 @@
+import Foundation
+import XCTest
+
+/// `nest N [--mount-proc PATTERN] [--verbose] [CMD ARG...]`, as multi_pidns --levels N.
+final class NestTests: EndToEndTestCase {
+    func testNestWithProcMountsPerLevel() throws {
+        let d = tempDir
+        let r = expectSuccess(pidsh(#"""
+        let l = nest 3 --mount-proc \#(d)/proc{level} --verbose
+        echo "length=$l.length"
+        echo "firstinit=$l.first.init.name"
+        echo "lastinit=$l.last.init.name"
+        echo "own=$(ns id $$)"
+        for n in $l {
+            echo "ns $n.level $n.parent $n"
+        }
+        echo ---
+        ls -d \#(d)/proc2/[1-9]*
+        echo ---
+        ls -d \#(d)/proc1/[1-9]*
+        echo ---
+        ls -d \#(d)/proc0/[1-9]*
+        echo ---
+        grep -H 'Name:.*sleep' \#(d)/proc?/[1-9]*/status
+        echo ---
+        pids $l.last.init
+        """#))
+        let parts = r.stdout.components(separatedBy: "---\n")
+        XCTAssertEqual(parts.count, 6, r.transcript)
+        guard parts.count == 6 else { return }
+        let head = parts[0].split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(head.prefix(4)), ["level 2: Mounted procfs at \(d)/proc2", "level 1: Mounted procfs at \(d)/proc1",
+                                               "level 0: Mounted procfs at \(d)/proc0", "level 0: Final child sleeping .."],
+                       "--verbose prints the article's lines, even under `let`\n\(r.transcript)")
+        let f = r.fields
+        XCTAssertEqual(f["length"], "3")
+        XCTAssertEqual(f["firstinit"], "pidsh-init", "outer levels: pidsh's init")
+        XCTAssertEqual(f["lastinit"], "sleep", "the innermost runs the command (default: sleep forever)")
+        let nsLines = head.filter { $0.hasPrefix("ns ") }.map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(nsLines.map { $0[1] }, ["1", "2", "3"], "outermost first: level N-1 of multi_pidns is pidsh's level+1")
+        if nsLines.count == 3 {
+            XCTAssertEqual(nsLines[0][2], f["own"], "the outermost's parent is pidsh's namespace")
+            XCTAssertEqual(nsLines[1][2], nsLines[0][3], "each level's parent is the one before it")
+            XCTAssertEqual(nsLines[2][2], nsLines[1][3])
+        }
+        XCTAssertEqual(parts[1], "\(d)/proc2/1\n\(d)/proc2/2\n\(d)/proc2/3\n", "the outermost sees all three")
+        XCTAssertEqual(parts[2], "\(d)/proc1/1\n\(d)/proc1/2\n")
+        XCTAssertEqual(parts[3], "\(d)/proc0/1\n", "the innermost sees only itself")
+        XCTAssertEqual(parts[4], "\(d)/proc0/1/status:Name:\tsleep\n\(d)/proc1/2/status:Name:\tsleep\n\(d)/proc2/3/status:Name:\tsleep\n",
+                       "one sleeper, a PID per level")
+        let pids = parts[5].split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        XCTAssertEqual(Array(pids.dropFirst()), ["3", "2", "1"], parts[5])
+        for level in 0 ..< 3 { XCTAssertFalse(FileManager.default.fileExists(atPath: "\(d)/proc\(level)"), "cleaned up without umount") }
+    }
+
+    func testNestRunsACommandInTheInnermostLevel() throws {
+        let s = marker(7601)
+        let d = tempDir
+        let r = expectSuccess(pidsh(#"""
+        let l = nest 2 --mount-proc \#(d)/c{level} --verbose sleep \#(s)
+        ps -C sleep -o nspid,level,cmd
+        let q = nest 2 --no-mount sh -c 'echo "inner=$$ ppid=$PPID"; exec sleep \#(s)'
+        """#))
+        assertContains(r.stdout, "level 0: Final child running sleep \(s)")
+        let rows = r.stdoutLines.map { $0.split(separator: " ").map(String.init) }
+        XCTAssertTrue(rows.contains(["1", "2", "sleep", s]), "the command is PID 1 of the innermost, two levels down\n\(r.transcript)")
+        // The innermost's output arrives asynchronously; it may or may not be printed
+        // before pidsh exits. When it is, it must read PID 1.
+        if let inner = r.fields["inner"] { XCTAssertEqual(inner, "1 ppid=0") }
+    }
+
+    func testNest32WorksAnd33FailsENOSPC() throws {
+        let r = pidsh(#"""
+        let deep = nest 32 --no-mount
+        echo "length=$deep.length"
+        echo "last=$deep.last.level"
+        echo "pids=$deep.last.init.pids.length"
+        try nest 33 --no-mount
+        echo "status=$?"
+        kill $deep.first
+        echo "alive=$deep.last.alive"
+        nest 33 --mount-proc \#(tempDir)/n{level}
+        """#, timeout: 30)
+        XCTAssertEqual(r.status, 1, r.transcript)
+        let f = r.fields
+        XCTAssertEqual(f["length"], "32")
+        XCTAssertEqual(f["last"], "32")
+        XCTAssertEqual(f["pids"], "33", "NSpid: pidsh's level and 32 more")
+        XCTAssertEqual(f["status"], "1")
+        XCTAssertEqual(f["alive"], "false", "killing the outermost init takes every level with it")
+        assertContains(r.stderr, "ENOSPC")
+        assertContains(r.stderr, "PID namespaces nest at most 32 levels below the root namespace")
+        assertContains(r.stderr, "MAX_PID_NS_LEVEL")
+        assertContains(r.stderr, "this would be level 33")
+        assertContains(r.stderr, "-c:9:1:")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: tempDir))?.filter { $0.hasPrefix("n") } ?? ["?"], [],
+                       "the mount points of a failed nest are removed")
+    }
+
+    func testNestErrors() throws {
+        let r = pidsh(#"""
+        try nest
+        try nest 0
+        try nest abc
+        try nest 65
+        try nest 2 --mount-proc \#(tempDir)/fixed
+        try nest 2 --bogus
+        echo done
+        """#)
+        XCTAssertEqual(r.stdoutLines, ["done"], r.transcript)
+        assertContains(r.stderr, "nest needs the number of levels")
+        assertContains(r.stderr, "nest needs at least 1 level")
+        assertContains(r.stderr, "the number of levels must be a number, got \"abc\"")
+        assertContains(r.stderr, "nest 65: PID namespaces nest at most 32 levels")
+        assertContains(r.stderr, "the --mount-proc pattern needs `{level}`")
+        assertContains(r.stderr, "unknown option --bogus")
+    }
+}
