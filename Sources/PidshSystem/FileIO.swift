@@ -62,7 +62,17 @@ public enum FileIO {
         while !open.isEmpty {
             var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let r = poll(&fds, nfds_t(fds.count), -1)
-            if r < 0 { if errno == EINTR { continue }; break }
+            if r < 0 {
+                // A SIGTERM/SIGHUP to pidsh ends the pump (pidsh is stopping; the writer
+                // may never close its end). A SIGINT does not: the job decides.
+                if errno == EINTR {
+                    let pending = pidsh_peek_pending_signal()
+                    if pending != SIGTERM && pending != SIGHUP { continue }
+                    for source in open { Glibc.close(source.fd) }
+                    return
+                }
+                break
+            }
             var finished: [Int] = []
             for (i, p) in fds.enumerated() where p.revents != 0 {
                 let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }

@@ -104,6 +104,26 @@ public final class ProcessHandle: @unchecked Sendable {
         return exitStatus!
     }
 
+    /// Waits for a foreground job as a shell does. SIGINT (a terminal's ^C reaches the
+    /// job too, it is in pidsh's process group) keeps waiting: the caller decides from
+    /// the job's status. SIGTERM/SIGHUP end the wait at once: the job gets the same
+    /// signal and `Interrupted` is thrown, so pidsh tears down promptly instead of
+    /// waiting for a job that may never end. A process pidsh cannot wait for (not its
+    /// child) reads as exit status 127.
+    public func waitForeground() throws -> ExitStatus {
+        while true {
+            do {
+                return try wait(interruptible: true)
+            } catch let e as Interrupted {
+                if e.signal == SIGINT { continue }
+                if isRunning { try? signal(e.signal) }
+                throw e
+            } catch {
+                return .exited(127)
+            }
+        }
+    }
+
     private func finish(code: Int32, signal: Int32) {
         exitStatus = signal != 0 ? .signaled(signal) : .exited(code)
         close(pidfd)

@@ -82,7 +82,7 @@ extension PidshCommand {
 
         @Flag(help: "Rewrite the .out files from this run.")
         var update = false
-        @Argument(help: "Scripts or directories of scripts.")
+        @Argument(help: "Scripts or directories of scripts.", completion: .file(extensions: ["pidsh"]))
         var paths: [String] = ["examples"]
 
         func run() throws {

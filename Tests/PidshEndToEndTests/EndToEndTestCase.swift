@@ -77,8 +77,13 @@ class EndToEndTestCase: XCTestCase {
             left = leftoverProcesses()
         }
         XCTAssertEqual(left.map { "\($0.pid) \($0.name)" }, [], "processes of the test left behind")
+        // Kill what is left, and reap it here, so it cannot fail the next test.
         for p in left { kill(p.pid, SIGKILL) }
-        reapOrphans()
+        for p in left where p.ppid == getpid() { _ = waitpid(p.pid, nil, 0) }
+        for _ in 0 ..< 100 where !leftoverProcesses().isEmpty {
+            reapOrphans()
+            usleep(10_000)
+        }
 
         let mounts = mountPoints(under: tempDir)
         XCTAssertEqual(mounts, [], "mounts left under \(tempDir)")

@@ -161,6 +161,7 @@ final class KillWaitTests: EndToEndTestCase {
         try kill $p
         try kill -KILL $p
         try wait $p.pid
+        try wait $p.pid
         try kill 999999999
         try wait 999999999
         try kill -BOGUS $p
@@ -175,12 +176,40 @@ final class KillWaitTests: EndToEndTestCase {
         XCTAssertEqual(gone, 3, "kill of an ended process, every time\n\(r.stderr)")
         assertContains(r.stderr, "kill: kill -TERM")
         assertContains(r.stderr, "ESRCH")
-        assertContains(r.stderr, "wait: pidfd_open(")
+        XCTAssertEqual(r.stderr.components(separatedBy: "wait: pidfd_open(").count - 1, 3, "wait by PID of a reaped process, twice, and of no process")
         assertContains(r.stderr, "no process 999999999 exists")
         assertContains(r.stderr, "unknown signal -BOGUS")
         assertContains(r.stderr, "did you mean -TERM?")
         assertContains(r.stderr, "kill needs a process or a namespace")
         assertContains(r.stderr, "wait needs one process")
+    }
+
+    func testKilledPidshLeavesNothingBehind() throws {
+        let s = marker(7705)
+        let d = tempDir
+        let r = pidsh(#"""
+        let ns = ns new
+        let a = spawn --ns $ns sleep \#(s)
+        let b = spawn --newpid --mount-proc \#(d)/b sleep \#(s)
+        let c = spawn sleep \#(s)
+        let l = nest 3 --mount-proc \#(d)/n{level} sleep \#(s)
+        mount proc \#(d)/m --ns $ns
+        echo "count=$(pgrep -fc '^sleep \#(s)')"
+        kill -KILL $$
+        echo not-reached
+        """#)
+        XCTAssertEqual(r.status, 137, r.transcript)
+        XCTAssertEqual(r.fields["count"], "4")
+        assertNotContains(r.stdout, "not-reached")
+        // Every process dies with pidsh (PR_SET_PDEATHSIG); tearDown checks that none of
+        // them, pidsh's inits included, is left. The directories go too.
+        var left: [String] = []
+        for _ in 0 ..< 150 {
+            left = ((try? FileManager.default.contentsOfDirectory(atPath: d)) ?? []).filter { !$0.hasPrefix(".") }
+            if left.isEmpty { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(left, [], "directories pidsh made are removed even when it is SIGKILLed")
     }
 
     func testKillOfATornDownNamespace() throws {

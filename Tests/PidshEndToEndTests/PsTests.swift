@@ -24,7 +24,7 @@ final class PsTests: EndToEndTestCase {
         let f = r.fields
         let sleeps = rows(parts[1])
         XCTAssertEqual(sleeps.first, ["PID", "PPID", "STAT", "CMD"], "procps-like default columns\n\(r.transcript)")
-        XCTAssertTrue(sleeps.dropFirst().allSatisfy { $0.count >= 4 && $0[3] == "sleep" }, "-C sleep: only sleeps")
+        XCTAssertTrue(sleeps.dropFirst().allSatisfy { $0.count >= 4 && $0[3].hasSuffix("sleep") }, "-C sleep: only sleeps\n\(parts[1])")
         XCTAssertTrue(sleeps.contains([f["pid"] ?? "?", f["self"] ?? "?", "S", "sleep", s]),
                       "the host view: the sleep's parent is pidsh\n\(parts[1])")
         let all = rows(parts[2])
@@ -157,6 +157,25 @@ final class PsTests: EndToEndTestCase {
         XCTAssertFalse(mine.contains { $0.first == "1" }, "--mine: not the host's PID 1")
         XCTAssertFalse(cmds.contains { $0.contains("-c") }, "--mine: not pidsh itself")
         assertContains(parts[4], "└─ sleep 7504")
+    }
+
+    func testControlCharactersInCommandsStayOnOneLine() throws {
+        _ = marker(7508)
+        let r = expectSuccess(pidsh(#"""
+        # --newpid: sh is PID 1, so its child sleep dies with it at exit.
+        let p = spawn --newpid sh -c "sleep 7508
+        exit 0"
+        ps --mine -o pid,cmd
+        echo ---
+        ps --mine --json
+        """#))
+        let parts = r.stdout.components(separatedBy: "---\n")
+        XCTAssertEqual(parts.count, 2, r.transcript)
+        XCTAssertTrue(parts[0].split(separator: "\n").contains { $0.hasSuffix(" sh -c sleep 7508?exit 0") },
+                      "a newline in an argument shows as `?`, as procps does\n\(parts[0])")
+        let json = parseJSON(parts.last ?? "") as? [[String: Any]]
+        XCTAssertTrue(json?.contains { ($0["cmd"] as? [String]) == ["sh", "-c", "sleep 7508\nexit 0"] } ?? false,
+                      "--json keeps the exact arguments\n\(parts.last ?? "")")
     }
 
     func testPids() throws {

@@ -99,8 +99,7 @@ final class ReplPtyTests: EndToEndTestCase {
         // On a line being typed: the line is dropped, a fresh prompt comes.
         t.type("echo never_printed_pty")
         t.expect("never_printed_pty")  // its echo: typed before the interrupt, not after
-        t.send(Key.ctrlC)
-        t.expectPrompt()
+        t.interrupt()
         t.enter("echo after_line_interrupt")
         t.expectLine("after_line_interrupt")
         t.expectPrompt()
@@ -108,8 +107,7 @@ final class ReplPtyTests: EndToEndTestCase {
         t.enter("sh -c 'echo child_started; exec sleep \(s)'")
         t.expectLine("child_started")
         XCTAssertTrue(waitUntil(5) { self.processes(withCommandLine: "sleep \(s)").count == 1 }, "the child runs")
-        t.send(Key.ctrlC)
-        t.expectPrompt(timeout: 10)
+        t.interrupt()
         XCTAssertEqual(processes(withCommandLine: "sleep \(s)").map(\.pid), [], "Ctrl-C ended the child")
         t.enter("echo after_child_interrupt")
         t.expectLine("after_child_interrupt")
@@ -119,8 +117,7 @@ final class ReplPtyTests: EndToEndTestCase {
         t.expectContinuation()
         t.enter("echo \"never_$i\"")
         t.expectContinuation()
-        t.send(Key.ctrlC)
-        t.expectPrompt()
+        t.interrupt()
         t.enter("echo after_block_interrupt")
         t.expectLine("after_block_interrupt")
         t.expectPrompt()
@@ -230,8 +227,7 @@ final class ReplPtyTests: EndToEndTestCase {
         t.expectPrompt()
         t.type("echo $n." + Key.tab + Key.tab)
         t.expect("$n.parent")
-        t.send(Key.ctrlC)
-        t.expectPrompt()
+        t.interrupt()
         // A builtin's option.
         t.type("spawn --ne" + Key.tab + "--wait true")
         t.enter("")
@@ -276,10 +272,11 @@ final class ReplPtyTests: EndToEndTestCase {
         t.send(Key.ctrlD)
         XCTAssertEqual(t.waitForExit(), 0, t.dump)
         let saved = (try? String(contentsOfFile: historyFile, encoding: .utf8)) ?? ""
+        let entries = saved.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         for entry in ["echo $n.alive", "spawn --newpid --wait true", "ns list --mine", "let listing = ns list --mine",
                       "let st = spawn --newpid --wait true", "pty_greeting bob", "echo $pty_value", "help unshare",
                       "cat complete_here/unique_file.txt"] {
-            XCTAssertTrue(saved.contains(entry + "\n"), "completed to `\(entry)`; history:\n\(saved)")
+            XCTAssertTrue(entries.contains(entry), "completed to `\(entry)`; history:\n\(saved)")
         }
     }
 
@@ -315,7 +312,6 @@ final class ReplPtyTests: EndToEndTestCase {
             t.expectLine("hist_two")
             t.expectPrompt()
             t.type(Key.ctrlR + "hist_o")
-            t.expect("hist_one")
             t.enter("")
             t.expectLine("hist_one")
             t.expectPrompt()
@@ -334,7 +330,7 @@ final class ReplPtyTests: EndToEndTestCase {
     /// history file is written (output still goes to the terminal).
     func testNoHistoryWhenStdinIsNotATerminal() throws {
         let pipe = Pipe()
-        let t = try start("libedit", stdin: pipe.fileHandleForReading)
+        let t = try start("libedit", stdin: pipe.fileHandleForReading, controllingTerminal: false)
         defer { t.close() }
         pipe.fileHandleForWriting.write(Data("echo piped_one\nlet v = 3\necho \"v=$v\"\n".utf8))
         try pipe.fileHandleForWriting.close()
@@ -476,7 +472,8 @@ final class ReplPtyTests: EndToEndTestCase {
 
     /// Starts `pidsh` on a new pty with the given line editor; skips if its library is absent.
     func start(_ editor: String, environment extra: [String: String] = [:], directory: String? = nil,
-               stdin: FileHandle? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> PtyTerminal {
+               stdin: FileHandle? = nil, controllingTerminal: Bool = true,
+               file: StaticString = #filePath, line: UInt = #line) throws -> PtyTerminal {
         switch editor {
         case "libedit": try XCTSkipUnless(Self.canLoad(["libedit.so.2", "libedit.so"]), "libedit (libedit.so.2) is not installed")
         case "readline": try XCTSkipUnless(Self.canLoad(["libreadline.so.8", "libreadline.so"]), "GNU readline (libreadline.so.8) is not installed")
@@ -497,8 +494,10 @@ final class ReplPtyTests: EndToEndTestCase {
         env["INPUTRC"] = "/dev/null"
         env["PIDSH_PTY_TAG"] = ptyTag
         for (k, v) in extra { env[k] = v }
-        let t = try PtyTerminal(argv: [setsid, "-w", "-c", Self.binary!], environment: env,
-                                directory: directory ?? tempDir, stdin: stdin, file: file, line: line)
+        // setsid -c makes the pty (its stdin) the controlling terminal of a new session.
+        let argv = controllingTerminal ? [setsid, "-w", "-c", Self.binary!] : [Self.binary!]
+        let t = try PtyTerminal(argv: argv, environment: env, directory: directory ?? tempDir, stdin: stdin,
+                                editing: editor != "plain" && stdin == nil, file: file, line: line)
         terminals.append(t)
         return t
     }
@@ -555,11 +554,14 @@ final class PtyTerminal {
     private var masterOpen = true
     /// Where the next `expect` starts looking in `screenBytes`.
     private var searchFrom = 0
+    /// libedit or readline reads the lines (not the plain reader).
+    let editing: Bool
     let file: StaticString
     let line: UInt
 
-    init(argv: [String], environment: [String: String], directory: String, stdin: FileHandle?,
+    init(argv: [String], environment: [String: String], directory: String, stdin: FileHandle?, editing: Bool,
          columns: UInt16 = 120, rows: UInt16 = 40, file: StaticString, line: UInt) throws {
+        self.editing = editing
         self.file = file
         self.line = line
         typealias IntFn = @convention(c) (Int32) -> Int32
@@ -630,6 +632,14 @@ final class PtyTerminal {
         if visible && !text.isEmpty { peek(text) }
     }
 
+    /// Ctrl-C, then waits for it to be seen (the `^C` the editor or the terminal echoes)
+    /// and for the fresh prompt, so that nothing typed next goes to the dropped line.
+    func interrupt(prompt: String = "pidsh> ", file: StaticString = #filePath, line: UInt = #line) {
+        send("\u{03}")
+        expect("^C", file: file, line: line)
+        expectPrompt(prompt, file: file, line: line)
+    }
+
     /// Types `text` and Enter.
     func enter(_ text: String) {
         send(text + "\r")
@@ -660,12 +670,28 @@ final class PtyTerminal {
         searchFrom -= 1  // the newline also starts the next line
     }
 
+    /// Waits for the prompt and, with a line editor, for the editor to be reading.
     func expectPrompt(_ prompt: String = "pidsh> ", timeout: Double = 15, file: StaticString = #filePath, line: UInt = #line) {
-        expect(prompt, timeout: timeout, file: file, line: line)
+        if expect(prompt, timeout: timeout, file: file, line: line) { waitForEditor(file: file, line: line) }
     }
 
     func expectContinuation(file: StaticString = #filePath, line: UInt = #line) {
-        expect("....> ", file: file, line: line)
+        if expect("....> ", file: file, line: line) { waitForEditor(file: file, line: line) }
+    }
+
+    /// libedit shows its prompt and only then takes the terminal out of canonical mode; a
+    /// key that comes in between is handled by the terminal (a Ctrl-D there is lost). So,
+    /// with a line editor, wait until the terminal is in the editor's mode (termios calls
+    /// on the master act on the slave).
+    private func waitForEditor(file: StaticString, line: UInt) {
+        guard editing else { return }
+        let deadline = Date().addingTimeInterval(10)
+        var modes = termios()
+        while Date() < deadline {
+            if tcgetattr(master, &modes) != 0 || modes.c_lflag & tcflag_t(ICANON) == 0 { return }
+            pump(milliseconds: 2)
+        }
+        XCTFail("the line editor did not take the terminal within 10 s\n\(dump)", file: file, line: line)
     }
 
     /// Reads until the program exits (the pty reports EOF/EIO once it and its children
@@ -687,6 +713,7 @@ final class PtyTerminal {
     /// Ends the program if it still runs (hang-up, then SIGKILL) and closes the master.
     func close() {
         guard masterOpen else { return }
+        // PIDSH_PTY_DEBUG=1 shows each session's screen.
         if ProcessInfo.processInfo.environment["PIDSH_PTY_DEBUG"] != nil { print(dump) }
         masterOpen = false
         closed = true
@@ -715,8 +742,9 @@ final class PtyTerminal {
         }
     }
 
-    /// The screen's text: escape sequences, carriage returns, bells and backspaces removed.
-    var screenBytes: [UInt8] { Self.clean(raw) }
+    /// The screen's text: escape sequences, carriage returns, bells and backspaces removed;
+    /// it starts with a newline, so that the first line is a line like the others.
+    var screenBytes: [UInt8] { [0x0A] + Self.clean(raw) }
     var screen: String { String(decoding: screenBytes, as: UTF8.self) }
     var rawText: String { String(decoding: raw, as: UTF8.self) }
 

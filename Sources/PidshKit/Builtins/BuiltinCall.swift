@@ -186,7 +186,13 @@ public struct BuiltinCall {
         for fd in closeAfter { FileIO.close(fd) }
         FileIO.pump(pumps)
         guard wait else { return (proc, nil) }
-        let status = try proc.wait(interruptible: false)
+        let status: ExitStatus
+        do {
+            status = try proc.waitForeground()
+        } catch let e as Interrupted {
+            _ = OwnSignals.takePending()
+            throw e
+        }
         let pending = OwnSignals.peekPending()
         if pending != 0 && (pending != 2 || status == .signaled(2)) {
             _ = OwnSignals.takePending()

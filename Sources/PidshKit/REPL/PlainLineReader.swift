@@ -18,10 +18,11 @@ final class PlainLineReader: LineEditor {
 
     func readLine(prompt: String) -> LineInput {
         fflush(stdout)  // what the caller printed comes before the prompt
-        let visible = prompt.filter { $0 != "\u{1}" && $0 != "\u{2}" }
-        if !visible.isEmpty { writeAll(outputFD, visible) }
+        // Catch Ctrl-C before the prompt shows: a key pressed as soon as it is seen counts.
         let scope = LineSignalScope.enter()
         defer { scope.leave() }
+        let visible = prompt.filter { $0 != "\u{1}" && $0 != "\u{2}" }
+        if !visible.isEmpty { writeAll(outputFD, visible) }
         let terminal = isatty(inputFD) == 1
         var bytes: [UInt8] = []
         var byte: UInt8 = 0

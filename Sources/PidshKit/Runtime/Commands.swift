@@ -34,6 +34,10 @@ extension Interpreter {
         } catch let e as RuntimeError where reportErrors || p.negated {
             report([e.diagnostic])
             result = CommandResult(status: 1)
+        } catch let e as CommandFailed where reportErrors || p.negated {
+            // A def whose body failed, under if/while/!: its status decides, as a
+            // failing external's does (the script goes on).
+            result = CommandResult(status: e.status == 0 ? 1 : e.status)
         }
         if p.negated {
             result.status = result.status == 0 ? 1 : 0
@@ -168,8 +172,15 @@ extension Interpreter {
 
         var statuses: [ExitStatus] = []
         for (proc, _) in running {
-            let s = (try? proc.wait(interruptible: false)) ?? .exited(127)
-            statuses.append(s)
+            do {
+                statuses.append(try proc.waitForeground())
+            } catch let e as Interrupted {
+                // SIGTERM/SIGHUP: the whole job gets it, and the script stops now.
+                for (other, _) in running where other.isRunning { try? other.signal(e.signal) }
+                session.reapFinished()
+                _ = OwnSignals.takePending()
+                throw e
+            }
         }
         session.reapFinished()
         if let failure {

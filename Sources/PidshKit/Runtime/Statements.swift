@@ -75,7 +75,7 @@ extension Interpreter {
         case .expect(let expr, let messageExpr, let loc):
             let value = try evaluate(expr)
             if !value.isTrue {
-                var message = "expectation failed: " + expectationText(loc)
+                var message = "expectation failed: " + expectationText(loc, before: messageExpr?.location)
                 message += explainFailure(expr)
                 if let messageExpr { message += " — " + Printer.string(try evaluate(messageExpr)) }
                 throw ExpectationFailed(location: loc, message: message)
@@ -161,10 +161,13 @@ extension Interpreter {
         }
     }
 
-    /// The source text of an `expect` (from its line).
-    func expectationText(_ loc: SourceLocation) -> String {
+    /// The source text of an `expect` (from its line), up to its message if it has one.
+    func expectationText(_ loc: SourceLocation, before message: SourceLocation? = nil) -> String {
         guard let src = sources[loc.file] else { return "" }
         var text = src.lineText(loc.line)
+        if let message, message.line == loc.line, message.column > loc.column {
+            text = String(text.prefix(message.column - 1))
+        }
         let skip = text.index(text.startIndex, offsetBy: min(text.count, loc.column - 1 + "expect".count))
         text = String(text[skip...])
         return text.trimmingSpaces()
@@ -201,7 +204,10 @@ extension Interpreter {
         }
         lastStatus = 0
         try runBlock(f.body)
-        return lastStatus
+        // A body that ran to its end succeeded: every failure that counts has thrown
+        // (set -e). A non-zero $? left by an `if`/`while` condition or a `try` was
+        // taken by that statement and must not make the def fail.
+        return 0
     }
 }
 
