@@ -112,12 +112,17 @@ public final class ProcessHandle: @unchecked Sendable {
     /// child) reads as exit status 127.
     public func waitForeground() throws -> ExitStatus {
         while true {
+            // Checked before each blocking wait too: the signal may have come earlier
+            // (while pidsh read the job's output), and then no EINTR would end the wait.
+            let pending = pidsh_peek_pending_signal()
+            if pending != 0 && pending != SIGINT {
+                if isRunning { try? signal(pending) }
+                throw Interrupted(signal: pending)
+            }
             do {
                 return try wait(interruptible: true)
-            } catch let e as Interrupted {
-                if e.signal == SIGINT { continue }
-                if isRunning { try? signal(e.signal) }
-                throw e
+            } catch is Interrupted {
+                continue
             } catch {
                 return .exited(127)
             }

@@ -102,6 +102,19 @@ public final class Session: @unchecked Sendable {
         for p in children where p.exitStatus == nil { p.poll() }
         children.removeAll { $0.exitStatus != nil || (!$0.isChild && !$0.isRunning) }
         if isInit { reapOrphans() }
+        forgetDeadNamespaces()
+    }
+
+    /// Lets go of the namespaces pidsh made whose init has ended (the namespace is gone
+    /// with it), so a long session does not keep one ns fd open per namespace it ever
+    /// made. A script variable that still holds one keeps it (and its fd) until reassigned.
+    func forgetDeadNamespaces() {
+        var joined: UInt64?
+        if case .joined(let inode) = childrenTarget { joined = inode }
+        namespaces.removeAll { ns in
+            guard let initProcess = ns.initProcess, !initProcess.isRunning else { return false }
+            return ns.inode != joined && ns !== unsharedNamespace
+        }
     }
 
     /// pidsh is PID 1 of its namespace when rootless: orphans of that namespace are
@@ -188,6 +201,7 @@ public final class Session: @unchecked Sendable {
             usleep(500)
             spins += 1
         }
+        forgetDeadNamespaces()
     }
 
     /// Whether a mount now covers the directory opened (O_PATH) as `fd` at `path`.

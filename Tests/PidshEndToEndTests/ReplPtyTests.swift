@@ -56,7 +56,7 @@ final class ReplPtyTests: EndToEndTestCase {
         t.expect("namespace id=pid:[")
         t.expect("alive=true")
         t.expectPrompt()
-        // A located error; the session goes on. Lines so far: 3 (or 7 with editing) +3.
+        // A located error; the session goes on. It is line 6 (9 after the three editing lines).
         let line = editor == "plain" ? 6 : 9
         t.enter("no_such_command_pty")
         t.expect("<repl>:\(line):1: error: command not found: no_such_command_pty")

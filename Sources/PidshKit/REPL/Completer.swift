@@ -39,7 +39,8 @@ final class Completer {
     /// the last `|`, `;`, `{` or `}`, without leading keywords (`try`, `!`, `if`, `while`,
     /// `else`) and without `let NAME =`. Empty: the cursor is where a command name goes.
     static func commandWords(before: String) -> [String] {
-        let all = before.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        let spaced = before.split(separator: ";", omittingEmptySubsequences: false).joined(separator: " ; ")  // `a;` ends a command too
+        let all = spaced.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         let separators: Set<String> = ["|", "||", "&&", ";", "{", "}"]
         var words = Array(all.split(omittingEmptySubsequences: false, whereSeparator: { separators.contains($0) }).last ?? [])
         while let first = words.first {
@@ -47,11 +48,13 @@ final class Completer {
                 words.removeFirst()
             } else if first == "let" {
                 words.removeFirst()
-                // `let NAME =` or `let NAME=`; anything else is not (yet) a command.
+                // `let NAME = CMD`, `let NAME= CMD` or `let NAME=CMD`; anything else is not
+                // (yet) a command.
                 if words.count >= 2 && words[1] == "=" {
                     words.removeFirst(2)
-                } else if let name = words.first, name.hasSuffix("="), name.count > 1 {
-                    words.removeFirst()
+                } else if let name = words.first, let eq = name.firstIndex(of: "="), eq != name.startIndex {
+                    let rest = String(name[name.index(after: eq)...])
+                    if rest.isEmpty { words.removeFirst() } else { words[0] = rest }
                 } else {
                     return words.isEmpty ? ["let"] : ["let"] + words
                 }

@@ -175,6 +175,28 @@ public final class Interpreter {
     public func setVariable(_ name: String, _ value: Value) { scope.assign(name, value) }
     public var variableNames: [String] { scope.allNames }
 
+    /// Where on the stack running began (0: not running). Nesting at run time —
+    /// blocks inside defs calling defs — is bounded by the stack it uses, not by a
+    /// count: a script must end with a located error, never a stack overflow.
+    var stackBase: UInt = 0
+    /// How much stack statements may use below `stackBase` (the main thread has 8 MiB
+    /// on Linux; the rest is head-room for one statement's own evaluation).
+    static let stackBudget: UInt = 3 << 20
+
+    static func stackAddress() -> UInt {
+        var marker: UInt8 = 0
+        return withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
+    }
+
+    /// Throws a located error when running has nested too deeply.
+    func checkStack(at location: SourceLocation) throws {
+        let here = Self.stackAddress()
+        if stackBase == 0 || here > stackBase { stackBase = here; return }
+        if stackBase - here > Self.stackBudget {
+            throw RuntimeError(location, "nested too deeply at run time (blocks inside defs calling defs used \(Self.stackBudget >> 20) MiB of stack): stopping")
+        }
+    }
+
     /// Checks SIGINT/SIGTERM between statements.
     func checkInterrupt() throws {
         let sig = OwnSignals.takePending()

@@ -8,6 +8,7 @@ extension Interpreter {
 
     func runStatement(_ statement: Statement) throws {
         try checkInterrupt()
+        try checkStack(at: statement.location)
         if !session.children.isEmpty { session.reapFinished() }
         if let stepper, !isNarration(statement) { stepper(statement, sources[statement.location.file]) }
         switch statement {

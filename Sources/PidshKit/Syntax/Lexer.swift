@@ -18,6 +18,10 @@ public struct Lexer {
     public private(set) var diagnostics: [Diagnostic] = []
     /// Set when the text ended inside a quote, `${`, `$(` or after a `\`.
     public private(set) var endedInsideConstruct = false
+    /// How deeply nested the text this lexer reads is (blocks, parentheses, `$(...)`),
+    /// kept by the parser; a `$(...)` or `${...}` sub-parser starts one deeper, so the
+    /// limit (Parser.maxNesting) holds across substitutions too.
+    public var nesting = 0
 
     public init(source: SourceFile, start: Int = 0, end: Int? = nil, line: Int = 1, lineStart: Int = 0) {
         self.source = source
@@ -350,7 +354,15 @@ public struct Lexer {
                 while peekByte() != nil { advance() }
                 return .literal("", quoted: true)
             }
-            var sub = Parser(lexer: Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart))
+            if nesting >= Parser.maxNesting {
+                error(location(from: start, to: start.pos + 2), Parser.tooDeepMessage)
+                while state.pos < close { advance() }
+                advance()
+                return .literal("", quoted: true)
+            }
+            var subLexer = Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart)
+            subLexer.nesting = nesting + 1
+            var sub = Parser(lexer: subLexer)
             let expr = sub.parseBracedExpression(at: location(from: start, to: close + 1))
             diagnostics.append(contentsOf: sub.diagnostics)
             while state.pos < close { advance() }
@@ -365,7 +377,15 @@ public struct Lexer {
                 while peekByte() != nil { advance() }
                 return .literal("", quoted: true)
             }
-            var sub = Parser(lexer: Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart))
+            if nesting >= Parser.maxNesting {
+                error(location(from: start, to: start.pos + 2), Parser.tooDeepMessage)
+                while state.pos < close { advance() }
+                advance()
+                return .literal("", quoted: true)
+            }
+            var subLexer = Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart)
+            subLexer.nesting = nesting + 1
+            var sub = Parser(lexer: subLexer)
             let statements = sub.parseScript()
             diagnostics.append(contentsOf: sub.diagnostics)
             while state.pos < close { advance() }

@@ -7,6 +7,8 @@ public struct Parser {
     private var lookahead: (token: Token, mode: LexMode, before: Lexer.State)?
     /// Nesting of blocks, to tell a stray `}` from a closing one.
     private var depth = 0
+    /// Whether "nested too deeply" was reported (once is enough).
+    private var reportedTooDeep = false
 
     public static let keywords: Set<String> = ["let", "if", "else", "while", "for", "in", "repeat", "def", "try", "expect"]
 
@@ -18,7 +20,84 @@ public struct Parser {
     public static func parse(_ source: SourceFile) -> (statements: [Statement], diagnostics: [Diagnostic]) {
         var p = Parser(source: source)
         let statements = p.parseScript()
-        return (statements, p.diagnostics)
+        return (statements, encodingDiagnostics(source) + p.diagnostics)
+    }
+
+    // MARK: limits
+
+    /// How deep blocks, parentheses, lists, `not`/`-` chains and `$(...)`/`${...}` may
+    /// nest, all counted together. The parser is recursive: without a limit a hostile
+    /// script (2,000 nested `if true {`) would overflow the stack and crash pidsh.
+    public static let maxNesting = 200
+
+    static var tooDeepMessage: String {
+        "nested too deeply: pidsh allows at most \(maxNesting) levels of blocks, parentheses, lists and substitutions"
+    }
+
+    /// Enters one level of nesting at `loc`; past `maxNesting`, reports it (once per
+    /// parser) and returns false: the caller gives up on the construct without recursing.
+    mutating func enterNesting(_ loc: SourceLocation) -> Bool {
+        if lexer.nesting >= Self.maxNesting {
+            if !reportedTooDeep { error(loc, Self.tooDeepMessage) }
+            reportedTooDeep = true
+            return false
+        }
+        lexer.nesting += 1
+        return true
+    }
+
+    mutating func leaveNesting() { lexer.nesting -= 1 }
+
+    /// A script is UTF-8 text: a NUL byte or an invalid UTF-8 sequence is a located
+    /// error (each would otherwise be passed on silently changed: a NUL cannot be in an
+    /// argument, an invalid byte would become U+FFFD). At most one per line, ten in all.
+    static func encodingDiagnostics(_ source: SourceFile) -> [Diagnostic] {
+        let bytes = source.bytes
+        var out: [Diagnostic] = []
+        var line = 1, lineStart = 0, lastLine = 0
+        var i = 0
+        func report(_ message: String) {
+            guard line != lastLine, out.count < 10 else { return }
+            lastLine = line
+            var col = 1
+            for b in bytes[lineStart..<i] where b & 0xC0 != 0x80 { col += 1 }
+            out.append(Diagnostic(SourceLocation(file: source.name, line: line, column: col, offset: i), message))
+        }
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 10 { line += 1; lineStart = i + 1; i += 1; continue }
+            if b == 0 { report("NUL byte in the script: a script is text (and no argument can hold a NUL)"); i += 1; continue }
+            if b < 0x80 { i += 1; continue }
+            let n = utf8SequenceLength(bytes, at: i)
+            if n == 0 {
+                report("invalid UTF-8 (byte 0x\(String(b, radix: 16, uppercase: true))): pidsh reads scripts as UTF-8 text")
+                i += 1
+            } else {
+                i += n
+            }
+        }
+        return out
+    }
+
+    /// The length of the well-formed UTF-8 sequence at i (2...4), or 0 if there is none.
+    static func utf8SequenceLength(_ bytes: [UInt8], at i: Int) -> Int {
+        let b = bytes[i]
+        let n: Int
+        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        switch b {
+        case 0xC2...0xDF: n = 2
+        case 0xE0: n = 3; lo = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: n = 3
+        case 0xED: n = 3; hi = 0x9F
+        case 0xF0: n = 4; lo = 0x90
+        case 0xF1...0xF3: n = 4
+        case 0xF4: n = 4; hi = 0x8F
+        default: return 0
+        }
+        guard i + n <= bytes.count else { return 0 }
+        guard bytes[i + 1] >= lo && bytes[i + 1] <= hi else { return 0 }
+        for k in 2..<max(2, n) where bytes[i + k] & 0xC0 != 0x80 { return 0 }
+        return n
     }
 
     // MARK: token plumbing
@@ -58,8 +137,9 @@ public struct Parser {
 
     /// Collects the lexer's diagnostics (they arrive as tokens are read).
     mutating func mergeLexerDiagnostics() {
-        let seen = Set(diagnostics.map { "\($0.location.offset):\($0.message)" })
-        for d in lexer.diagnostics where !seen.contains("\(d.location.offset):\(d.message)") {
+        var seen = Set(diagnostics.map { "\($0.location.offset):\($0.message)" })
+        // The lexer may report one spot twice (a token re-read after a rewind).
+        for d in lexer.diagnostics where seen.insert("\(d.location.offset):\(d.message)").inserted {
             diagnostics.append(d)
         }
     }
@@ -230,6 +310,9 @@ public struct Parser {
             error(open.location, "expected `{` to open the \(construct) block, got \(describe(open))", incomplete: open.kind == .eof)
             return nil
         }
+        // Too deep: the caller's synchronize() skips the block without recursing.
+        guard enterNesting(open.location) else { return nil }
+        defer { leaveNesting() }
         take(.command)
         depth += 1
         defer { depth -= 1 }
@@ -511,8 +594,15 @@ public struct Parser {
 
     mutating func parseNot() -> Expr? {
         let t = peek(.expression)
-        if case .identifier("not") = t.kind { take(.expression); return parseNot().map { .unary("not", $0, t.location) } }
-        if case .op("!") = t.kind { take(.expression); return parseNot().map { .unary("not", $0, t.location) } }
+        var negation = false
+        if case .identifier("not") = t.kind { negation = true }
+        if case .op("!") = t.kind { negation = true }
+        if negation {
+            take(.expression)
+            guard enterNesting(t.location) else { return nil }
+            defer { leaveNesting() }
+            return parseNot().map { .unary("not", $0, t.location) }
+        }
         return parseComparison()
     }
 
@@ -567,6 +657,8 @@ public struct Parser {
         let t = peek(.expression)
         if case .op("-") = t.kind {
             take(.expression)
+            guard enterNesting(t.location) else { return nil }
+            defer { leaveNesting() }
             return parseUnary().map { .unary("-", $0, t.location) }
         }
         return parsePrimary()
@@ -589,6 +681,8 @@ public struct Parser {
             }
             return .string(Word(parts: [.literal(s, quoted: true)], location: t.location))
         case .op("("):
+            guard enterNesting(t.location) else { return nil }
+            defer { leaveNesting() }
             guard let e = parseExpression() else { return nil }
             let close = takeUnlessEnd(.expression)
             guard case .op(")") = close.kind else {
@@ -597,6 +691,8 @@ public struct Parser {
             }
             return e
         case .op("["):
+            guard enterNesting(t.location) else { return nil }
+            defer { leaveNesting() }
             var items: [Expr] = []
             while true {
                 while peek(.expression).kind == .newline { take(.expression) }
