@@ -18,6 +18,9 @@ struct pidsh_clone_args {
 pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd);
 pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd);
 int pidsh_children_go_elsewhere(void);
+/// Set (per thread) by every setns/unshare of CLONE_NEWPID pidsh makes: until then the
+/// thread's children go to its own namespace. Any new such call must set it too.
+extern __thread int pidsh_pid_for_children_moved;
 void pidsh_child_tie_to_parent(void);
 void pidsh_child_reset_signals(void);
 void pidsh_block_signals(sigset_t *saved);

@@ -223,7 +223,13 @@ pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
 // Whether clone(CLONE_NEWPID) on this thread needs pidsh_clone_newpid_inside: the
 // thread's pid_for_children is a namespace other than its own. (It cannot be opened
 // while an `unshare --pid` waits for its first process: then the kernel's EINVAL stands.)
+__thread int pidsh_pid_for_children_moved = 0;
+
 int pidsh_children_go_elsewhere(void) {
+    // Until this thread called setns/unshare with CLONE_NEWPID (through pidsh's
+    // wrappers, which note it), pid_for_children is its own namespace: no need for the
+    // two /proc path walks below on every spawn.
+    if (!pidsh_pid_for_children_moved) return 0;
     struct stat own, children;
     if (stat("/proc/self/ns/pid", &own) != 0) return 0;
     if (stat("/proc/thread-self/ns/pid_for_children", &children) != 0) return 0;
@@ -247,6 +253,7 @@ void pidsh_restore_signals(const sigset_t *saved) {
 int pidsh_enter_pid_ns_for_children(int join_fd, int *restore_fd, int *stage) {
     *restore_fd = -1;
     if (join_fd < 0) return 0;
+    pidsh_pid_for_children_moved = 1;
     int own = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
     if (own < 0) {
         *stage = PIDSH_STAGE_OPEN_OWN_NS;

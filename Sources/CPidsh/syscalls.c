@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,8 +25,14 @@ int pidsh_pidfd_send_signal(int pidfd, int sig) {
 
 int pidsh_ns_get_parent(int nsfd) { return ioctl(nsfd, NS_GET_PARENT); }
 int pidsh_ns_get_nstype(int nsfd) { return ioctl(nsfd, NS_GET_NSTYPE); }
-int pidsh_setns(int fd, int nstype) { return setns(fd, nstype); }
-int pidsh_unshare(int flags) { return unshare(flags); }
+int pidsh_setns(int fd, int nstype) {
+    if (nstype == 0 || (nstype & CLONE_NEWPID)) pidsh_pid_for_children_moved = 1;
+    return setns(fd, nstype);
+}
+int pidsh_unshare(int flags) {
+    if (flags & CLONE_NEWPID) pidsh_pid_for_children_moved = 1;
+    return unshare(flags);
+}
 
 int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number) {
     siginfo_t info;
@@ -76,4 +83,8 @@ pid_t pidsh_peek_ended_child(void) {
 void pidsh_reap_pid(pid_t pid) {
     int status;
     while (waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {}
+}
+
+int pidsh_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : errno;
 }

@@ -25,7 +25,10 @@ public final class ProcessHandle: @unchecked Sendable {
         self.pidfd = pidfd
         self.isChild = isChild
         self.command = command
-        if let s = ProcStatus.read(pid: pid) {
+        // A child's last fields are captured when it is reaped (captureLastFields), or
+        // when asked for between its end and its reaping (endedFields): reading
+        // /proc/PID/status here as well would cost every spawn a second read.
+        if !isChild, let s = ProcStatus.read(pid: pid) {
             lastKnownPids = s.nspid
             lastKnownName = s.name
         }
@@ -165,10 +168,17 @@ public final class ProcessHandle: @unchecked Sendable {
     }
 
     /// Its PID at every level, pidsh's level first (NSpid).
-    public var pids: [Int32] { procStatus()?.nspid ?? lastKnownPids }
+    public var pids: [Int32] { procStatus()?.nspid ?? endedFields().pids }
     /// Its PID inside its own namespace.
     public var nspid: Int32 { pids.last ?? pid }
-    public var name: String { procStatus()?.name ?? lastKnownName }
+    public var name: String { procStatus()?.name ?? endedFields().name }
+
+    /// The fields of an ended process: captured when pidsh reaped it; a child that has
+    /// ended but is not reaped yet (a zombie, still in /proc) is read now.
+    private func endedFields() -> (pids: [Int32], name: String) {
+        if isChild, lastKnownPids.isEmpty, exitStatus == nil, pidfd >= 0 { captureLastFields() }
+        return (lastKnownPids, lastKnownName)
+    }
     /// Its parent's PID as pidsh sees it (0 when the parent is outside pidsh's view).
     public var ppid: Int32 { procStatus()?.ppid ?? 0 }
 

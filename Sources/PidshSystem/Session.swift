@@ -101,7 +101,7 @@ public final class Session: @unchecked Sendable {
     public func reapFinished() {
         for p in children where p.exitStatus == nil { p.poll() }
         children.removeAll { $0.exitStatus != nil || (!$0.isChild && !$0.isRunning) }
-        if isInit { reapOrphans() }
+        if isInit || isSubreaper { reapOrphans() }
         forgetDeadNamespaces()
     }
 
@@ -274,14 +274,26 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Kills every process the session started (SIGKILL; a namespace's init takes its
-    /// members with it), reaps them, and undoes every mount and directory.
+    /// members with it) and every other child pidsh has (orphans it adopted as a
+    /// subreaper), reaps them all, and undoes every mount and directory.
     @discardableResult
     public func tearDown() -> [String] {
         for p in children where p.isRunning { try? p.signal(SIGKILL) }
-        // Newest first: a killed init cannot finish dying (zap_pid_ns_processes) until
-        // every zombie of its namespace is reaped, and the members pidsh spawned into it
-        // are pidsh's children, always started after that init. Oldest first deadlocks.
-        for p in children.reversed() where p.isChild { _ = try? p.wait(interruptible: false) }
+        killUntrackedChildren()
+        // Reap whatever has ended, in any order, until nothing is left: a killed init
+        // cannot finish dying (zap_pid_ns_processes) until the zombies of its namespace
+        // are reaped, and some of those are pidsh's own children, so waiting on one
+        // child at a time can deadlock.
+        var rounds = 0
+        while rounds < 10_000 {
+            for p in children where p.isChild && p.exitStatus == nil { p.poll() }
+            reapOrphans()
+            let waiting = children.contains { $0.isChild && $0.exitStatus == nil }
+            if !waiting && directChildren().isEmpty { break }
+            if rounds % 100 == 99 { killUntrackedChildren() }
+            usleep(500)
+            rounds += 1
+        }
         // Observed (non-child) processes die with their namespace; wait until they do.
         for p in children where !p.isChild {
             var tries = 0
@@ -292,6 +304,35 @@ public final class Session: @unchecked Sendable {
         namespaces.removeAll()
         unsharedNamespace = nil
         return mounts.undoAll()
+    }
+
+    /// Makes pidsh the reaper of orphans among its descendants (PR_SET_CHILD_SUBREAPER),
+    /// so a grandchild left behind by a spawned shell comes back to pidsh and dies with
+    /// the session instead of outliving it.
+    public func becomeSubreaper() {
+        if pidsh_set_child_subreaper() == 0 { isSubreaper = true }
+    }
+    public private(set) var isSubreaper = false
+
+    /// pidsh's children right now, whether it started them or adopted them (not the janitor).
+    func directChildren() -> [Int32] {
+        var out: [Int32] = []
+        let me = getpid()
+        for task in FileIO.directoryEntries("/proc/self/task") {
+            guard let text = ProcFiles.readString("/proc/\(me)/task/\(task)/children") else { continue }
+            for word in text.split(separator: " ") {
+                if let pid = Int32(word.trimmingCharacters(in: " \n")), pid != pidsh_janitor_pid() { out.append(pid) }
+            }
+        }
+        return out
+    }
+
+    func killUntrackedChildren() {
+        let tracked = Set(children.map { $0.pid })
+        for pid in directChildren() where !tracked.contains(pid) {
+            // A PID from the children list can't be recycled before pidsh reaps it.
+            kill(pid, SIGKILL)
+        }
     }
 }
 

@@ -80,9 +80,11 @@ class EndToEndTestCase: XCTestCase {
         // Kill what is left, and reap it here, so it cannot fail the next test.
         for p in left { kill(p.pid, SIGKILL) }
         for p in left where p.ppid == getpid() { _ = waitpid(p.pid, nil, 0) }
-        for _ in 0 ..< 100 where !leftoverProcesses().isEmpty {
+        var tries = 0
+        while !left.isEmpty && tries < 100 && !leftoverProcesses().isEmpty {
             reapOrphans()
             usleep(10_000)
+            tries += 1
         }
 
         let mounts = mountPoints(under: tempDir)

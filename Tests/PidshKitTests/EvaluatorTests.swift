@@ -233,12 +233,21 @@ final class EvaluatorTests: XCTestCase {
         assertOutput("def f { echo out }\nlet x = f\necho \"[$x]\"", "[out]\n")
         assertOutput("def fact n { if $n <= 1 { echo 1 } else { let r = fact ${n - 1}; echo ${n * $r} } }\nfact 10", "3628800\n")
         _ = assertRuntimeError("def echo { }", at: "1:1", "`echo` is a builtin")
-        _ = assertRuntimeError("def loop { loop }\nloop", at: "1:1", "called itself 200 levels deep")
+        // Endless recursion is stopped with a located error, not a crash.
+        let r = runScript("def loop { loop }\nloop")
+        XCTAssertEqual(r.outcome, .runtimeError)
+        XCTAssertTrue(r.err.hasPrefix("t.pidsh:1:"), r.err)
+        XCTAssertTrue(r.err.contains("deep"), r.err)
     }
 
-    func testDefStatusIsItsLastCommands() {
-        assertOutput("def fails { try false }\nif fails { echo yes } else { echo \"no $?\" }", "no 1\n")
+    func testDefStatus() {
+        // A body that runs to its end succeeds (a `try` inside took its failure).
+        assertOutput("def tolerant { try false }\nif tolerant { echo \"yes $?\" }", "yes 0\n")
         assertOutput("def ok { true }\nif ok { echo yes }", "yes\n")
+        // A failing command in the body stops it: under `if`/`try`/`!` the def fails...
+        assertOutput("def bad { false\necho unreachable }\nif bad { echo y } else { echo \"n $?\" }", "n 1\n")
+        assertOutput("def bad { sh -c 'exit 6' }\ntry bad\necho \"try $?\"\n! bad\necho end", "try 6\nend\n")
+        // ...otherwise the script stops, located inside the def.
         _ = assertRuntimeError("def bad { false\necho unreachable }\nbad", at: "1:11", "`false` failed")
     }
 

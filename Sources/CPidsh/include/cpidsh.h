@@ -118,6 +118,8 @@ int pidsh_enter_own_pid_namespace(void);
 int pidsh_janitor_pid(void);
 /// waitid(P_ALL, WNOHANG|WNOWAIT): the PID of some child that has ended, or 0.
 pid_t pidsh_peek_ended_child(void);
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): 0 or errno.
+int pidsh_set_child_subreaper(void);
 /// Reaps one child by PID (waitpid), for orphans pidsh does not track.
 void pidsh_reap_pid(pid_t pid);
 

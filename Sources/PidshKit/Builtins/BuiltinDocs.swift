@@ -19,7 +19,7 @@ public enum BuiltinDocs {
         [language.md](language.md); the JSON of `--json` is in [json.md](json.md).
 
         A command name is looked up among these builtins, then the script's `def`s, then
-        `$PATH`; `command NAME ARG...` skips the builtins. Two builtins give way to the
+        `$PATH`; `command NAME ARG...` skips the builtins and the defs. Two builtins give way to the
         program of the same name: `unshare` is pidsh's only as `unshare --pid` (or `-p`),
         and `mount` only as `mount proc ...`; every other form runs `unshare(1)` or
         `mount(8)` from `$PATH`. `ns` alone, or with an unknown subcommand, is an error
@@ -30,7 +30,7 @@ public enum BuiltinDocs {
         instead, trailing newlines removed. Options may come before or after positional
         arguments, except after a trailing command (`spawn ... CMD ARG...`), which owns
         every word from its name on; `--` ends the options. `--opt=value` works for every
-        option that takes a value.
+        long option that takes a value.
 
         | command | what it does |
         |---|---|
@@ -97,7 +97,7 @@ public enum BuiltinDocs {
     public static func manSection(_ table: BuiltinTable = .standard) -> String {
         var s = manBegin + "\n.SH COMMANDS\n"
         s += "Builtins, looked up before the script's \\fBdef\\fRs and \\fB$PATH\\fR "
-        s += "(\\fBcommand\\fR \\fINAME\\fR skips them). "
+        s += "(\\fBcommand\\fR \\fINAME\\fR skips them and the defs). "
         s += "\\fBunshare\\fR is a builtin only as \\fBunshare \\-\\-pid\\fR, and \\fBmount\\fR only as "
         s += "\\fBmount proc\\fR; other forms run the programs from \\fB$PATH\\fR. "
         s += "Full reference: \\fIdocs/commands.md\\fR, or \\fBhelp\\fR \\fICOMMAND\\fR in the shell.\n"

@@ -28,6 +28,7 @@ public enum Launcher {
         options.color = FileIO.isTerminal(2) && (FileIO.environment("NO_COLOR") ?? "").isEmpty && !config.noColor
         let journal = config.sharedMounts ? journalPath() : nil
         let session = Session(mounts: MountLog(sharedMounts: config.sharedMounts, journalPath: journal))
+        session.becomeSubreaper()
         options.interactive = interactive
         let interpreter = Interpreter(session: session, options: options)
         interpreter.scriptArguments = config.arguments

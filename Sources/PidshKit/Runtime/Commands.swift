@@ -1,4 +1,9 @@
+import Glibc
 import PidshSystem
+
+/// A builtin writing into a pipe whose reader has gone gets EPIPE instead of killing
+/// pidsh (children start with every signal back at its default).
+private let ignoreBrokenPipe: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
 /// Where one command reads and writes.
 public struct CommandIO {
@@ -154,12 +159,25 @@ extension Interpreter {
             }
             if failure != nil { break }
         }
+        // pidsh's copies of the pipe ends only externals use go now: a reader that
+        // exits (`head`) must give the stage writing to it EPIPE, not a pipe that
+        // blocks forever, and an external writer's end must close for its in-process
+        // reader (a def) to see EOF.
+        for (i, p) in pipes.enumerated() {
+            if case .external = stages[i] { FileIO.close(p.w); opened.removeAll { $0 == p.w } }
+            if case .external = stages[i + 1] { FileIO.close(p.r); opened.removeAll { $0 == p.r } }
+        }
+        if !inProcess.isEmpty { ignoreBrokenPipe }
         // In-process stages write to their pipe after the externals are running.
         var lastResult = CommandResult()
         for (i, stage, io) in inProcess {
             do {
                 let r = try runInProcess(stage, io: io)
                 if i == stages.count - 1 { lastResult = r }
+            } catch is CommandFailed where i < stages.count - 1 {
+                // A def that fails before the last stage (its `yes` killed by SIGPIPE
+                // when `head` is done): as for an external, only the last stage's
+                // status counts.
             } catch {
                 if failure == nil { failure = error }
             }

@@ -181,7 +181,7 @@ public final class Interpreter {
     var stackBase: UInt = 0
     /// How much stack statements may use below `stackBase` (the main thread has 8 MiB
     /// on Linux; the rest is head-room for one statement's own evaluation).
-    static let stackBudget: UInt = 3 << 20
+    static let stackBudget: UInt = 6 << 20
 
     static func stackAddress() -> UInt {
         var marker: UInt8 = 0

@@ -22,6 +22,8 @@ public struct Lexer {
     /// kept by the parser; a `$(...)` or `${...}` sub-parser starts one deeper, so the
     /// limit (Parser.maxNesting) holds across substitutions too.
     public var nesting = 0
+    /// Each `${...}`/`$(...)` already read, by the offset of its `$`: the part and where it ends.
+    private var substitutions: [Int: (part: WordPart, end: State)] = [:]
 
     public init(source: SourceFile, start: Int = 0, end: Int? = nil, line: Int = 1, lineStart: Int = 0) {
         self.source = source
@@ -34,13 +36,21 @@ public struct Lexer {
 
     // MARK: locations
 
+    /// The last column computed: counting resumes there, so the tokens of one long line
+    /// cost O(line) in all, not O(line) each (a 30 KB line was a multi-second parse).
+    final class ColumnMemo { var lineStart = -1, pos = 0, column = 1 }
+    let columnMemo = ColumnMemo()
+
     func column(at pos: Int, lineStart: Int) -> Int {
         var col = 1
         var i = lineStart
+        let memo = columnMemo
+        if memo.lineStart == lineStart && memo.pos <= pos { col = memo.column; i = memo.pos }
         while i < pos && i < bytes.count {
             if bytes[i] & 0xC0 != 0x80 { col += 1 }
             i += 1
         }
+        memo.lineStart = lineStart; memo.pos = i; memo.column = col
         return col
     }
 
@@ -346,6 +356,20 @@ public struct Lexer {
             if name == "args" && fields.isEmpty { return .special("args", location: loc) }
             return .variable(name: name, fields: fields, location: loc)
         }
+        if b == 123 || b == 40 {
+            // The parser re-reads a token when it switches modes; without this cache a
+            // substitution nested N deep (`$(let x = $(let y = ...))`) is parsed 2^N times.
+            if let hit = substitutions[start.pos] { state = hit.end; return hit.part }
+            let part = scanSubstitution(start, b)
+            substitutions[start.pos] = (part, state)
+            return part
+        }
+        return nil
+    }
+
+    /// `${expr}` or `$(cmd)`, parsed by a sub-parser; `start` is at the `$`, the lexer
+    /// just after it.
+    mutating func scanSubstitution(_ start: State, _ b: UInt8) -> WordPart {
         if b == 123 { // ${
             advance()
             let innerStart = state
@@ -392,7 +416,7 @@ public struct Lexer {
             advance()
             return .commandSubstitution(statements, location: location(from: start, to: state.pos))
         }
-        return nil
+        preconditionFailure("scanSubstitution at neither ${ nor $(")
     }
 
     /// The offset of the bracket closing the one just consumed, skipping quotes and

@@ -28,7 +28,7 @@ public struct Parser {
     /// How deep blocks, parentheses, lists, `not`/`-` chains and `$(...)`/`${...}` may
     /// nest, all counted together. The parser is recursive: without a limit a hostile
     /// script (2,000 nested `if true {`) would overflow the stack and crash pidsh.
-    public static let maxNesting = 200
+    public static let maxNesting = 100
 
     static var tooDeepMessage: String {
         "nested too deeply: pidsh allows at most \(maxNesting) levels of blocks, parentheses, lists and substitutions"
@@ -375,7 +375,7 @@ public struct Parser {
             return nil
         }
         let source: ForSource
-        if startsCommand() || startsPathWord() {
+        if startsCommand() || startsPathWord() || peek(.expression).kind == .op("*") {   // `for f in *.txt`
             var words: [Word] = []
             while case .word(let w) = peek(.command).kind {
                 take(.command)
