@@ -11,6 +11,8 @@ public struct BuiltinCall {
     /// Set by builtins that fail without an error (a dropped signal...).
     public var status: Int32 = 0
     public var failureMessage: String?
+    /// What `$?` becomes, when not the builtin's own status.
+    public var dollarQuestion: Int32?
 
     public var session: Session { interpreter.session }
 

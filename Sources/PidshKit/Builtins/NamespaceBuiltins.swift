@@ -67,7 +67,11 @@ enum NamespaceBuiltins {
         }, wait: wait, argument: p.commandIndex)
         if let mountPath { call.session.mounts.recordMount(mountPath) }
         proc.label = p.value("--name").map(Printer.string)
-        if let status { return .status(status) }
+        if let status {
+            // spawn itself succeeded; `$?` tells how the program ended.
+            call.dollarQuestion = status.shellCode
+            return .status(status)
+        }
         return .process(proc)
     }
 
@@ -258,7 +262,11 @@ enum NamespaceBuiltins {
     ) { call in
         guard call.arguments.count == 1 else { throw BuiltinError("wait needs one process") }
         let proc = try call.process(call.arguments[0], argument: 0)
+        guard proc.isChild else {
+            throw BuiltinError("process \(proc.pid) is not pidsh's child: only a process's parent can wait for it and learn how it ended", argument: 0)
+        }
         let status = try proc.wait()
+        call.dollarQuestion = status.shellCode
         call.session.reapFinished()
         return .status(status)
     }

@@ -18,6 +18,9 @@ struct CommandResult {
     var value: Value?
     var capturedText: String = ""
     var failureMessage: String?
+    /// `$?` when it differs from `status` (`spawn --wait` succeeds, and `$?` is the
+    /// waited program's code).
+    var dollarQuestion: Int32?
     var failureLocation: SourceLocation?
 }
 
@@ -48,7 +51,7 @@ extension Interpreter {
             result.status = result.status == 0 ? 1 : 0
             result.failureMessage = "`!` command succeeded"
         }
-        lastStatus = result.status
+        lastStatus = result.dollarQuestion ?? result.status
         return result
     }
 
@@ -246,6 +249,7 @@ extension Interpreter {
                 let v = try spec.run(&call)
                 lastStatus = call.status
                 var r = CommandResult(status: call.status, value: v)
+                r.dollarQuestion = call.dollarQuestion
                 if call.status != 0 {
                     r.failureMessage = call.failureMessage ?? "`\(spec.name)` failed with status \(call.status)"
                     r.failureLocation = command.location
