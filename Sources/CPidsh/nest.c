@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -203,7 +204,12 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     out[req->levels - 1].pidfd = outer_pidfd;
     out[req->levels - 1].pid = outer;
 
-    // Read every report until the last writer is gone (the innermost exec'd).
+    // Read every report until the last writer is gone (the innermost exec'd). First
+    // wait for that moment (POLLRDHUP: every copy of the other end is closed), then
+    // read what is queued: one wake-up of pidsh instead of one per level, which
+    // otherwise competes with the levels still being made for the CPUs.
+    struct pollfd gone = { .fd = sv[0], .events = POLLRDHUP, .revents = 0 };
+    while (poll(&gone, 1, -1) < 0 && errno == EINTR) {}
     nest_report r;
     int fd;
     int got;

@@ -110,9 +110,21 @@ public enum Spawner {
 
     /// The PID (in pidsh's view) behind a pidfd, from /proc/self/fdinfo.
     public static func pidOfPidfd(_ fd: Int32) -> Int32 {
-        guard let text = ProcFiles.readString("/proc/self/fdinfo/\(fd)") else { return -1 }
-        for line in text.split(separator: "\n") where line.hasPrefix("Pid:") {
-            return Int32(line.dropFirst(4).trimmingCharacters(in: " \t")) ?? -1
+        // Found in the bytes, without splitting the whole text into lines (once per
+        // `nest` level): the "Pid:" line's value, trimmed of blanks.
+        guard let bytes = ProcFiles.read("/proc/self/fdinfo/\(fd)") else { return -1 }
+        let n = bytes.count
+        var start = 0
+        while start < n {
+            var end = start
+            while end < n, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            if end - start >= 4, bytes[start..<start + 4].elementsEqual("Pid:".utf8) {
+                var a = start + 4, b = end
+                while a < b, bytes[a] == UInt8(ascii: " ") || bytes[a] == UInt8(ascii: "\t") { a += 1 }
+                while b > a, bytes[b - 1] == UInt8(ascii: " ") || bytes[b - 1] == UInt8(ascii: "\t") { b -= 1 }
+                return Int32(String(decoding: bytes[a..<b], as: UTF8.self)) ?? -1
+            }
+            start = end + 1
         }
         return -1
     }

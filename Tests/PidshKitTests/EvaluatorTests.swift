@@ -184,7 +184,7 @@ final class EvaluatorTests: XCTestCase {
 
     func testForOverAGlob() throws {
         for n in ["b.txt", "a.txt", "c.log"] {
-            FileManager.default.createFile(atPath: scratch + "/" + n, contents: nil)
+            _ = FileManager.default.createFile(atPath: scratch + "/" + n, contents: nil)
         }
         assertOutput("for f in \(scratch)/*.txt { echo $f }", "\(scratch)/a.txt\n\(scratch)/b.txt\n")
     }
@@ -431,10 +431,10 @@ final class EvaluatorTests: XCTestCase {
 
     func testCd() {
         let before = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(before) }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(before) }
         assertOutput("cd \(scratch)\npwd", "\(scratch)\n")
         XCTAssertEqual(FileManager.default.currentDirectoryPath, scratch)
-        FileManager.default.changeCurrentDirectoryPath(before)
+        _ = FileManager.default.changeCurrentDirectoryPath(before)
         assertOutput("cd \(scratch)\ntouch made-here\ncd /\nls \(scratch)", "made-here\n")
         _ = assertRuntimeError("cd \(scratch)/missing", at: "1:4", "cd: ")
     }
@@ -494,6 +494,13 @@ final class EvaluatorTests: XCTestCase {
         defer { i.close() }
         XCTAssertEqual(i.run("#: the story\necho a\n  #:   indented", name: "n.pidsh"), .success)
         XCTAssertEqual(i.out.text, "the story\na\n  indented\n")
+        // --step shows them too (with no stepper attached, nothing pauses).
+        var stepping = InterpreterOptions()
+        stepping.step = true
+        let s = Interpreter.capturing(options: stepping)
+        defer { s.close() }
+        XCTAssertEqual(s.run("#: step story\necho b", name: "s.pidsh"), .success)
+        XCTAssertEqual(s.out.text, "step story\nb\n")
     }
 
     func testSemicolonsAndContinuations() {

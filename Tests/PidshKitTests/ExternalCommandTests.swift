@@ -19,7 +19,7 @@ final class ExternalCommandTests: XCTestCase {
 
     override func tearDown() {
         if let savedPath { setenv("PATH", savedPath, 1) } else { unsetenv("PATH") }
-        FileManager.default.changeCurrentDirectoryPath(savedCwd)
+        _ = FileManager.default.changeCurrentDirectoryPath(savedCwd)
         _ = try? FileManager.default.removeItem(atPath: dir)
         XCTAssertEqual(liveChildren(), [], "processes left behind")
         super.tearDown()
@@ -38,7 +38,7 @@ final class ExternalCommandTests: XCTestCase {
     /// An executable shell script in `where`.
     private func makeTool(_ name: String, in whereDir: String, _ body: String, executable: Bool = true) {
         let path = whereDir + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\n\(body)\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("#!/bin/sh\n\(body)\n".utf8))
         chmod(path, executable ? 0o755 : 0o644)
     }
 
@@ -47,7 +47,7 @@ final class ExternalCommandTests: XCTestCase {
     }
 
     private func touch(_ names: [String]) {
-        for n in names { FileManager.default.createFile(atPath: dir + "/" + n, contents: nil) }
+        for n in names { _ = FileManager.default.createFile(atPath: dir + "/" + n, contents: nil) }
     }
 
     // MARK: $PATH and `command`
@@ -86,7 +86,9 @@ final class ExternalCommandTests: XCTestCase {
         setenv("PATH", "\(dir):" + (savedPath ?? "/usr/bin:/bin"), 1)
         assertOutput("echo a b", "a b\n")
         assertOutput("command echo a b", "external echo: a b\n")
+        // Lookup order: builtins, then defs, then $PATH.
         assertOutput("def greet { echo def greet }\ngreet\ncommand greet", "def greet\nexternal greet\n")
+        assertOutput("greet", "external greet\n")
         assertOutput("command echo x | command echo y", "external echo: y\n")
         assertOutput("let t = command echo captured\necho \"[$t]\"", "[external echo: captured]\n")
     }
@@ -149,7 +151,7 @@ final class ExternalCommandTests: XCTestCase {
     // MARK: redirections
 
     func testRedirections() {
-        FileManager.default.changeCurrentDirectoryPath(dir)
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
         assertOutput("echo one > f\necho two >> f\nsh -c 'echo three' >> f\ncat f", "one\ntwo\nthree\n")
         XCTAssertEqual(read("f"), "one\ntwo\nthree\n")
         assertOutput("echo fresh > f\ncat < f", "fresh\n")
@@ -176,7 +178,7 @@ final class ExternalCommandTests: XCTestCase {
     }
 
     func testRedirectionErrorsAreLocatedAtTheTarget() {
-        FileManager.default.changeCurrentDirectoryPath(dir)
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
         let r = run("echo ok\ncat < missing-file")
         XCTAssertEqual(r.outcome, .runtimeError)
         XCTAssertTrue(r.err.hasPrefix("t.pidsh:2:7: error: "), r.err)
@@ -193,7 +195,7 @@ final class ExternalCommandTests: XCTestCase {
 
     func testGlobsExpandSorted() {
         touch(["b.txt", "a.txt", "c.txt", "B.txt", "d.log", "f1", "f2", "f3", "f10"])
-        FileManager.default.changeCurrentDirectoryPath(dir)
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
         assertOutput("echo *.txt", "B.txt a.txt b.txt c.txt\n")
         assertOutput("echo f?", "f1 f2 f3\n")
         assertOutput("echo f[13]*", "f1 f10 f3\n")
@@ -205,7 +207,7 @@ final class ExternalCommandTests: XCTestCase {
     }
 
     func testAGlobWithNoMatchStaysAsWritten() {
-        FileManager.default.changeCurrentDirectoryPath(dir)
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
         assertOutput("echo *.nothing", "*.nothing\n")
         assertOutput("echo /no/such/dir/[1-9]*", "/no/such/dir/[1-9]*\n")
         assertOutput("printf '<%s>' nomatch* x[\necho", "<nomatch*><x[>\n")
@@ -213,7 +215,7 @@ final class ExternalCommandTests: XCTestCase {
 
     func testQuotedAndEscapedGlobsDoNotExpand() {
         touch(["x1", "x2"])
-        FileManager.default.changeCurrentDirectoryPath(dir)
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
         assertOutput("echo \"x*\" 'x?' x\\*", "x* x? x*\n")
         assertOutput("echo \"x\"*", "x1 x2\n")
         // A variable's value never globs.

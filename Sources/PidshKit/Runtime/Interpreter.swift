@@ -188,12 +188,13 @@ public final class Interpreter {
         return withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
     }
 
-    /// Throws a located error when running has nested too deeply.
-    func checkStack(at location: SourceLocation) throws {
+    /// Throws a located error when running has nested too deeply. The location is an
+    /// autoclosure: it is needed only then, and copying it costs every statement.
+    func checkStack(at location: @autoclosure () -> SourceLocation) throws {
         let here = Self.stackAddress()
         if stackBase == 0 || here > stackBase { stackBase = here; return }
         if stackBase - here > Self.stackBudget {
-            throw RuntimeError(location, "nested too deeply at run time (blocks inside defs calling defs used \(Self.stackBudget >> 20) MiB of stack): stopping")
+            throw RuntimeError(location(), "nested too deeply at run time (blocks inside defs calling defs used \(Self.stackBudget >> 20) MiB of stack): stopping")
         }
     }
 

@@ -46,9 +46,11 @@ public struct Lexer {
         var i = lineStart
         let memo = columnMemo
         if memo.lineStart == lineStart && memo.pos <= pos { col = memo.column; i = memo.pos }
-        while i < pos && i < bytes.count {
-            if bytes[i] & 0xC0 != 0x80 { col += 1 }
-            i += 1
+        bytes.withUnsafeBufferPointer { b in
+            while i < pos && i < b.count {
+                if b[i] & 0xC0 != 0x80 { col += 1 }
+                i += 1
+            }
         }
         memo.lineStart = lineStart; memo.pos = i; memo.column = col
         return col
@@ -58,10 +60,12 @@ public struct Lexer {
         let col = column(at: start.pos, lineStart: start.lineStart)
         var len = 0
         var i = start.pos
-        while i < endPos && i < bytes.count {
-            if bytes[i] == 10 { break }
-            if bytes[i] & 0xC0 != 0x80 { len += 1 }
-            i += 1
+        bytes.withUnsafeBufferPointer { b in
+            while i < endPos && i < b.count {
+                if b[i] == 10 { break }
+                if b[i] & 0xC0 != 0x80 { len += 1 }
+                i += 1
+            }
         }
         return SourceLocation(file: source.name, line: start.line, column: col, length: max(1, len), offset: start.pos)
     }
