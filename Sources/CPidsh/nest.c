@@ -97,9 +97,18 @@ static pid_t clone_next_level(const pidsh_nest_request *req, int sock, int level
 }
 
 __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, int sock, int level) {
-    if (level == req->levels - 1) pidsh_child_tie_to_parent();
-    else prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    pidsh_child_reset_signals();
+    if (level == req->levels - 1) {
+        pidsh_child_tie_to_parent();
+        pidsh_child_reset_signals();
+    } else {
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        // Every disposition is the default already: the level above reset them and
+        // this one got a copy. Only the mask blocked around the clone is left to clear
+        // (one call instead of one per signal, on the path to the next level).
+        sigset_t empty;
+        sigemptyset(&empty);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+    }
     if (req->proc_dirfds) {
         int e = pidsh_mount_proc_at(req->proc_dirfds[level]);
         if (e != 0) {

@@ -171,6 +171,12 @@ extension Interpreter {
             if case .external = stages[i + 1] { FileIO.close(p.r); opened.removeAll { $0 == p.r } }
         }
         if !inProcess.isEmpty { ignoreBrokenPipe }
+        // While in-process stages write into the pipeline, someone must read what the
+        // programs print into pidsh (a capture): a thread of its own does.
+        var reader: BackgroundReader?
+        if !inProcess.isEmpty && !pumps.isEmpty {
+            do { reader = try BackgroundReader(fds: pumps.map { $0.fd }) } catch { if failure == nil { failure = error } }
+        }
         // In-process stages write to their pipe after the externals are running.
         var lastResult = CommandResult()
         for (i, stage, io) in inProcess {
@@ -189,7 +195,11 @@ extension Interpreter {
         // Our copies of the pipe ends must go, or readers never see EOF.
         for fd in opened { FileIO.close(fd) }
         opened.removeAll()
-        FileIO.pump(pumps)
+        if let reader {
+            for (i, bytes) in reader.finish().enumerated() where !bytes.isEmpty { pumps[i].consume(bytes) }
+        } else {
+            FileIO.pump(pumps)
+        }
 
         var statuses: [ExitStatus] = []
         for (proc, _) in running {

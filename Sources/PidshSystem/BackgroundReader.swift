@@ -1,0 +1,71 @@
+import Glibc
+
+/// Drains pipes on a thread of its own while the interpreter thread runs in-process
+/// pipeline stages (a builtin or def feeding an external program whose output pidsh
+/// captures): without it, the builtin blocks on a full pipe while nobody reads the
+/// program's output. The bytes are handed over on `finish()`, on the caller's thread,
+/// so all rewriting and printing stays single-threaded. The thread never forks.
+public final class BackgroundReader {
+    private final class Work {
+        let fds: [Int32]
+        var outputs: [[UInt8]]
+        init(fds: [Int32]) {
+            self.fds = fds
+            self.outputs = Array(repeating: [], count: fds.count)
+        }
+
+        func run() {
+            var open = Array(fds.indices)
+            var buf = [UInt8](repeating: 0, count: 65536)
+            while !open.isEmpty {
+                var polls = open.map { pollfd(fd: fds[$0], events: Int16(POLLIN), revents: 0) }
+                let r = poll(&polls, nfds_t(polls.count), -1)
+                if r < 0 { if errno == EINTR { continue }; break }
+                var finished: [Int] = []
+                for (k, p) in polls.enumerated() where p.revents != 0 {
+                    let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
+                    if n > 0 { outputs[open[k]].append(contentsOf: buf[0..<n]) }
+                    else if n == 0 || (errno != EINTR && errno != EAGAIN) { finished.append(k) }
+                }
+                for k in finished.reversed() {
+                    Glibc.close(fds[open[k]])
+                    open.remove(at: k)
+                }
+            }
+        }
+    }
+
+    private var thread = pthread_t()
+    private let work: Work
+    private var joined = false
+
+    /// Starts reading `fds` (it closes each at its end).
+    public init(fds: [Int32]) throws {
+        work = Work(fds: fds)
+        let context = Unmanaged.passRetained(work).toOpaque()
+        let rc = pthread_create(&thread, nil, { arg in
+            // Signals are the interpreter thread's business.
+            var all = sigset_t()
+            sigfillset(&all)
+            pthread_sigmask(SIG_SETMASK, &all, nil)
+            let work = Unmanaged<Work>.fromOpaque(arg!).takeRetainedValue()
+            work.run()
+            return nil
+        }, context)
+        if rc != 0 {
+            Unmanaged<Work>.fromOpaque(context).release()
+            throw SystemError(errnoValue: rc, "pthread_create (pipe reader)")
+        }
+    }
+
+    /// Waits until every pipe reached its end; the bytes of each, in `fds` order.
+    public func finish() -> [[UInt8]] {
+        if !joined {
+            pthread_join(thread, nil)
+            joined = true
+        }
+        return work.outputs
+    }
+
+    deinit { _ = finish() }
+}
