@@ -49,6 +49,8 @@ extension PidshCommand {
         static let configuration = CommandConfiguration(abstract: "Run a script, -c CODE, or the interactive shell (the default).")
 
         @OptionGroup var flags: SessionFlags
+        @Flag(name: [.customShort("n"), .long], help: "Only parse the script and report syntax errors (as sh -n); run nothing.")
+        var check = false
         @Option(name: .customShort("c"), help: ArgumentHelp("Run CODE instead of a file.", valueName: "code"))
         var code: String?
         @Argument(help: "The script to run (omit for the REPL, or to read a script from stdin).",
@@ -72,6 +74,7 @@ extension PidshCommand {
             config.options.step = flags.step
             config.sharedMounts = flags.sharedMounts
             config.noColor = flags.noColor
+            config.checkOnly = check
             let status = Launcher.run(config)
             if status != 0 { throw ExitCode(status) }
         }

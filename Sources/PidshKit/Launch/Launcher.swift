@@ -8,6 +8,8 @@ public struct LaunchConfiguration {
     public var options = InterpreterOptions()
     public var sharedMounts = false
     public var noColor = false
+    /// `-n`/`--check`: parse, report syntax errors, run nothing (no session either).
+    public var checkOnly = false
     public init() {}
 }
 
@@ -15,6 +17,7 @@ public struct LaunchConfiguration {
 /// stdin that is not a terminal, or the REPL. Returns the process exit code.
 public enum Launcher {
     public static func run(_ config: LaunchConfiguration) -> Int32 {
+        if config.checkOnly { return check(config) }
         do {
             try SessionSetup.enter(privateMounts: !config.sharedMounts)
         } catch {
@@ -59,6 +62,26 @@ public enum Launcher {
         for f in failures { FileIO.writeAll(2, "pidsh: clean-up: \(f)\n") }
         SessionSetup.finish()
         return code
+    }
+
+    /// `pidsh -n FILE`: the whole script is parsed and every syntax error reported.
+    static func check(_ config: LaunchConfiguration) -> Int32 {
+        let source: SourceFile
+        if let text = config.code {
+            source = SourceFile(name: "-c", text: text)
+        } else if let path = config.scriptPath {
+            do { source = SourceFile(name: path, bytes: try FileIO.readFile(path)) } catch {
+                FileIO.writeAll(2, "pidsh: cannot read script: \(error)\n")
+                return ExitCode.usage
+            }
+        } else {
+            source = SourceFile(name: "<stdin>", bytes: FileIO.readAll(fd: 0))
+        }
+        let (_, diagnostics) = Parser.parse(source)
+        for d in diagnostics.sorted(by: { $0.location.offset < $1.location.offset }) {
+            FileIO.writeAll(2, DiagnosticRenderer.render(d, source: source) + "\n")
+        }
+        return diagnostics.isEmpty ? ExitCode.success : ExitCode.syntaxError
     }
 
     static func journalPath() -> String? {
