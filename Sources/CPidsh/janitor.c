@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sched.h>
 #include <unistd.h>
@@ -86,15 +87,19 @@ __attribute__((noreturn)) static void janitor_main(int fd) {
 
 // ---------------------------------------------------------------------------------
 // Rootless start-up: the outer process waits for pidsh (PID 1 of its own namespace),
-// forwards SIGTERM/SIGHUP to it (a terminal's ^C reaches pidsh directly), then undoes
-// what pidsh's journal still records and exits with pidsh's status.
+// forwards SIGTERM/SIGHUP to it (a terminal's ^C reaches pidsh directly), waits for the
+// janitor to finish, and exits with pidsh's status. The janitor is forked by the outer
+// process *before* the new PID namespace exists, so it lives outside it: it survives
+// pidsh's death (a member of pidsh's namespace would be killed with its PID 1), and a
+// SIGKILL to the outer process — the PID the user's shell knows — kills pidsh through
+// its death signal while the janitor, reparented, still undoes what pidsh recorded.
 static volatile pid_t outer_child = -1;
 
 static void forward_signal(int sig) {
     if (outer_child > 0) kill(outer_child, sig);
 }
 
-__attribute__((noreturn)) static void outer_main(int journal_fd, pid_t child) {
+__attribute__((noreturn)) static void outer_main(pid_t child, pid_t janitor) {
     outer_child = child;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -106,46 +111,42 @@ __attribute__((noreturn)) static void outer_main(int journal_fd, pid_t child) {
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
     prctl(PR_SET_NAME, "pidsh-outer", 0, 0, 0);
-    janitor_undo(journal_fd);
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    // pidsh is gone, and with it the journal's only write end: the janitor undoes what
+    // is left and exits. Wait for it, so whoever waits for pidsh sees a clean machine.
+    if (janitor > 0) {
+        int ignored;
+        while (waitpid(janitor, &ignored, 0) < 0 && errno == EINTR) {}
+    }
     if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
     _exit(128 + WTERMSIG(status));
 }
 
 int pidsh_enter_own_pid_namespace(void) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
-    if (unshare(CLONE_NEWPID) != 0) {
-        int e = errno;
-        close(fds[0]); close(fds[1]);
-        return e;
-    }
+    int e = pidsh_start_janitor();
+    if (e != 0) return e;
+    if (unshare(CLONE_NEWPID) != 0) return errno;
     pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(fds[0]); close(fds[1]);
-        return e;
-    }
+    if (pid < 0) return errno;
     if (pid > 0) {
-        close(fds[1]);
-        outer_main(fds[0], pid);
+        // Only pidsh may hold the journal's write end: its death is the janitor's EOF.
+        close(janitor_write_fd);
+        janitor_write_fd = -1;
+        outer_main(pid, janitor_pid);
     }
-    close(fds[0]);
     // pidsh is PID 1 here; if the outer process dies, so does pidsh (and its namespace).
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
-        int e = errno;
-        close(fds[1]);
-        _exit(70 + 0 * e);
+        _exit(70);
     }
-    janitor_write_fd = fds[1];
+    // The janitor is the outer process's child, not pidsh's: pidsh does not wait for it.
     janitor_pid = -1;
     return 0;
 }
 
 int pidsh_start_janitor(void) {
-    if (janitor_write_fd >= 0) return 0;   // rootless: the outer process is the janitor
+    if (janitor_write_fd >= 0) return 0;   // already started (rootless: before the PID namespace)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return errno;
     pid_t pid = fork();
@@ -158,7 +159,12 @@ int pidsh_start_janitor(void) {
     if (pid == 0) {
         close(fds[1]);
         // Only the journal pipe matters; nothing may keep pidsh's other pipes open.
-        for (int fd = 3; fd < 1024; fd++) if (fd != fds[0]) close(fd);
+        // close_range: two calls instead of a thousand closes (start-up time).
+        int keep = fds[0];
+        int r = keep < 3 ? (int)syscall(SYS_close_range, 3U, ~0U, 0U)
+                         : (keep > 3 ? (int)syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U) : 0) |
+                           (int)syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U);
+        if (r != 0) for (int fd = 3; fd < 1024; fd++) if (fd != keep) close(fd);
         sigset_t all;
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);

@@ -369,7 +369,8 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     int pidfd = -1;
     pid_t pid;
     int inside = req->new_pid_namespace && pidsh_children_go_elsewhere();
-    if (req->path != NULL && !inside) {
+    int vforked = req->path != NULL && !inside;
+    if (vforked) {
         spawn_child_args args = { req, report[0], report[1] };
         pid = clone_vfork_with_pidfd(flags, spawn_child_entry, &args, &pidfd);
     } else {
@@ -390,12 +391,25 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
         return -1;
     }
 
-    // Wait for exec (EOF) or the child's report of what failed.
+    // Wait for exec (EOF) or the child's report of what failed. After a vfork there is
+    // nothing to wait for: the kernel lets this thread go only once the child has
+    // either exited (having written its report first) or passed exec's point of no
+    // return; so look at the pipe without blocking, which spares pidsh one more sleep
+    // and wake-up per spawn (the child closes its end a little later in the exec).
     int msg[2] = { 0, 0 };
-    ssize_t n;
-    do {
-        n = read(report[0], msg, sizeof msg);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = 0;
+    if (vforked) {
+        struct pollfd p = { .fd = report[0], .events = POLLIN, .revents = 0 };
+        if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+            do {
+                n = read(report[0], msg, sizeof msg);
+            } while (n < 0 && errno == EINTR);
+        }
+    } else {
+        do {
+            n = read(report[0], msg, sizeof msg);
+        } while (n < 0 && errno == EINTR);
+    }
     close(report[0]);
     if (n == (ssize_t)sizeof msg) {
         // The child exits at once; reap it so no zombie remains.

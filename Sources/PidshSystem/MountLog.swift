@@ -39,7 +39,10 @@ public final class MountLog: @unchecked Sendable {
                 if mkdirat(dirfd, name, 0o755) != 0 && Glibc.errno != EEXIST {
                     let e = Glibc.errno
                     close(dirfd)
-                    throw SystemError(errnoValue: e, "mkdir \(path)")
+                    let parent = walked.dropLast(name.count + 1)
+                    throw SystemError(errnoValue: e, "mkdir \(path)", explanation: e == EACCES || e == EPERM || e == EROFS
+                        ? "pidsh creates a missing mount point only where its user may write, and \(parent.isEmpty ? "/" : String(parent)) is not writable\(!SessionSetup.inUserNamespace ? "" : " (as a normal user pidsh is root only inside a user namespace of its own, which gives no right over the host's directories)"): make the directory first, or pick a path under /tmp"
+                        : nil)
                 }
                 record(.directory(Self.absolute(path)))
                 next = pidsh_open_tree_nofollow(dirfd, name)
@@ -149,18 +152,21 @@ public final class MountLog: @unchecked Sendable {
         writeJournal()
     }
 
-    /// Undoes everything in reverse order; returns what it could not undo.
+    /// Undoes everything in reverse order; returns what it could not undo. `undone` is
+    /// told each entry that was really undone (not one already gone).
     @discardableResult
-    public func undoAll() -> [String] {
+    public func undoAll(undone: ((Entry) -> Void)? = nil) -> [String] {
         var failures: [String] = []
         for entry in entries.reversed() {
             switch entry {
             case .mount(let path):
                 // Lazy: a process that still looks at it must not keep it alive.
                 let e = pidsh_umount(path, Int32(MNT_DETACH))
+                if e == 0 { undone?(entry) }
                 if e != 0 && e != EINVAL && e != ENOENT { failures.append("umount \(path): \(Errno.symbolicName(e))") }
             case .directory(let path):
-                if rmdir(path) != 0 && Glibc.errno != ENOENT { failures.append("rmdir \(path): \(Errno.symbolicName(Glibc.errno))") }
+                if rmdir(path) == 0 { undone?(entry) }
+                else if Glibc.errno != ENOENT { failures.append("rmdir \(path): \(Errno.symbolicName(Glibc.errno))") }
             }
             tellJanitor("-", entry)
         }

@@ -76,7 +76,10 @@ public final class ProcessHandle: @unchecked Sendable {
 
     /// Blocks until it ends. A SIGINT/SIGTERM to pidsh interrupts the wait with
     /// `Interrupted` (the process is left alone: the caller decides).
-    public func wait(interruptible: Bool = true) throws -> ExitStatus {
+    /// `capturingFields: false` is for a handle nobody reads after the end (a job
+    /// waited for in the foreground): its /proc/PID/status is then not read before the
+    /// reap, which saves a costly read per job.
+    public func wait(interruptible: Bool = true, capturingFields: Bool = true) throws -> ExitStatus {
         if let exitStatus { return exitStatus }
         guard pidfd >= 0 else { throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) was already reaped") }
         guard isChild else {
@@ -92,7 +95,8 @@ public final class ProcessHandle: @unchecked Sendable {
         }
         var exited: Int32 = 0, code: Int32 = 0, sig: Int32 = 0
         while true {
-            if pidsh_wait_pidfd(pidfd, 0, 1, &exited, &code, &sig) == 0 { break }
+            // WNOWAIT leaves the zombie, so its fields can still be read before the reap.
+            if pidsh_wait_pidfd(pidfd, 0, capturingFields ? 1 : 0, &exited, &code, &sig) == 0 { break }
             if Glibc.errno == EINTR {
                 if interruptible, pidsh_peek_pending_signal() != 0 {
                     throw Interrupted(signal: pidsh_peek_pending_signal())
@@ -101,8 +105,10 @@ public final class ProcessHandle: @unchecked Sendable {
             }
             throw SystemError.last("waitid(P_PIDFD, \(pid))")
         }
-        captureLastFields()
-        _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig)
+        if capturingFields {
+            captureLastFields()
+            _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig)
+        }
         finish(code: code, signal: sig)
         return exitStatus!
     }
@@ -113,7 +119,11 @@ public final class ProcessHandle: @unchecked Sendable {
     /// signal and `Interrupted` is thrown, so pidsh tears down promptly instead of
     /// waiting for a job that may never end. A process pidsh cannot wait for (not its
     /// child) reads as exit status 127.
-    public func waitForeground() throws -> ExitStatus {
+    ///
+    /// `namespaceInit`: the job is PID 1 of a PID namespace of its own (`spawn --newpid
+    /// --wait`). The kernel drops a ^C to it unless it catches SIGINT, so then pidsh
+    /// ends it with SIGKILL on SIGINT and throws `Interrupted`, as the ^C meant.
+    public func waitForeground(capturingFields: Bool = true, namespaceInit: Bool = false) throws -> ExitStatus {
         while true {
             // Checked before each blocking wait too: the signal may have come earlier
             // (while pidsh read the job's output), and then no EINTR would end the wait.
@@ -122,8 +132,13 @@ public final class ProcessHandle: @unchecked Sendable {
                 if isRunning { try? signal(pending) }
                 throw Interrupted(signal: pending)
             }
+            if pending == SIGINT && namespaceInit && isRunning && !(procStatus()?.catches(signal: SIGINT) ?? true) {
+                try? signal(SIGKILL)
+                _ = try? wait(interruptible: false, capturingFields: capturingFields)
+                throw Interrupted(signal: SIGINT)
+            }
             do {
-                return try wait(interruptible: true)
+                return try wait(interruptible: true, capturingFields: capturingFields)
             } catch is Interrupted {
                 continue
             } catch {

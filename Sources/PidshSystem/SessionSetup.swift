@@ -6,6 +6,14 @@ import Glibc
 public enum SessionSetup {
     public static var isRoot: Bool { geteuid() == 0 }
 
+    /// True inside a user namespace (a rootless pidsh is root only there): the uid map
+    /// is not the initial namespace's identity map.
+    public static var inUserNamespace: Bool {
+        guard let map = ProcFiles.readString("/proc/self/uid_map") else { return false }
+        let f = map.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        return !(f.count == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+    }
+
     /// At a normal exit, once the session is torn down: lets the janitor go.
     public static func finish() { pidsh_stop_janitor() }
 
@@ -51,6 +59,10 @@ public enum SessionSetup {
             why += " AppArmor restricts unprivileged user namespaces: `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or run pidsh as root."
         } else if e == EINVAL {
             why += " (EINVAL: the process was already multi-threaded)"
+        } else if e == ENOSPC || e == EUSERS {
+            why += " The limit on user namespaces is reached (user.max_user_namespaces for this user, or 32 nested user namespaces): end some, or run pidsh as root."
+        } else if e == EPERM {
+            why += " Unprivileged user namespaces are not switched off by a sysctl here, so something else forbids them: pidsh is running in a chroot, or under a seccomp filter (as in many containers). Run pidsh as root, or outside that chroot or container."
         } else {
             why += " Run pidsh as root, or allow unprivileged user namespaces on this machine."
         }

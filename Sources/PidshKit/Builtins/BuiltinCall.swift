@@ -190,7 +190,8 @@ public struct BuiltinCall {
         guard wait else { return (proc, nil) }
         let status: ExitStatus
         do {
-            status = try proc.waitForeground()
+            // Only the status is returned: the handle's fields are never read again.
+            status = try proc.waitForeground(capturingFields: false, namespaceInit: opts.newPIDNamespace)
         } catch let e as Interrupted {
             _ = OwnSignals.takePending()
             throw e

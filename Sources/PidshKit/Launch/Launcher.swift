@@ -107,8 +107,10 @@ extension Launcher {
             let log = MountLog(sharedMounts: true, journalPath: path)
             let entries = MountLog.readJournal(path)
             log.adopt(entries)
-            let failures = log.undoAll()
-            for e in entries {
+            FileIO.writeAll(1, "pidsh cleanup: run \(pid) is gone; undoing its journal \(path)\n")
+            // Newest first, and only what was still there (its janitor may have undone
+            // part of it before it was killed too).
+            let failures = log.undoAll { e in
                 switch e {
                 case .mount(let p): FileIO.writeAll(1, "unmounted \(p)\n")
                 case .directory(let p): FileIO.writeAll(1, "removed \(p)\n")

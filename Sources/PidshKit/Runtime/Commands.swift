@@ -204,7 +204,7 @@ extension Interpreter {
         var statuses: [ExitStatus] = []
         for (proc, _) in running {
             do {
-                statuses.append(try proc.waitForeground())
+                statuses.append(try proc.waitForeground(capturingFields: false))
             } catch let e as Interrupted {
                 // SIGTERM/SIGHUP: the whole job gets it, and the script stops now.
                 for (other, _) in running where other.isRunning { try? other.signal(e.signal) }
