@@ -374,53 +374,35 @@ public struct Lexer {
     /// `${expr}` or `$(cmd)`, parsed by a sub-parser; `start` is at the `$`, the lexer
     /// just after it.
     mutating func scanSubstitution(_ start: State, _ b: UInt8) -> WordPart {
-        if b == 123 { // ${
-            advance()
-            let innerStart = state
-            guard let close = matching(open: 123, close: 125) else {
-                error(location(from: start, to: start.pos + 2), "unclosed `${`", incomplete: true)
-                while peekByte() != nil { advance() }
-                return .literal("", quoted: true)
-            }
-            if nesting >= Parser.maxNesting {
-                error(location(from: start, to: start.pos + 2), Parser.tooDeepMessage)
-                while state.pos < close { advance() }
-                advance()
-                return .literal("", quoted: true)
-            }
-            var subLexer = Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart)
-            subLexer.nesting = nesting + 1
-            var sub = Parser(lexer: subLexer)
-            let expr = sub.parseBracedExpression(at: location(from: start, to: close + 1))
-            diagnostics.append(contentsOf: sub.diagnostics)
+        let braced = b == 123                       // ${ ... } or $( ... )
+        let name = braced ? "${" : "$("
+        advance()
+        let innerStart = state
+        guard let close = matching(open: b, close: braced ? 125 : 41) else {
+            error(location(from: start, to: start.pos + 2), "unclosed `\(name)`", incomplete: true)
+            while peekByte() != nil { advance() }
+            return .literal("", quoted: true)
+        }
+        if nesting >= Parser.maxNesting {
+            error(location(from: start, to: start.pos + 2), Parser.tooDeepMessage)
             while state.pos < close { advance() }
             advance()
-            return .expression(expr)
+            return .literal("", quoted: true)
         }
-        if b == 40 { // $(
-            advance()
-            let innerStart = state
-            guard let close = matching(open: 40, close: 41) else {
-                error(location(from: start, to: start.pos + 2), "unclosed `$(`", incomplete: true)
-                while peekByte() != nil { advance() }
-                return .literal("", quoted: true)
-            }
-            if nesting >= Parser.maxNesting {
-                error(location(from: start, to: start.pos + 2), Parser.tooDeepMessage)
-                while state.pos < close { advance() }
-                advance()
-                return .literal("", quoted: true)
-            }
-            var subLexer = Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart)
-            subLexer.nesting = nesting + 1
-            var sub = Parser(lexer: subLexer)
+        var subLexer = Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart)
+        subLexer.nesting = nesting + 1
+        var sub = Parser(lexer: subLexer)
+        let part: WordPart
+        if braced {
+            part = .expression(sub.parseBracedExpression(at: location(from: start, to: close + 1)))
+        } else {
             let statements = sub.parseScript()
-            diagnostics.append(contentsOf: sub.diagnostics)
-            while state.pos < close { advance() }
-            advance()
-            return .commandSubstitution(statements, location: location(from: start, to: state.pos))
+            part = .commandSubstitution(statements, location: location(from: start, to: close + 1))
         }
-        preconditionFailure("scanSubstitution at neither ${ nor $(")
+        diagnostics.append(contentsOf: sub.diagnostics)
+        while state.pos < close { advance() }
+        advance()
+        return part
     }
 
     /// The offset of the bracket closing the one just consumed, skipping quotes and
