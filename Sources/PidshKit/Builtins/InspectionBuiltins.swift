@@ -12,7 +12,9 @@ enum InspectionBuiltins {
         summary: "Processes as seen from a namespace (default: pidsh's), with PIDs and PPIDs as that namespace numbers them.",
         options: [OptionSpec("--ns", "NS", "look from NS (a namespace or a process in one)"),
                   OptionSpec("-C", "NAME", "only processes named NAME"),
-                  OptionSpec("-o", "FIELD,...", "columns: " + psFields.joined(separator: " ")),
+                  // reduce, not joined(separator:): this runs at every start-up, and the
+                  // unspecialised joined costs a runtime conformance look-up (~0.4 ms).
+                  OptionSpec("-o", "FIELD,...", "columns: " + psFields.dropFirst().reduce(psFields[0]) { $0 + " " + $1 }),
                   OptionSpec("--tree", "the process tree as seen from that namespace"),
                   OptionSpec("--mine", "only processes this pidsh session started, and their descendants"),
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
