@@ -7,6 +7,7 @@
 #include "cpidsh_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
@@ -28,23 +29,31 @@ typedef struct nest_report {
 static void send_report(int sock, int level, int stage, int error, int fd) {
     nest_report r = { level, stage, error };
     struct iovec iov = { .iov_base = &r, .iov_len = sizeof r };
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } control;
     struct msghdr msg;
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (fd >= 0) {
+    // A ready level sends its namespace too (opened here, before a quick innermost
+    // program can exit and take the namespace with it), after its pidfd if it has one.
+    int fds[2];
+    int count = 0;
+    if (fd >= 0) fds[count++] = fd;
+    int nsfd = stage == PIDSH_STAGE_NONE ? open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC) : -1;
+    if (nsfd >= 0) fds[count++] = nsfd;
+    if (count > 0) {
         memset(&control, 0, sizeof control);
         msg.msg_control = control.buf;
-        msg.msg_controllen = sizeof control.buf;
+        msg.msg_controllen = CMSG_SPACE((size_t)count * sizeof(int));
         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+        c->cmsg_len = CMSG_LEN((size_t)count * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)count * sizeof(int));
     }
     ssize_t ignored = sendmsg(sock, &msg, MSG_NOSIGNAL);
     (void)ignored;
+    if (nsfd >= 0) close(nsfd);
 }
 
 static void close_dirfds(const pidsh_nest_request *req) {
@@ -150,10 +159,11 @@ __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, 
     pidsh_init_loop();
 }
 
-static int receive_report(int sock, nest_report *r, int *fd) {
-    *fd = -1;
+/// One report; `fds` gets what came with it (a ready level: [pidfd,] nsfd).
+static int receive_report(int sock, nest_report *r, int fds[2], int *count) {
+    *count = 0;
     struct iovec iov = { .iov_base = r, .iov_len = sizeof *r };
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } control;
     struct msghdr msg;
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = &iov;
@@ -164,8 +174,12 @@ static int receive_report(int sock, nest_report *r, int *fd) {
     do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
     if (n <= 0) return (int)n;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-            memcpy(fd, CMSG_DATA(c), sizeof *fd);
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            if (k > 2) k = 2;
+            memcpy(fds, CMSG_DATA(c), (size_t)k * sizeof(int));
+            *count = k;
+        }
     }
     return n == (ssize_t)sizeof *r ? 1 : 0;
 }
@@ -175,7 +189,7 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     res->stage = PIDSH_STAGE_NONE;
     res->failed_level = -1;
     res->levels_made = 0;
-    for (int i = 0; i < req->levels; i++) { out[i].pidfd = -1; out[i].pid = 0; }
+    for (int i = 0; i < req->levels; i++) { out[i].pidfd = -1; out[i].pid = 0; out[i].nsfd = -1; }
     if (req->levels < 1) { res->error = EINVAL; return -1; }
 
     int sv[2];
@@ -220,17 +234,22 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     struct pollfd gone = { .fd = sv[0], .events = POLLRDHUP, .revents = 0 };
     while (poll(&gone, 1, -1) < 0 && errno == EINTR) {}
     nest_report r;
-    int fd;
     int got;
-    while ((got = receive_report(sv[0], &r, &fd)) != 0) {
+    int fds[2];
+    int count;
+    while ((got = receive_report(sv[0], &r, fds, &count)) != 0) {
         if (got < 0) break;
-        if (r.level < 0 || r.level >= req->levels) { if (fd >= 0) close(fd); continue; }
-        if (r.stage != PIDSH_STAGE_NONE) {
-            if (res->error == 0) { res->error = r.error; res->stage = r.stage; res->failed_level = r.level; }
-            if (fd >= 0) close(fd);
+        if (r.level < 0 || r.level >= req->levels || r.stage != PIDSH_STAGE_NONE) {
+            if (r.stage != PIDSH_STAGE_NONE && res->error == 0) {
+                res->error = r.error; res->stage = r.stage; res->failed_level = r.level;
+            }
+            for (int k = 0; k < count; k++) close(fds[k]);
             continue;
         }
-        if (r.level != req->levels - 1) out[r.level].pidfd = fd;
+        // The outermost sends only its namespace (pidsh has its pidfd from the clone).
+        int outermost = r.level == req->levels - 1;
+        if (!outermost && count >= 1) out[r.level].pidfd = fds[0];
+        if (count == (outermost ? 1 : 2)) out[r.level].nsfd = fds[count - 1];
         res->levels_made += 1;
     }
     close(sv[0]);
@@ -242,7 +261,9 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
         while (waitid(P_PIDFD, (id_t)outer_pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
         for (int i = 0; i < req->levels; i++) {
             if (out[i].pidfd >= 0) close(out[i].pidfd);
+            if (out[i].nsfd >= 0) close(out[i].nsfd);
             out[i].pidfd = -1;
+            out[i].nsfd = -1;
         }
         return -1;
     }

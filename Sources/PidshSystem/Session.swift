@@ -161,7 +161,7 @@ public final class Session: @unchecked Sendable {
             if case .joined(let inode) = childrenTarget { return namespaces.first { $0.inode == inode } }
             return nil
         }()
-        let handles: [ProcessHandle]
+        let handles: [Spawner.NestedLevel]
         do {
             handles = try Spawner.nest(levels: levels, procDirFDs: mountPattern == nil ? nil : dirfds,
                                        path: path, arguments: arguments, join: join)
@@ -176,14 +176,14 @@ public final class Session: @unchecked Sendable {
         }
         for p in mountPaths.reversed() { mounts.recordMount(p) }
         var result: [Namespace] = []
-        for h in handles {
-            track(h)
-            let ns = try h.namespace()
-            ns.initProcess = h
+        for level in handles {
+            track(level.process)
+            let ns = try level.namespace ?? level.process.namespace()
+            ns.initProcess = level.process
             adopt(ns)
             result.append(ns)
         }
-        tracer?.nested(levels: levels, processes: handles)
+        tracer?.nested(levels: levels, processes: handles.map { $0.process })
         return result
     }
 

@@ -74,7 +74,7 @@ public enum Spawner {
 
     /// `nest`: N nested namespaces; returns one process per level, outermost first.
     public static func nest(levels: Int, procDirFDs: [Int32]?, path: String?, arguments: [String],
-                            environment: [String] = currentEnvironment(), join: Namespace? = nil) throws -> [ProcessHandle] {
+                            environment: [String] = currentEnvironment(), join: Namespace? = nil) throws -> [NestedLevel] {
         let argv = CStringArray(arguments)
         let envp = CStringArray(environment)
         var out = [pidsh_nest_level](repeating: pidsh_nest_level(), count: levels)
@@ -98,14 +98,23 @@ public enum Spawner {
         if rc != 0 {
             throw KernelRules.nestError(result: result, levels: levels, program: arguments.first)
         }
-        var handles: [ProcessHandle] = []
+        var levelsMade: [NestedLevel] = []
         for level in stride(from: levels - 1, through: 0, by: -1) {
             let entry = out[level]
             let pid = level == levels - 1 ? entry.pid : pidOfPidfd(entry.pidfd)
             let command = level == 0 ? (path == nil ? ["pidsh-init"] : arguments) : ["pidsh-init"]
-            handles.append(ProcessHandle.adopt(pid: pid, pidfd: entry.pidfd, isChild: level == levels - 1, command: command))
+            let process = ProcessHandle.adopt(pid: pid, pidfd: entry.pidfd, isChild: level == levels - 1, command: command)
+            let namespace = entry.nsfd >= 0 ? try? Namespace(adopting: entry.nsfd) : nil
+            levelsMade.append(NestedLevel(process: process, namespace: namespace))
         }
-        return handles
+        return levelsMade
+    }
+
+    /// One level of `nest`: its first process and its namespace (held from the start,
+    /// so a quick innermost program cannot take it away before pidsh looks).
+    public struct NestedLevel {
+        public var process: ProcessHandle
+        public var namespace: Namespace?
     }
 
     /// The PID (in pidsh's view) behind a pidfd, from /proc/self/fdinfo.

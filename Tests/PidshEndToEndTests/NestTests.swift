@@ -115,4 +115,20 @@ final class NestTests: EndToEndTestCase {
         assertContains(r.stderr, "the --mount-proc pattern needs `{level}`")
         assertContains(r.stderr, "unknown option --bogus")
     }
+
+    /// The innermost program may exit before pidsh looks at its level: each level sends
+    /// its namespace along with its report, so `nest` still returns every namespace.
+    func testQuickInnermostProgramStillYieldsEveryNamespace() throws {
+        let r = pidsh(#"""
+        let l = nest 32 --mount-proc \#(tempDir)/q{level} /bin/true
+        echo "length=$l.length"
+        echo "innermost=$l.last.level"
+        echo "outer-alive=$l.first.alive"
+        """#, timeout: 30)
+        expectSuccess(r)
+        let f = r.fields
+        XCTAssertEqual(f["length"], "32")
+        XCTAssertEqual(f["innermost"], "32")
+        XCTAssertEqual(f["outer-alive"], "true")
+    }
 }

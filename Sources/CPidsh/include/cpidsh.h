@@ -69,6 +69,7 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res);
 typedef struct pidsh_nest_level {
     int pidfd;      // the level's first process (PID 1 of that namespace)
     pid_t pid;      // its PID as pidsh sees it
+    int nsfd;       // its PID namespace, opened by the level itself (outlives a quick exit)
 } pidsh_nest_level;
 
 typedef struct pidsh_nest_request {
