@@ -25,6 +25,9 @@ public enum Launcher {
             return ExitCode.startupFailed
         }
         OwnSignals.install()
+        // As bash sets $BASH: scripts can start another pidsh (`$PIDSH -c ...`) even
+        // when it is not on $PATH (e.g. under `swift run`).
+        FileIO.setEnvironment("PIDSH", SessionSetup.executablePath)
         var options = config.options
         let interactive = config.scriptPath == nil && config.code == nil && FileIO.isTerminal(0)
         // NO_COLOR counts when set and not empty (no-color.org).

@@ -182,12 +182,15 @@ extension Interpreter {
         if fields.isEmpty, let v = scope.lookup(name) { return v }
         // `$args.length` at script level: the script's arguments (a def has its own `args`).
         let scriptArgs: Value? = name == "args" ? .list(scriptArguments.map { .string($0) }) : nil
-        guard var v = scope.lookup(name) ?? scriptArgs else {
+        // As in sh, a name that is no variable of the script reads the environment
+        // ($HOME, $PATH, $PIDSH...): pidsh's own variables come first.
+        let fromEnvironment: Value? = FileIO.environment(name).map { .string($0) }
+        guard var v = scope.lookup(name) ?? scriptArgs ?? fromEnvironment else {
             var candidates = scope.allNames
             candidates.append(contentsOf: ["args"])
             var notes: [String] = []
             if let s = Suggest.closest(to: name, among: candidates) { notes.append("did you mean $\(s)?") }
-            throw RuntimeError(loc, "no variable `\(name)`", notes: notes)
+            throw RuntimeError(loc, "no variable `\(name)` (nor an environment variable of that name)", notes: notes)
         }
         for (i, f) in fields.enumerated() {
             if Fields.names(for: v).isEmpty, literalFieldFallback {
