@@ -19,6 +19,8 @@ public struct BuiltinCall {
     public func print(_ line: String) { io.out.write(line + "\n") }
     public func write(_ text: String) { io.out.write(text) }
     public func warn(_ line: String) { io.err.write(line + "\n") }
+    /// A `--trace` line for a system call a builtin made itself.
+    public func trace(_ line: String) { session.tracer?.call(line) }
 
     /// Parsed arguments: options by name, positionals, and a trailing command.
     public struct Parsed {

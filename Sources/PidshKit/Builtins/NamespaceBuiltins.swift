@@ -125,6 +125,7 @@ enum NamespaceBuiltins {
         if let v = p.value("--ns") { ns = try call.namespace(v, argument: nil) }
         do {
             try call.session.mounts.mountProc(at: path, namespace: ns)
+            call.trace("setns(\(ns?.id ?? "pid_for_children"), CLONE_NEWPID) + clone3 helper: fsopen(\"proc\") + fsmount + move_mount(\(path)) = 0")
         } catch let e as UsageError {
             throw BuiltinError(e.description, argument: p.positionals[0].1)
         }
@@ -138,6 +139,7 @@ enum NamespaceBuiltins {
     ) { call in
         guard call.arguments.count == 1 else { throw BuiltinError("umount needs one PATH") }
         try call.session.mounts.unmount(Printer.string(call.arguments[0]))
+        call.trace("umount2(\(Printer.string(call.arguments[0])), UMOUNT_NOFOLLOW) = 0")
         return nil
     }
 
@@ -226,6 +228,7 @@ enum NamespaceBuiltins {
             }
             let sig = signal ?? 15
             try proc.signal(sig)
+            call.trace("pidfd_send_signal(\(proc.pid), \(Signals.name(of: sig))) = 0")
             if let status, status.nspid.count > 1, status.nspid.last == 1, sig != 9, sig != 19, !status.catches(signal: sig) {
                 dropped(sig, pid: proc.pid, call: &call)
             }
@@ -244,6 +247,7 @@ enum NamespaceBuiltins {
         }
         let status = initProcess.procStatus()
         try initProcess.signal(signal)
+        call.trace("pidfd_send_signal(\(initProcess.pid), \(Signals.name(of: signal))) = 0")
         if let status, signal != 19, !status.catches(signal: signal) {
             dropped(signal, pid: initProcess.pid, call: &call)
         }
