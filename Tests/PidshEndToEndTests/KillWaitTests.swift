@@ -185,6 +185,7 @@ final class KillWaitTests: EndToEndTestCase {
     }
 
     func testKilledPidshLeavesNothingBehind() throws {
+        try requireRoot("as root pidsh is the process the test kills; rootless the outer process is (ReliabilityRootlessTests covers that)")
         let s = marker(7705)
         let d = tempDir
         let r = pidsh(#"""

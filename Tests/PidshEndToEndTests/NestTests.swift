@@ -70,6 +70,7 @@ final class NestTests: EndToEndTestCase {
     }
 
     func testNest32WorksAnd33FailsENOSPC() throws {
+        try requireRoot("32 levels count from the root PID namespace; rootless pidsh is already one level down")
         let r = pidsh(#"""
         let deep = nest 32 --no-mount
         echo "length=$deep.length"
@@ -119,6 +120,7 @@ final class NestTests: EndToEndTestCase {
     /// The innermost program may exit before pidsh looks at its level: each level sends
     /// its namespace along with its report, so `nest` still returns every namespace.
     func testQuickInnermostProgramStillYieldsEveryNamespace() throws {
+        try requireRoot("32 levels count from the root PID namespace; rootless pidsh is already one level down")
         let r = pidsh(#"""
         let l = nest 32 --mount-proc \#(tempDir)/q{level} /bin/true
         echo "length=$l.length"

@@ -100,6 +100,7 @@ final class SpawnTests: EndToEndTestCase {
     }
 
     func testMountProcWithoutPathGivesAPrivateProc() throws {
+        try requireRoot("compares with the host's /proc; rootless pidsh already has a /proc of its own")
         let r = expectSuccess(pidsh(#"""
         spawn --newpid --mount-proc --wait sh -c 'echo "inner=$$"; exec cat /proc/self/status'
         spawn --newpid --mount-proc --wait ps -o pid,comm
