@@ -20,7 +20,7 @@ struct PidshCommand: ParsableCommand {
         Exit codes: 0 success, 1 runtime error, 2 syntax error, 3 failed expect, N from `exit N`, \
         128+N when killed by signal N, 64 usage error, 70 could not start a session.
         The options of the default subcommand (--stable-ids, --trace, --narrate, --step, \
-        --shared-mounts, --no-color, -c CODE) are listed by `pidsh run --help`; `man pidsh` \
+        --shared-mounts, --no-color, -n/--check, -c CODE) are listed by `pidsh run --help`; `man pidsh` \
         and docs/ have the rest.
         """,
         version: PidshVersion.string,
