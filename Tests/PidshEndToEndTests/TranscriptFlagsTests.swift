@@ -50,4 +50,19 @@ final class TranscriptFlagsTests: EndToEndTestCase {
         XCTAssertEqual(stepped.status, 0, stepped.transcript)
         XCTAssertEqual(stepped.stdout, "The story begins.\n[\(script):2] echo one\none\nIt goes on.\n[\(script):4] echo two\ntwo\n")
     }
+
+    func testCheckParsesOnlyAndReportsEveryError() throws {
+        let bad = tempDir + "/bad.pidsh"
+        try "echo ran > \(tempDir)/ran\nif x {\nlet = 3\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = run([Self.binary!, "-n", bad])
+        XCTAssertEqual(r.status, 2, r.transcript)
+        assertContains(r.stderr, "\(bad):2:6: error:")
+        assertContains(r.stderr, "\(bad):3:5: error:")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tempDir + "/ran"), "-n runs nothing")
+        let good = tempDir + "/good.pidsh"
+        try "echo ran > \(tempDir)/ran\n".write(toFile: good, atomically: true, encoding: .utf8)
+        let g = run([Self.binary!, "--check", good])
+        XCTAssertEqual(g.status, 0, g.transcript)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tempDir + "/ran"), "--check runs nothing")
+    }
 }
