@@ -27,4 +27,11 @@ void pidsh_block_signals(sigset_t *saved);
 void pidsh_restore_signals(const sigset_t *saved);
 int pidsh_enter_pid_ns_for_children(int join_fd, int *restore_fd, int *stage);
 int pidsh_leave_pid_ns_for_children(int restore_fd);
+
+/// Descriptors one report can carry (a pidfd and a namespace fd).
+#define PIDSH_MAX_PASSED_FDS 2
+/// sendmsg of `record` with `count` descriptors (SCM_RIGHTS); async-signal-safe.
+void pidsh_send_with_fds(int sock, const void *record, size_t size, const int *fds, int count);
+/// recvmsg (EINTR retried): the byte count, and what descriptors came (close-on-exec).
+ssize_t pidsh_receive_with_fds(int sock, void *record, size_t size, int fds[PIDSH_MAX_PASSED_FDS], int *count);
 #endif

@@ -28,31 +28,14 @@ typedef struct nest_report {
 
 static void send_report(int sock, int level, int stage, int error, int fd) {
     nest_report r = { level, stage, error };
-    struct iovec iov = { .iov_base = &r, .iov_len = sizeof r };
-    union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } control;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
     // A ready level sends its namespace too (opened here, before a quick innermost
     // program can exit and take the namespace with it), after its pidfd if it has one.
-    int fds[2];
+    int fds[PIDSH_MAX_PASSED_FDS];
     int count = 0;
     if (fd >= 0) fds[count++] = fd;
     int nsfd = stage == PIDSH_STAGE_NONE ? open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC) : -1;
     if (nsfd >= 0) fds[count++] = nsfd;
-    if (count > 0) {
-        memset(&control, 0, sizeof control);
-        msg.msg_control = control.buf;
-        msg.msg_controllen = CMSG_SPACE((size_t)count * sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN((size_t)count * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, (size_t)count * sizeof(int));
-    }
-    ssize_t ignored = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    (void)ignored;
+    pidsh_send_with_fds(sock, &r, sizeof r, fds, count);
     if (nsfd >= 0) close(nsfd);
 }
 
@@ -160,27 +143,9 @@ __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, 
 }
 
 /// One report; `fds` gets what came with it (a ready level: [pidfd,] nsfd).
-static int receive_report(int sock, nest_report *r, int fds[2], int *count) {
-    *count = 0;
-    struct iovec iov = { .iov_base = r, .iov_len = sizeof *r };
-    union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } control;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    ssize_t n;
-    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+static int receive_report(int sock, nest_report *r, int fds[PIDSH_MAX_PASSED_FDS], int *count) {
+    ssize_t n = pidsh_receive_with_fds(sock, r, sizeof *r, fds, count);
     if (n <= 0) return (int)n;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            if (k > 2) k = 2;
-            memcpy(fds, CMSG_DATA(c), (size_t)k * sizeof(int));
-            *count = k;
-        }
-    }
     return n == (ssize_t)sizeof *r ? 1 : 0;
 }
 
@@ -235,7 +200,7 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     while (poll(&gone, 1, -1) < 0 && errno == EINTR) {}
     nest_report r;
     int got;
-    int fds[2];
+    int fds[PIDSH_MAX_PASSED_FDS];
     int count;
     while ((got = receive_report(sv[0], &r, fds, &count)) != 0) {
         if (got < 0) break;

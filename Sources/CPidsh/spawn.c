@@ -159,45 +159,21 @@ pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
             return 0;  // the new process continues as the caller's child side
         }
         int msg = r < 0 ? errno : 0;
-        struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
-        union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
-        struct msghdr m;
-        memset(&m, 0, sizeof m);
-        memset(&control, 0, sizeof control);
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
-        if (r > 0) {
-            m.msg_control = control.buf;
-            m.msg_controllen = sizeof control.buf;
-            struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(c), &child_pidfd, sizeof child_pidfd);
-        }
-        ssize_t ignored = sendmsg(sv[1], &m, MSG_NOSIGNAL);
-        (void)ignored;
+        pidsh_send_with_fds(sv[1], &msg, sizeof msg, &child_pidfd, r > 0 ? 1 : 0);
         _exit(0);
     }
     close(sv[1]);
     int msg = EPIPE;
     int received = -1;
-    struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control.buf;
-    m.msg_controllen = sizeof control.buf;
-    ssize_t n;
-    do { n = recvmsg(sv[0], &m, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof msg) {
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                memcpy(&received, CMSG_DATA(c), sizeof received);
+    int fds[PIDSH_MAX_PASSED_FDS];
+    int count = 0;
+    if (pidsh_receive_with_fds(sv[0], &msg, sizeof msg, fds, &count) == (ssize_t)sizeof msg) {
+        for (int k = 0; k < count; k++) {
+            if (k == 0) received = fds[0];
+            else close(fds[k]);
         }
     } else {
+        for (int k = 0; k < count; k++) close(fds[k]);
         msg = EPIPE;
     }
     close(sv[0]);
