@@ -160,6 +160,22 @@ public final class ProcessHandle: @unchecked Sendable {
         }
     }
 
+    /// Waits (20 ms at most) until /proc shows the exec'd program: a command line that
+    /// is not empty (the new arguments are loaded) and a name that is the program's.
+    /// Stops early when the process has already ended.
+    func awaitExecVisible(program: String) {
+        let base = program.split(separator: "/").last.map { String($0.prefix(15)) } ?? ""
+        for attempt in 0..<400 {
+            if let cmdline = ProcFiles.read("/proc/\(pid)/cmdline"), !cmdline.isEmpty,
+               let comm = ProcFiles.readString("/proc/\(pid)/comm"),
+               comm.hasPrefix(base) || !base.isEmpty && attempt > 100 {
+                return
+            }
+            if !isRunning { return }
+            if attempt < 50 { sched_yield() } else { usleep(50) }
+        }
+    }
+
     /// Sends a signal through the pidfd.
     public func signal(_ sig: Int32) throws {
         guard pidfd >= 0, exitStatus == nil else {

@@ -17,6 +17,12 @@ public struct SpawnOptions {
     public var newProcessGroup = false
     /// chdir in the child before exec.
     public var workingDirectory: String?
+    /// Return only once the exec is visible in /proc (its name and command line). The
+    /// kernel lets pidsh go at exec's point of no return, before it has set the new
+    /// name and loaded the arguments; a process that pidsh will not wait for at once
+    /// is then read as it really is. Off for jobs waited for in the foreground, which
+    /// nobody looks at meanwhile (it costs a /proc read per spawn).
+    public var awaitExecVisible = true
 
     public init(path: String?, arguments: [String], environment: [String] = currentEnvironment()) {
         self.path = path
@@ -69,7 +75,9 @@ public enum Spawner {
             throw KernelRules.spawnError(stage: result.stage, errno: result.error, options: options)
         }
         let command = options.path == nil ? ["pidsh-init"] : options.arguments
-        return ProcessHandle.adopt(pid: result.pid, pidfd: result.pidfd, isChild: true, command: command)
+        let process = ProcessHandle.adopt(pid: result.pid, pidfd: result.pidfd, isChild: true, command: command)
+        if options.path != nil && options.awaitExecVisible { process.awaitExecVisible(program: options.path!) }
+        return process
     }
 
     /// `nest`: N nested namespaces; returns one process per level, outermost first.
@@ -104,6 +112,8 @@ public enum Spawner {
             let pid = level == levels - 1 ? entry.pid : pidOfPidfd(entry.pidfd)
             let command = level == 0 ? (path == nil ? ["pidsh-init"] : arguments) : ["pidsh-init"]
             let process = ProcessHandle.adopt(pid: pid, pidfd: entry.pidfd, isChild: level == levels - 1, command: command)
+            // The innermost exec'd program, as for spawn: shown as itself from now on.
+            if level == 0, let path, pid > 0 { process.awaitExecVisible(program: path) }
             let namespace = entry.nsfd >= 0 ? try? Namespace(adopting: entry.nsfd) : nil
             levelsMade.append(NestedLevel(process: process, namespace: namespace))
         }

@@ -179,6 +179,7 @@ public struct BuiltinCall {
         }
         opts.fileDescriptors = [(0, io.stdin), (1, outFD), (2, errFD)]
         if !wait { opts.newProcessGroup = true }
+        opts.awaitExecVisible = !wait
         let proc: ProcessHandle
         do {
             proc = try session.spawn(opts)

@@ -150,6 +150,7 @@ extension Interpreter {
             switch stage {
             case .external(let path, let argv, _):
                 var opts = SpawnOptions(path: path, arguments: argv)
+                opts.awaitExecVisible = false   // a foreground job: waited for at once
                 opts.fileDescriptors = [(0, io.stdin), (1, io.out.descriptor ?? outFD), (2, io.err.descriptor ?? errFD)]
                 do {
                     let proc = try session.spawn(opts)
