@@ -42,4 +42,8 @@ public enum OwnSignals {
     public static func install() { pidsh_install_signal_handlers() }
     public static func takePending() -> Int32 { pidsh_take_pending_signal() }
     public static func peekPending() -> Int32 { pidsh_peek_pending_signal() }
+    /// A builtin writing into a pipe whose reader is gone gets EPIPE instead of pidsh
+    /// dying of SIGPIPE (children get the default back before exec).
+    public static func ignoreBrokenPipes() { ignoreBrokenPipesOnce }
+    private static let ignoreBrokenPipesOnce: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
 }

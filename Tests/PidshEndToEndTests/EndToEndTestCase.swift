@@ -108,16 +108,22 @@ class EndToEndTestCase: XCTestCase {
         return run(argv, timeout: timeout, file: file, line: line)
     }
 
-    /// Runs a program with stdin from /dev/null and stdout/stderr to files.
-    func run(_ argv: [String], timeout: TimeInterval = 20, file: StaticString = #filePath, line: UInt = #line) -> PidshRun {
-        let outPath = tempDir + "/.stdout", errPath = tempDir + "/.stderr"
+    /// The environment every pidsh of these tests gets: this one's, in the C locale,
+    /// without colour, 80 columns, plus `extra`.
+    func environment(_ extra: [String: String] = [:]) -> [String] {
         var env = ProcessInfo.processInfo.environment
-        env["PIDSH_E2E_TAG"] = tag
         env["LANG"] = "C"
         env["LC_ALL"] = "C"
         env["NO_COLOR"] = "1"
         env["COLUMNS"] = "80"
-        let envStrings = env.map { "\($0.key)=\($0.value)" }
+        for (k, v) in extra { env[k] = v }
+        return env.map { "\($0.key)=\($0.value)" }
+    }
+
+    /// Runs a program with stdin from /dev/null and stdout/stderr to files.
+    func run(_ argv: [String], timeout: TimeInterval = 20, file: StaticString = #filePath, line: UInt = #line) -> PidshRun {
+        let outPath = tempDir + "/.stdout", errPath = tempDir + "/.stderr"
+        let envStrings = environment(["PIDSH_E2E_TAG": tag])
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

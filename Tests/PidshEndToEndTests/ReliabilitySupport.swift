@@ -52,16 +52,6 @@ class ReliabilityTestCase: EndToEndTestCase {
         }
     }
 
-    /// The environment every pidsh of these tests gets (as EndToEndTestCase.run does).
-    func environment(_ extra: [String: String] = [:]) -> [String] {
-        var env = ProcessInfo.processInfo.environment
-        env["LANG"] = "C"
-        env["LC_ALL"] = "C"
-        env["NO_COLOR"] = "1"
-        env["COLUMNS"] = "80"
-        for (k, v) in extra { env[k] = v }
-        return env.map { "\($0.key)=\($0.value)" }
-    }
 
     /// Starts argv in the background, stdin /dev/null, stdout/stderr to files. With
     /// `ownProcessGroup` it leads a process group of its own, as a shell's foreground

@@ -1,9 +1,4 @@
-import Glibc
 import PidshSystem
-
-/// A builtin writing into a pipe whose reader has gone gets EPIPE instead of killing
-/// pidsh (children start with every signal back at its default).
-private let ignoreBrokenPipe: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
 /// Where one command reads and writes.
 public struct CommandIO {
@@ -171,7 +166,7 @@ extension Interpreter {
             if case .external = stages[i] { FileIO.close(p.w); opened.removeAll { $0 == p.w } }
             if case .external = stages[i + 1] { FileIO.close(p.r); opened.removeAll { $0 == p.r } }
         }
-        if !inProcess.isEmpty { ignoreBrokenPipe }
+        if !inProcess.isEmpty { OwnSignals.ignoreBrokenPipes() }
         // While in-process stages write into the pipeline, someone must read what the
         // programs print into pidsh (a capture): a thread of its own does.
         var reader: BackgroundReader?
