@@ -33,7 +33,7 @@ enum NamespaceBuiltins {
                   OptionSpec("--mount-proc", "PATH", optional: true, "mount a procfs of CMD's namespace at PATH from inside it; without PATH, a private mount namespace with /proc remounted"),
                   OptionSpec("--wait", "wait for CMD and return its status"),
                   OptionSpec("--name", "N", "a name to show for the process")],
-        returns: "process (with --wait: status)",
+        returns: "process (with --wait: its status; spawn itself succeeds and `$?` is the program's code)",
         examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'"],
         errors: ["command not found (not on $PATH), or no such program", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
                  "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
@@ -260,7 +260,7 @@ enum NamespaceBuiltins {
 
     static let wait = BuiltinSpec(
         name: "wait", synopsis: "wait PROCESS", summary: "Wait for a process pidsh started to end.",
-        returns: "status (exit code, or the signal that ended it)",
+        returns: "status (exit code, or the signal that ended it); `$?` is its code",
         examples: ["let st = wait $child", "echo $st.code $st.signal"],
         errors: ["ECHILD: not pidsh's child (pidsh waits until it ends, then says only its parent learns how)", "ESRCH: no such process"]
     ) { call in
