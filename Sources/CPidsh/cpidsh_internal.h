@@ -16,7 +16,9 @@ struct pidsh_clone_args {
 };
 
 pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd);
-pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd);
+pid_t pidsh_clone_via_helper(int join_fd, uint64_t flags, int *pidfd, int *stage);
+/// Rootless in the host's PID namespace: join namespaces only through the helper.
+extern int pidsh_join_through_helper;
 int pidsh_children_go_elsewhere(void);
 /// Set (per thread) by every setns/unshare of CLONE_NEWPID pidsh makes: until then the
 /// thread's children go to its own namespace. Any new such call must set it too.

@@ -59,14 +59,33 @@ int pidsh_mount_proc_at(int dirfd) {
     return 0;
 }
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+
+int pidsh_bind_proc_at(int dirfd) {
+    // Recursive: a bind without the mounts below /proc (binfmt_misc...) is refused
+    // when they are locked, as they are in a user namespace's copy of the host's tree.
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc",
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_NO_AUTOMOUNT);
+    if (tree < 0) return errno;
+    int e = syscall(SYS_move_mount, tree, "", dirfd, "",
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0 ? 0 : errno;
+    close(tree);
+    return e;
+}
+
 int pidsh_mount_proc_in_namespace(int ns_fd, int dirfd, int *stage) {
     int restore_fd = -1;
-    int err = pidsh_enter_pid_ns_for_children(ns_fd, &restore_fd, stage);
+    int by_helper = ns_fd >= 0 && pidsh_join_through_helper;
+    int err = by_helper ? 0 : pidsh_enter_pid_ns_for_children(ns_fd, &restore_fd, stage);
     if (err != 0) return err;
     sigset_t saved;
     pidsh_block_signals(&saved);
     int pidfd = -1;
-    pid_t pid = pidsh_clone_with_pidfd(0, &pidfd);
+    int clone_stage = PIDSH_STAGE_CLONE;
+    pid_t pid = by_helper ? pidsh_clone_via_helper(ns_fd, 0, &pidfd, &clone_stage)
+                          : pidsh_clone_with_pidfd(0, &pidfd);
     if (pid == 0) {
         pidsh_child_tie_to_parent();
         pidsh_child_reset_signals();
@@ -76,7 +95,7 @@ int pidsh_mount_proc_in_namespace(int ns_fd, int dirfd, int *stage) {
     pidsh_restore_signals(&saved);
     int restore_err = pidsh_leave_pid_ns_for_children(restore_fd);
     if (pid < 0) {
-        *stage = PIDSH_STAGE_CLONE;
+        *stage = clone_stage;
         return clone_errno;
     }
     siginfo_t info;

@@ -164,7 +164,8 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
         return -1;
     }
     int restore_fd = -1, stage = 0;
-    int err = pidsh_enter_pid_ns_for_children(req->join_pid_namespace_fd, &restore_fd, &stage);
+    int join_by_helper = req->join_pid_namespace_fd >= 0 && pidsh_join_through_helper;
+    int err = join_by_helper ? 0 : pidsh_enter_pid_ns_for_children(req->join_pid_namespace_fd, &restore_fd, &stage);
     if (err != 0) {
         close(sv[0]); close(sv[1]);
         res->error = err; res->stage = stage; res->failed_level = req->levels - 1;
@@ -173,8 +174,9 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     sigset_t saved;
     pidsh_block_signals(&saved);
     int outer_pidfd = -1;
-    pid_t outer = pidsh_children_go_elsewhere()
-        ? pidsh_clone_newpid_inside(0, &outer_pidfd)
+    int clone_stage = PIDSH_STAGE_CLONE;
+    pid_t outer = join_by_helper || pidsh_children_go_elsewhere()
+        ? pidsh_clone_via_helper(join_by_helper ? req->join_pid_namespace_fd : -1, CLONE_NEWPID, &outer_pidfd, &clone_stage)
         : pidsh_clone_with_pidfd(CLONE_NEWPID, &outer_pidfd);
     if (outer == 0) {
         close(sv[0]);
@@ -186,7 +188,7 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     close(sv[1]);
     if (outer < 0) {
         close(sv[0]);
-        res->error = clone_errno; res->stage = PIDSH_STAGE_CLONE; res->failed_level = req->levels - 1;
+        res->error = clone_errno; res->stage = clone_stage; res->failed_level = req->levels - 1;
         return -1;
     }
     out[req->levels - 1].pidfd = outer_pidfd;

@@ -3,6 +3,7 @@
 // mount pidsh creates vanish with it, even when it is SIGKILLed.
 #define _GNU_SOURCE
 #include "cpidsh.h"
+#include "cpidsh_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,7 @@ static int write_file(const char *path, const char *text) {
     return e;
 }
 
-int pidsh_enter_session(int private_mounts, int rootless, int *stage) {
+int pidsh_enter_session(int private_mounts, int rootless, int own_pid_namespace, int *stage) {
     *stage = 0;
     int e = pidsh_ensure_life_pipe();
     if (e != 0) return e;
@@ -42,13 +43,17 @@ int pidsh_enter_session(int private_mounts, int rootless, int *stage) {
         if (unshare(CLONE_NEWNS) != 0) { *stage = 3; return errno; }
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) { *stage = 4; return errno; }
     }
-    if (rootless) {
-        // Rootless, pidsh's own PID namespace must be one its user namespace owns, or
-        // it could never setns its children back there (setns needs CAP_SYS_ADMIN over
+    if (rootless && own_pid_namespace) {
+        // To send its children back after setns/unshare, a rootless pidsh's own PID
+        // namespace must be one its user namespace owns (setns needs CAP_SYS_ADMIN over
         // the target's owner). So it becomes PID 1 of a new one with its own /proc, as
         // `unshare -r -p -f --mount-proc` does; the parent stays as its janitor.
         int e2 = pidsh_enter_own_pid_namespace();
         if (e2 != 0) { *stage = 5; return e2; }
+    } else if (rootless) {
+        // In the host's PID namespace, with all 32 levels below it; setns into another
+        // namespace would be for good, so a helper process does it for each clone.
+        pidsh_join_through_helper = 1;
     }
     return 0;
 }

@@ -123,14 +123,23 @@ static pid_t pid_of_pidfd(int pidfd) {
     return line ? (pid_t)strtol(line + 4, NULL, 10) : -1;
 }
 
-// The kernel makes a new PID namespace only as a child of the caller's *active* one:
-// clone(CLONE_NEWPID) fails EINVAL once setns/unshare pointed pid_for_children
-// elsewhere (copy_pid_ns). So a short-lived helper is forked into pid_for_children, and
-// it makes the clone with CLONE_PARENT: the new process is still pidsh's child (wait,
-// PR_SET_PDEATHSIG), and PID 1 of a namespace below the target. The helper sends its
-// pidfd back over a socket (SCM_RIGHTS) and exits. Returns like clone: 0 in the new
-// process, its PID (pidsh's view) in pidsh, -1 with errno. Signals must be blocked.
-pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
+// Two things the calling thread cannot do itself, so a short-lived helper process does
+// them and makes the clone with CLONE_PARENT: the new process is still pidsh's child
+// (wait, PR_SET_PDEATHSIG), and the helper sends its pidfd back over a socket
+// (SCM_RIGHTS) and exits.
+// - A new PID namespace while setns/unshare pointed pid_for_children elsewhere: the
+//   kernel makes one only as a child of the caller's *active* namespace (copy_pid_ns:
+//   EINVAL otherwise). The helper is born in pid_for_children, so its clone nests there.
+// - Joining `join_fd` (>= 0) when pidsh could not come back afterwards: a rootless pidsh
+//   in the host's PID namespace (setns back there needs CAP_SYS_ADMIN over the host's
+//   user namespace). The helper does the setns, and pidsh's threads never move.
+// Returns like clone: 0 in the new process, its PID (pidsh's view) in pidsh, -1 with
+// errno and *stage. Signals must be blocked.
+// The helper's report that a second helper took over (see below): not a pidsh_stage.
+enum { HELPER_HOP = -1 };
+
+pid_t pidsh_clone_via_helper(int join_fd, uint64_t flags, int *pidfd, int *stage) {
+    *stage = PIDSH_STAGE_CLONE;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
     int helper_pidfd = -1;
@@ -146,10 +155,33 @@ pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
         // Drop the helper's copy of the life pipe's write end, so the new process's
         // check in pidsh_child_tie_to_parent sees only pidsh's.
         if (life_write_fd >= 0) { close(life_write_fd); life_write_fd = -1; }
+        int msg[2] = { PIDSH_STAGE_SETNS, 0 };
+        if (join_fd >= 0 && setns(join_fd, CLONE_NEWPID) != 0) {
+            msg[1] = errno;
+            pidsh_send_with_fds(sv[1], msg, sizeof msg, NULL, 0);
+            _exit(0);
+        }
+        if (join_fd >= 0 && (flags & CLONE_NEWPID)) {
+            // A new namespace below the joined one needs a clone from inside it (the
+            // EINVAL rule above): one more hop, a second helper born there, also
+            // pidsh's child, whose pidfd goes to pidsh so it reaps it.
+            struct pidsh_clone_args hop;
+            memset(&hop, 0, sizeof hop);
+            int hop_pidfd = -1;
+            hop.flags = CLONE_PARENT | CLONE_PIDFD;
+            hop.pidfd = (uint64_t)(uintptr_t)&hop_pidfd;
+            long h = syscall(SYS_clone3, &hop, sizeof hop);
+            if (h != 0) {
+                msg[0] = h > 0 ? HELPER_HOP : PIDSH_STAGE_CLONE;
+                msg[1] = h > 0 ? 0 : errno;
+                pidsh_send_with_fds(sv[1], msg, sizeof msg, &hop_pidfd, h > 0 ? 1 : 0);
+                _exit(0);
+            }
+        }
         struct pidsh_clone_args args;
         memset(&args, 0, sizeof args);
         int child_pidfd = -1;
-        args.flags = flags | CLONE_NEWPID | CLONE_PARENT | CLONE_PIDFD;
+        args.flags = flags | CLONE_PARENT | CLONE_PIDFD;
         args.pidfd = (uint64_t)(uintptr_t)&child_pidfd;
         args.exit_signal = 0;  // clone3 wants 0 with CLONE_PARENT: the parent's is used
         long r = syscall(SYS_clone3, &args, sizeof args);
@@ -158,30 +190,42 @@ pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
             close(sv[1]);
             return 0;  // the new process continues as the caller's child side
         }
-        int msg = r < 0 ? errno : 0;
-        pidsh_send_with_fds(sv[1], &msg, sizeof msg, &child_pidfd, r > 0 ? 1 : 0);
+        msg[0] = PIDSH_STAGE_CLONE;
+        msg[1] = r < 0 ? errno : 0;
+        pidsh_send_with_fds(sv[1], msg, sizeof msg, &child_pidfd, r > 0 ? 1 : 0);
         _exit(0);
     }
     close(sv[1]);
-    int msg = EPIPE;
+    int msg[2] = { PIDSH_STAGE_PIPE, EPIPE };
     int received = -1;
-    int fds[PIDSH_MAX_PASSED_FDS];
-    int count = 0;
-    if (pidsh_receive_with_fds(sv[0], &msg, sizeof msg, fds, &count) == (ssize_t)sizeof msg) {
-        for (int k = 0; k < count; k++) {
-            if (k == 0) received = fds[0];
-            else close(fds[k]);
+    int hop_pidfd = -1;
+    for (;;) {
+        int fds[PIDSH_MAX_PASSED_FDS];
+        int count = 0;
+        ssize_t n = pidsh_receive_with_fds(sv[0], msg, sizeof msg, fds, &count);
+        int first = count > 0 ? fds[0] : -1;
+        for (int k = 1; k < count; k++) close(fds[k]);
+        if (n != (ssize_t)sizeof msg) {
+            if (first >= 0) close(first);
+            msg[0] = PIDSH_STAGE_PIPE;
+            msg[1] = EPIPE;
+            break;
         }
-    } else {
-        for (int k = 0; k < count; k++) close(fds[k]);
-        msg = EPIPE;
+        if (msg[0] == HELPER_HOP && hop_pidfd < 0) { hop_pidfd = first; continue; }
+        received = first;
+        break;
     }
     close(sv[0]);
     siginfo_t info;
     while (waitid(P_PIDFD, (id_t)helper_pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
     close(helper_pidfd);
+    if (hop_pidfd >= 0) {
+        while (waitid(P_PIDFD, (id_t)hop_pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
+        close(hop_pidfd);
+    }
     if (received < 0) {
-        errno = msg != 0 ? msg : EPIPE;
+        *stage = msg[0];
+        errno = msg[1] != 0 ? msg[1] : EPIPE;
         return -1;
     }
     pid_t pid = pid_of_pidfd(received);
@@ -196,7 +240,11 @@ pid_t pidsh_clone_newpid_inside(uint64_t flags, int *pidfd) {
     return pid;
 }
 
-// Whether clone(CLONE_NEWPID) on this thread needs pidsh_clone_newpid_inside: the
+// Set once at start-up by a rootless pidsh that stays in the host's PID namespace: it
+// joins other namespaces only through pidsh_clone_via_helper.
+int pidsh_join_through_helper = 0;
+
+// Whether clone(CLONE_NEWPID) on this thread needs pidsh_clone_via_helper: the
 // thread's pid_for_children is a namespace other than its own. (It cannot be opened
 // while an `unshare --pid` waits for its first process: then the kernel's EINVAL stands.)
 __thread int pidsh_pid_for_children_moved = 0;
@@ -327,7 +375,8 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
 
     int restore_fd = -1;
     int stage = 0;
-    int err = pidsh_enter_pid_ns_for_children(req->join_pid_namespace_fd, &restore_fd, &stage);
+    int join_by_helper = req->join_pid_namespace_fd >= 0 && pidsh_join_through_helper;
+    int err = join_by_helper ? 0 : pidsh_enter_pid_ns_for_children(req->join_pid_namespace_fd, &restore_fd, &stage);
     if (err != 0) {
         close(report[0]);
         close(report[1]);
@@ -344,14 +393,15 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     pidsh_block_signals(&saved);
     int pidfd = -1;
     pid_t pid;
-    int inside = req->new_pid_namespace && pidsh_children_go_elsewhere();
-    int vforked = req->path != NULL && !inside;
+    int by_helper = join_by_helper || (req->new_pid_namespace && pidsh_children_go_elsewhere());
+    int vforked = req->path != NULL && !by_helper;
+    int clone_stage = PIDSH_STAGE_CLONE;
     if (vforked) {
         spawn_child_args args = { req, report[0], report[1] };
         pid = clone_vfork_with_pidfd(flags, spawn_child_entry, &args, &pidfd);
     } else {
-        pid = inside
-            ? pidsh_clone_newpid_inside(flags & ~(uint64_t)CLONE_NEWPID, &pidfd)
+        pid = by_helper
+            ? pidsh_clone_via_helper(join_by_helper ? req->join_pid_namespace_fd : -1, flags, &pidfd, &clone_stage)
             : pidsh_clone_with_pidfd(flags, &pidfd);
         if (pid == 0) spawn_child(req, report[0], report[1]);
     }
@@ -363,7 +413,7 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     if (pid < 0) {
         close(report[0]);
         res->error = clone_errno;
-        res->stage = PIDSH_STAGE_CLONE;
+        res->stage = clone_stage;
         return -1;
     }
 

@@ -52,9 +52,12 @@ public enum KernelRules {
             var level = depth.map { " (this would be level \($0))" } ?? ""
             if let depth, depth <= maxNestingDepth {
                 // Counted from what pidsh's /proc shows, the level looks allowed: pidsh's
-                // own namespace is nested deeper than its /proc can tell (rootless, pidsh
-                // is PID 1 of a PID namespace of its own; or it runs in a container).
-                level = " (this would be level \(depth) counted from pidsh's namespace, so pidsh's own namespace is itself at least \(maxNestingDepth + 1 - depth) level(s) below the root, as in rootless mode (pidsh is then PID 1 of a PID namespace of its own) or in a container)"
+                // own namespace is nested deeper than its /proc can tell (a rootless
+                // pidsh that took a PID namespace of its own; or it runs in a container).
+                let why = SessionSetup.placement == .rootlessInOwnNamespace
+                    ? "as a normal user running a script that names setns, unshare or source, pidsh is PID 1 of a PID namespace of its own"
+                    : "pidsh runs in a container, or under another PID namespace"
+                level = " (this would be level \(depth) counted from pidsh's namespace, so pidsh's own namespace is itself at least \(maxNestingDepth + 1 - depth) level(s) below the root: \(why))"
             }
             return SystemError(errnoValue: e, what, explanation:
                 "PID namespaces nest at most \(maxNestingDepth) levels below the root namespace (the kernel's MAX_PID_NS_LEVEL)\(level)")
@@ -97,6 +100,13 @@ public enum KernelRules {
         default:
             return SystemError(errnoValue: e, "unshare(CLONE_NEWPID)")
         }
+    }
+
+    /// `setns`/`unshare --pid` in a rootless pidsh that stayed in the host's PID
+    /// namespace: the move would be for good.
+    public static func childrenNamespaceFixedError(_ what: String) -> SystemError {
+        SystemError(errnoValue: EPERM, what, explanation:
+            "as a normal user pidsh runs here in the host's PID namespace, and once its children went elsewhere it could never send them back (setns needs CAP_SYS_ADMIN over the namespace's owner, the host's user namespace). A rootless pidsh becomes PID 1 of a PID namespace of its own (one level down, so `nest` can go 31 deep) when the script names `setns`, `unshare` or `source`, in the REPL, and with --own-pid-namespace: use that option, or name the command in the script")
     }
 
     static func nestError(result: pidsh_nest_result, levels: Int, program: String?) -> SystemError {

@@ -40,6 +40,10 @@ public final class MountLog: @unchecked Sendable {
                     let e = Glibc.errno
                     close(dirfd)
                     let parent = walked.dropLast(name.count + 1)
+                    let parentPath = Self.absolute(parent.isEmpty ? "/" : String(parent))
+                    if (e == EACCES || e == EPERM) && mirrorDirectory(parentPath) {
+                        return try prepareMountPoint(path)
+                    }
                     throw SystemError(errnoValue: e, "mkdir \(path)", explanation: e == EACCES || e == EPERM || e == EROFS
                         ? "pidsh creates a missing mount point only where its user may write, and \(parent.isEmpty ? "/" : String(parent)) is not writable\(!SessionSetup.inUserNamespace ? "" : " (as a normal user pidsh is root only inside a user namespace of its own, which gives no right over the host's directories)"): make the directory first, or pick a path under /tmp"
                         : nil)
@@ -66,6 +70,23 @@ public final class MountLog: @unchecked Sendable {
             throw UsageError("mount point \(path) is owned by uid \(st.st_uid), not by pidsh's user: refused (someone else could swap what is mounted there)")
         }
         return dirfd
+    }
+
+    /// Whether /proc is a procfs of pidsh's own PID namespace (its /proc/self is pidsh).
+    static var procIsOwnNamespaces: Bool { ProcFiles.readLink("/proc/self") == String(getpid()) }
+
+    /// Directories mirrored so far (see mirror.c), each at most once.
+    private var mirrored: Set<String> = []
+
+    /// Rootless, pidsh is root only in a user namespace of its own: a directory of the
+    /// host's (such as `/` for the walkthroughs' /proc2) is not writable, but pidsh may
+    /// mount in its private mount namespace. So it mirrors the directory with a tmpfs
+    /// that binds every original entry, and creates the mount point there; it vanishes
+    /// with the session's mount namespace. True when the mirror is in place.
+    private func mirrorDirectory(_ path: String) -> Bool {
+        guard SessionSetup.inUserNamespace, !sharedMounts, !mirrored.contains(path) else { return false }
+        mirrored.insert(path)
+        return pidsh_mirror_directory(path) == 0
     }
 
     static func absolute(_ path: String) -> String {
@@ -116,6 +137,14 @@ public final class MountLog: @unchecked Sendable {
     public func mountProc(dirfd: Int32, path: String, namespace: Namespace?) throws {
         let ns: Namespace
         if let namespace { ns = namespace } else { ns = try Namespace.own() }
+        if SessionSetup.childrenNamespaceIsFixed, ns.inode == Namespace.ownInode, Self.procIsOwnNamespaces {
+            // Rootless in the host's PID namespace: a new procfs of it needs CAP_SYS_ADMIN
+            // over the host's user namespace, but /proc already is one; bind it.
+            let e = pidsh_bind_proc_at(dirfd)
+            if e != 0 { throw SystemError(errnoValue: e, "mount proc \(path): bind of /proc") }
+            recordMount(path)
+            return
+        }
         var stage: Int32 = 0
         let e = pidsh_mount_proc_in_namespace(ns.fd, dirfd, &stage)
         if e != 0 {

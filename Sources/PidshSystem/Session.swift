@@ -214,6 +214,7 @@ public final class Session: @unchecked Sendable {
     // MARK: where children go
 
     public func unsharePID() throws {
+        if SessionSetup.childrenNamespaceIsFixed { throw KernelRules.childrenNamespaceFixedError("unshare(CLONE_NEWPID)") }
         if childrenTarget != .own {
             // The kernel would say EINVAL; say why before asking it.
             throw KernelRules.unshareError(EINVAL)
@@ -230,6 +231,10 @@ public final class Session: @unchecked Sendable {
     }
 
     public func setChildrenNamespace(_ ns: Namespace) throws {
+        if SessionSetup.childrenNamespaceIsFixed {
+            if ns.inode == Namespace.ownInode { return }
+            throw KernelRules.childrenNamespaceFixedError("setns(\(ns.id), CLONE_NEWPID)")
+        }
         if pidsh_setns(ns.fd, PIDSH_CLONE_NEWPID) != 0 {
             let e = Glibc.errno
             tracer?.call("setns(\(ns.id), CLONE_NEWPID) = -1 \(Errno.symbolicName(e))")
@@ -241,6 +246,9 @@ public final class Session: @unchecked Sendable {
     }
 
     public func setChildrenNamespaceToOwn() throws {
+        // Rootless in the host's namespace the children never left it (and setns there
+        // would need privilege over the host's user namespace).
+        if SessionSetup.childrenNamespaceIsFixed { return }
         let own = try Namespace.own()
         if pidsh_setns(own.fd, PIDSH_CLONE_NEWPID) != 0 {
             let e = Glibc.errno

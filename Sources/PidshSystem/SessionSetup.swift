@@ -20,14 +20,32 @@ public enum SessionSetup {
     /// Where `--shared-mounts` runs keep their undo journal for `pidsh cleanup`.
     public static let journalDirectory = "/run/pidsh"
 
-    public static func enter(privateMounts: Bool) throws {
+    /// Where a session's pidsh is: as root (or already root in a user namespace) in the
+    /// PID namespace it started in; as a normal user, in a user namespace of its own and
+    /// either still in the host's PID namespace or PID 1 of one of its own.
+    public enum Placement: Equatable, Sendable {
+        case asStarted
+        case rootlessInHostNamespace
+        case rootlessInOwnNamespace
+    }
+    public private(set) static var placement = Placement.asStarted
+
+    /// True when pidsh must not move its children's PID namespace: rootless in the
+    /// host's, it could never move them back.
+    public static var childrenNamespaceIsFixed: Bool { placement == .rootlessInHostNamespace }
+
+    /// `ownPIDNamespace`: rootless, become PID 1 of a PID namespace of its own (one level
+    /// down) so that `setns`/`unshare --pid` can be undone; otherwise stay in the host's,
+    /// with the kernel's whole 32 levels below. Ignored as root.
+    public static func enter(privateMounts: Bool, ownPIDNamespace: Bool = true) throws {
         let rootless = !isRoot
         if rootless && !privateMounts {
             throw UsageError("--shared-mounts needs root: as a normal user pidsh works in a user namespace of its own, whose mounts no other process sees")
         }
         var stage: Int32 = 0
-        let e = pidsh_enter_session(privateMounts ? 1 : 0, rootless ? 1 : 0, &stage)
+        let e = pidsh_enter_session(privateMounts ? 1 : 0, rootless ? 1 : 0, ownPIDNamespace ? 1 : 0, &stage)
         guard e != 0 else {
+            placement = !rootless ? .asStarted : ownPIDNamespace ? .rootlessInOwnNamespace : .rootlessInHostNamespace
             // After the namespaces, so the janitor unmounts in pidsh's own mount namespace.
             let j = pidsh_start_janitor()
             if j != 0 { throw SystemError(errnoValue: j, "starting pidsh's janitor process") }

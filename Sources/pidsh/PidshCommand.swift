@@ -20,7 +20,7 @@ struct PidshCommand: ParsableCommand {
         Exit codes: 0 success, 1 runtime error, 2 syntax error, 3 failed expect, N from `exit N`, \
         128+N when killed by signal N, 64 usage error, 70 could not start a session.
         The options of the default subcommand (--stable-ids, --trace, --narrate, --step, \
-        --shared-mounts, --no-color, -n/--check, -c CODE) are listed by `pidsh run --help`; `man pidsh` \
+        --shared-mounts, --no-color, --own-pid-namespace, -n/--check, -c CODE) are listed by `pidsh run --help`; `man pidsh` \
         and docs/ have the rest.
         """,
         version: PidshVersion.string,
@@ -42,6 +42,8 @@ struct SessionFlags: ParsableArguments {
     var sharedMounts = false
     @Flag(help: "No colour, even on a terminal (NO_COLOR is honoured too).")
     var noColor = false
+    @Flag(help: "As a normal user, be PID 1 of a PID namespace of its own from the start (automatic when the script names setns, unshare or source, and in the REPL).")
+    var ownPidNamespace = false
 }
 
 extension PidshCommand {
@@ -74,6 +76,7 @@ extension PidshCommand {
             config.options.step = flags.step
             config.sharedMounts = flags.sharedMounts
             config.noColor = flags.noColor
+            config.ownPIDNamespace = flags.ownPidNamespace
             config.checkOnly = check
             let status = Launcher.run(config)
             if status != 0 { throw ExitCode(status) }

@@ -99,10 +99,18 @@ void pidsh_init_loop(void) __attribute__((noreturn));
 
 /// Start-up, while the process is still single-threaded: enter a new user namespace
 /// mapping the caller to root (when `rootless`), and a private mount namespace with
-/// `/` made MS_REC|MS_PRIVATE (when `private_mounts`). Creates the life pipe that lets
-/// children notice pidsh's death. Returns 0, or the errno with *stage set:
-/// 1 user namespace, 2 uid/gid map, 3 mount namespace, 4 making / private.
-int pidsh_enter_session(int private_mounts, int rootless, int *stage);
+/// `/` made MS_REC|MS_PRIVATE (when `private_mounts`). Rootless, pidsh then either
+/// becomes PID 1 of a PID namespace of its own (`own_pid_namespace`), or stays in the
+/// host's and joins other namespaces only through a helper process. Creates the life
+/// pipe that lets children notice pidsh's death. Returns 0, or the errno with *stage
+/// set: 1 user namespace, 2 uid/gid map, 3 mount namespace, 4 making / private, 5 own
+/// PID namespace.
+int pidsh_enter_session(int private_mounts, int rootless, int own_pid_namespace, int *stage);
+
+/// Mirrors the directory at `path` (absolute, no symlinks) with a writable tmpfs that
+/// binds every original entry (see mirror.c); `/` by pivot_root. Only in pidsh's own
+/// mount namespace. Returns 0 or errno; on failure nothing changed.
+int pidsh_mirror_directory(const char *path);
 
 /// Forks the janitor (see janitor.c): it undoes recorded mounts and directories once
 /// pidsh is gone, however it went. Call at start-up. Returns 0 or errno.
@@ -134,6 +142,8 @@ int pidsh_mount_proc_at(int dirfd);
 /// `mount proc PATH --ns NS`: forks a helper into the namespace (setns + clone on this
 /// thread), which mounts its procfs at dirfd and exits. Returns 0 or errno (*stage set).
 int pidsh_mount_proc_in_namespace(int ns_fd, int dirfd, int *stage);
+/// Binds /proc (with the mounts below it) at dirfd. Returns 0 or errno.
+int pidsh_bind_proc_at(int dirfd);
 
 /// CLONE_NEWPID, which Glibc's Swift overlay does not export without _GNU_SOURCE.
 static const int PIDSH_CLONE_NEWPID = 0x20000000;

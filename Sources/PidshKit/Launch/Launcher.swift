@@ -10,6 +10,9 @@ public struct LaunchConfiguration {
     public var noColor = false
     /// `-n`/`--check`: parse, report syntax errors, run nothing (no session either).
     public var checkOnly = false
+    /// `--own-pid-namespace`: rootless, be PID 1 of a PID namespace of its own from the
+    /// start even when the script does not name setns/unshare/source.
+    public var ownPIDNamespace = false
     public init() {}
 }
 
@@ -18,8 +21,30 @@ public struct LaunchConfiguration {
 public enum Launcher {
     public static func run(_ config: LaunchConfiguration) -> Int32 {
         if config.checkOnly { return check(config) }
+        let interactive = config.scriptPath == nil && config.code == nil && FileIO.isTerminal(0)
+        // The script is read and parsed before the session starts: a rootless pidsh
+        // chooses its PID namespace by what the script uses (ChildrenNamespaceUse).
+        var script: (source: SourceFile, parsed: (statements: [Statement], diagnostics: [Diagnostic]))?
+        if !interactive {
+            let source: SourceFile
+            if let text = config.code {
+                source = SourceFile(name: "-c", text: text)
+            } else if let path = config.scriptPath {
+                do {
+                    source = SourceFile(name: path, bytes: try FileIO.readFile(path))
+                } catch {
+                    FileIO.writeAll(2, "pidsh: cannot read script: \(error)\n")
+                    return ExitCode.usage
+                }
+            } else {
+                source = SourceFile(name: "<stdin>", bytes: FileIO.readAll(fd: 0))
+            }
+            script = (source, Parser.parse(source))
+        }
+        let ownPIDNamespace = config.ownPIDNamespace || interactive
+            || (script.map { ChildrenNamespaceUse.mayMoveChildren($0.parsed.statements) } ?? true)
         do {
-            try SessionSetup.enter(privateMounts: !config.sharedMounts)
+            try SessionSetup.enter(privateMounts: !config.sharedMounts, ownPIDNamespace: ownPIDNamespace)
         } catch {
             FileIO.writeAll(2, "pidsh: cannot start a session: \(error)\n")
             return ExitCode.startupFailed
@@ -29,7 +54,6 @@ public enum Launcher {
         // when it is not on $PATH (e.g. under `swift run`).
         FileIO.setEnvironment("PIDSH", SessionSetup.executablePath)
         var options = config.options
-        let interactive = config.scriptPath == nil && config.code == nil && FileIO.isTerminal(0)
         // NO_COLOR counts when set and not empty (no-color.org).
         options.color = FileIO.isTerminal(2) && (FileIO.environment("NO_COLOR") ?? "").isEmpty && !config.noColor
         let journal = config.sharedMounts ? journalPath() : nil
@@ -41,25 +65,12 @@ public enum Launcher {
         if options.step { interpreter.stepper = Stepper(interpreter: interpreter).pause }
 
         var code: Int32
-        if interactive {
-            code = Repl(interpreter: interpreter).run()
+        if let script {
+            if config.code != nil { interpreter.scriptName = "pidsh" }
+            else if let path = config.scriptPath { interpreter.scriptName = path }
+            code = interpreter.run(script.source, parsed: script.parsed).exitCode
         } else {
-            let source: SourceFile
-            if let text = config.code {
-                source = SourceFile(name: "-c", text: text)
-                interpreter.scriptName = "pidsh"
-            } else if let path = config.scriptPath {
-                do {
-                    source = SourceFile(name: path, bytes: try FileIO.readFile(path))
-                } catch {
-                    FileIO.writeAll(2, "pidsh: cannot read script: \(error)\n")
-                    return ExitCode.usage
-                }
-                interpreter.scriptName = path
-            } else {
-                source = SourceFile(name: "<stdin>", bytes: FileIO.readAll(fd: 0))
-            }
-            code = interpreter.run(source).exitCode
+            code = Repl(interpreter: interpreter).run()
         }
         let failures = interpreter.close()
         for f in failures { FileIO.writeAll(2, "pidsh: clean-up: \(f)\n") }

@@ -104,10 +104,11 @@ public final class Interpreter {
         run(SourceFile(name: name, text: text))
     }
 
+    /// `parsed`: the parser's result for `source` when the caller already has it.
     @discardableResult
-    public func run(_ source: SourceFile) -> Outcome {
+    public func run(_ source: SourceFile, parsed: (statements: [Statement], diagnostics: [Diagnostic])? = nil) -> Outcome {
         sources[source.name] = source
-        let (statements, diagnostics) = Parser.parse(source)
+        let (statements, diagnostics) = parsed ?? Parser.parse(source)
         if !diagnostics.isEmpty {
             report(diagnostics.sorted { $0.location.offset < $1.location.offset })
             return .syntaxErrors(diagnostics.count)

@@ -10,8 +10,8 @@ public final class StableIds {
     private var inodeAliases: [Int64: Int] = [:]
     public var enabled: Bool
 
-    /// False when pidsh is PID 1 of its own namespace (rootless mode, or as a
-    /// container's init): its PIDs are then small and reproducible already, and
+    /// False when pidsh is PID 1 of its own namespace (rootless with a script that
+    /// names setns/unshare/source, or as a container's init): its PIDs are then small and reproducible already, and
     /// aliasing them would rewrite namespace-local numbers (`level 4`, `PID 2 inside`).
     public var aliasPids: Bool
 

@@ -12,11 +12,15 @@ final class TraceWriter: Tracer {
 
     func spawned(_ o: SpawnOptions, process: ProcessHandle) {
         for line in describe(o) { emit(line) }
+        // Rootless in the host's namespace a join is made by a helper process (pidsh
+        // could not come back), which clones on pidsh's behalf.
+        let byHelper = o.joinNamespace != nil && SessionSetup.childrenNamespaceIsFixed
         var flags = ["CLONE_PIDFD"]
+        if byHelper { flags.insert("CLONE_PARENT", at: 0) }
         if o.newPIDNamespace { flags.insert("CLONE_NEWPID", at: 0) }
         if o.remountProc { flags.insert("CLONE_NEWNS", at: 0) }
-        emit("clone3(\(flags.joined(separator: "|"))) = \(process.pid)")
-        if o.joinNamespace != nil { emit("setns(pid_for_children, CLONE_NEWPID) = 0   # back") }
+        emit("clone3(\(flags.joined(separator: "|"))) = \(process.pid)\(byHelper ? "   # in the helper" : "")")
+        if o.joinNamespace != nil && !byHelper { emit("setns(pid_for_children, CLONE_NEWPID) = 0   # back") }
         if o.path != nil { emit("execve(\(o.path!), [\(o.arguments.map { "\"\($0)\"" }.joined(separator: ", "))]) in child \(process.pid)") }
         else { emit("pidsh-init loop in child \(process.pid) (PID \(process.nspid) inside)") }
     }
@@ -34,7 +38,10 @@ final class TraceWriter: Tracer {
 
     func describe(_ o: SpawnOptions) -> [String] {
         var lines: [String] = []
-        if let ns = o.joinNamespace { lines.append("setns(\(ns.id), CLONE_NEWPID) = 0") }
+        if let ns = o.joinNamespace {
+            if SessionSetup.childrenNamespaceIsFixed { lines.append("fork() = helper   # rootless in the host's namespace: it joins, pidsh stays") }
+            lines.append("setns(\(ns.id), CLONE_NEWPID) = 0\(SessionSetup.childrenNamespaceIsFixed ? "   # in the helper" : "")")
+        }
         if o.procMountDirFD >= 0 { lines.append("fsopen(\"proc\") + fsmount + move_mount in the child (its own namespace's procfs)") }
         if o.remountProc { lines.append("mount(\"/\", MS_REC|MS_PRIVATE) + mount(\"proc\", \"/proc\") in the child") }
         return lines

@@ -1,0 +1,144 @@
+// A writable mirror of a directory the caller may not write, for a rootless pidsh that
+// must create a mount point there (the walkthroughs' /proc2 in `/`). Root in a user
+// namespace of its own has no right over the host's directories, but it may mount in
+// its own mount namespace: so a tmpfs goes over the directory, holding one entry per
+// original entry, each directory a recursive bind of the original, each file a bind,
+// each symlink a copy. Everything that existed reads and writes through to the real
+// filesystem; only new entries (the mount points) live in the tmpfs, which vanishes
+// with pidsh's mount namespace. For `/` the tmpfs becomes the root by pivot_root, as
+// container runtimes make theirs. Only called in pidsh's private mount namespace.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+#include "cpidsh_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSCONFIG_SET_STRING
+#define FSCONFIG_SET_STRING 1
+#endif
+#ifndef FSCONFIG_CMD_CREATE
+#define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+
+// Binds `name` of the original directory onto the same name in the mirror (which the
+// caller created), with every mount below it.
+static int bind_entry(int original, int mirror, const char *name) {
+    int tree = (int)syscall(SYS_open_tree, original, name,
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_NO_AUTOMOUNT | AT_SYMLINK_NOFOLLOW);
+    if (tree < 0) return errno;
+    int e = syscall(SYS_move_mount, tree, "", mirror, name, MOVE_MOUNT_F_EMPTY_PATH) == 0 ? 0 : errno;
+    close(tree);
+    return e;
+}
+
+// One entry of the original in the mirror. Returns 0 or errno.
+static int mirror_entry(int original, int mirror, const char *name) {
+    struct stat st;
+    if (fstatat(original, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : errno;
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(original, name, target, sizeof target - 1);
+        if (n < 0) return errno;
+        target[n] = 0;
+        return symlinkat(target, mirror, name) == 0 ? 0 : errno;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (mkdirat(mirror, name, st.st_mode & 07777) != 0) return errno;
+    } else {
+        // Files, devices, sockets, FIFOs: an empty file to bind the original onto.
+        int fd = openat(mirror, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0) return errno;
+        close(fd);
+    }
+    return bind_entry(original, mirror, name);
+}
+
+// Mirrors the directory at `path` (absolute, already resolved without symlinks).
+// Returns 0 or errno; on failure nothing has changed.
+int pidsh_mirror_directory(const char *path) {
+    char cwd[PATH_MAX];
+    int have_cwd = getcwd(cwd, sizeof cwd) != NULL;
+    int is_root = strcmp(path, "/") == 0;
+
+    int original = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (original < 0) return errno;
+    struct stat st;
+    if (fstat(original, &st) != 0) { int e = errno; close(original); return e; }
+
+    // The tmpfs, with the original's permission bits (its owner is pidsh's root).
+    int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+    if (fs < 0) { int e = errno; close(original); return e; }
+    char mode[16];
+    snprintf(mode, sizeof mode, "%o", (unsigned)(st.st_mode & 07777));
+    int mirror = -1;
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", mode, 0) == 0 &&
+        syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+        mirror = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+    int e = mirror < 0 ? errno : 0;
+    close(fs);
+    if (mirror < 0) { close(original); return e; }
+
+    // Attached over the original first (lookups by path still find the original: a
+    // mount on `/` is not followed from the root, and the original is open here), so
+    // that binds can be mounted into it.
+    if (syscall(SYS_move_mount, mirror, "", original, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+        e = errno;
+        close(mirror); close(original);
+        return e;
+    }
+    DIR *dir = fdopendir(dup(original));
+    if (dir == NULL) e = errno;
+    for (struct dirent *d; e == 0 && dir && (d = readdir(dir)) != NULL;) {
+        if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
+        e = mirror_entry(original, mirror, d->d_name);
+    }
+    if (dir) closedir(dir);
+    if (e == 0 && is_root) {
+        // The mirror becomes the root: pivot_root(".", ".") from inside it stacks the old
+        // root on top, and detaching that leaves the mirror (every process whose root was
+        // the old one now has the mirror).
+        if (fchdir(mirror) != 0 || syscall(SYS_pivot_root, ".", ".") != 0) e = errno;
+        else if (fchdir(original) != 0 || umount2(".", MNT_DETACH) != 0) e = errno;
+    }
+    if (e != 0) {
+        // Nothing to keep: the half-made mirror goes (binds and all).
+        int saved = e;
+        if (!is_root || fchdir(original) == 0) {
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", mirror);
+            umount2(self, MNT_DETACH);
+        }
+        e = saved;
+    }
+    close(mirror);
+    close(original);
+    // The working directory is looked up again, so it is in the mirror too.
+    if (have_cwd && chdir(cwd) != 0 && e == 0) e = errno;
+    return e;
+}
