@@ -300,6 +300,22 @@ int pidsh_leave_pid_ns_for_children(int restore_fd) {
     return r;
 }
 
+// Whether /proc/self is the calling process (raw calls only: used in the child).
+static int proc_shows_self(void) {
+    char link[32], mine[32];
+    ssize_t n = readlink("/proc/self", link, sizeof link - 1);
+    if (n <= 0) return 0;
+    link[n] = 0;
+    // Decimal PID by hand: snprintf is not async-signal-safe.
+    pid_t pid = (pid_t)syscall(SYS_getpid);
+    int len = 0;
+    char rev[16];
+    do { rev[len++] = (char)('0' + pid % 10); pid /= 10; } while (pid > 0 && len < 15);
+    for (int i = 0; i < len; i++) mine[i] = rev[len - 1 - i];
+    mine[len] = 0;
+    return strcmp(link, mine) == 0;
+}
+
 // The child side of pidsh_spawn: raw calls only, then exec (or the init loop). Used
 // by both ways of forking below.
 __attribute__((noreturn)) static void spawn_child(const pidsh_spawn_request *req, int report_read, int report_write) {
@@ -310,8 +326,13 @@ __attribute__((noreturn)) static void spawn_child(const pidsh_spawn_request *req
     if (req->remount_proc) {
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
             child_fail(report_write, PIDSH_STAGE_REMOUNT_PROC, errno);
-        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-            child_fail(report_write, PIDSH_STAGE_REMOUNT_PROC, errno);
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+            // Rootless in the host's PID namespace a new procfs of it needs privilege
+            // over the host's user namespace; but when /proc already shows this
+            // process's namespace (its /proc/self is itself) there is nothing to redo.
+            int e = errno;
+            if (e != EPERM || !proc_shows_self()) child_fail(report_write, PIDSH_STAGE_REMOUNT_PROC, e);
+        }
     }
     if (req->proc_mount_dirfd >= 0) {
         int e = pidsh_mount_proc_at(req->proc_mount_dirfd);

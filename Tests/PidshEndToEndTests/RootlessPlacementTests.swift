@@ -106,6 +106,17 @@ final class RootlessPlacementTests: ReliabilityTestCase {
                        "every process pidsh made is its own child; no helper remains")
     }
 
+    /// `--mount-proc` without `--newpid`: the child's /proc already shows its (the
+    /// host's) namespace, which a normal user may not mount anew: kept, not an error.
+    func testMountProcForAChildOfTheHostsNamespace() {
+        let r = pidsh(#"""
+        spawn --mount-proc --wait sh -c 'echo "self=$(readlink /proc/self/ns/pid)"'
+        echo "mine=$(readlink /proc/$$/ns/pid)"
+        """#, asNobody: true)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertEqual(r.fields["self"], r.fields["mine"], r.transcript)
+    }
+
     func procComm(_ pid: Int32) -> String {
         ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
