@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "cpidsh.h"
 #include "cpidsh_internal.h"
+#include "mount_api.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,28 +14,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef FSOPEN_CLOEXEC
-#define FSOPEN_CLOEXEC 0x00000001
-#endif
-#ifndef FSCONFIG_CMD_CREATE
-#define FSCONFIG_CMD_CREATE 6
-#endif
-#ifndef FSMOUNT_CLOEXEC
-#define FSMOUNT_CLOEXEC 0x00000001
-#endif
-#ifndef MOUNT_ATTR_NOSUID
-#define MOUNT_ATTR_NOSUID 0x00000002
-#define MOUNT_ATTR_NODEV 0x00000004
-#define MOUNT_ATTR_NOEXEC 0x00000008
-#endif
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
-#endif
-#ifndef OPEN_TREE_CLOEXEC
-#define OPEN_TREE_CLOEXEC O_CLOEXEC
-#endif
 
 int pidsh_mount_proc_at(int dirfd) {
     int fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
@@ -58,10 +37,6 @@ int pidsh_mount_proc_at(int dirfd) {
     close(mnt);
     return 0;
 }
-
-#ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
-#endif
 
 int pidsh_bind_proc_at(int dirfd) {
     // Recursive: a bind without the mounts below /proc (binfmt_misc...) is refused

@@ -90,14 +90,20 @@ final class ReliabilityRootlessTests: ReliabilityTestCase {
     }
 
     func testSigkillOfARootlessPidshInTheHostsNamespaceLeavesNothing() throws {
+        try sigkillThePIDTheCallerKnows(ownNamespace: false, sleep: marker(7604), what: "in the host's PID namespace, pidsh")
+    }
+
+    /// SIGKILL to the process the caller started (pidsh, or the outer process when pidsh
+    /// has a PID namespace of its own): within a second nothing of the run remains.
+    func sigkillThePIDTheCallerKnows(ownNamespace: Bool, sleep: String, what: String) throws {
         try requireSetpriv()
         try requireRoot("to switch to uid 65534")
         let d = nobodyDirectory()
-        guard let (run, before) = startRootless(d, sleep: marker(7604), ownNamespace: false) else { return }
+        guard let (run, before) = startRootless(d, sleep: sleep, ownNamespace: ownNamespace) else { return }
         let t0 = Date()
         kill(run.pid, SIGKILL)
         let clean = waitUntil(timeout: 1) { !before.contains(where: isAlive) && !exists(d + "/rl") }
-        print("reliability: rootless in the host's PID namespace, pidsh SIGKILLed: \(before.count) processes gone, directory removed in \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")
+        print("reliability: rootless, \(what) SIGKILLed: \(before.count) processes gone, directory removed in \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")
         XCTAssertTrue(clean, "alive: \(before.filter(isAlive)), dir: \(exists(d + "/rl"))")
         XCTAssertEqual(waitForExit(run), 137)
     }
@@ -107,16 +113,7 @@ final class ReliabilityRootlessTests: ReliabilityTestCase {
     }
 
     func testSigkillOfTheOuterProcessLeavesNothing() throws {
-        try requireSetpriv()
-        try requireRoot("to switch to uid 65534")
-        let d = nobodyDirectory()
-        guard let (run, before) = startRootless(d, sleep: marker(7601)) else { return }
-        let t0 = Date()
-        kill(run.pid, SIGKILL)
-        let clean = waitUntil(timeout: 1) { !before.contains(where: isAlive) && !exists(d + "/rl") }
-        print("reliability: rootless, outer pidsh SIGKILLed: \(before.count) processes gone, directory removed in \(String(format: "%.3f", Date().timeIntervalSince(t0))) s")
-        XCTAssertTrue(clean, "alive: \(before.filter(isAlive)), dir: \(exists(d + "/rl"))")
-        XCTAssertEqual(waitForExit(run), 137)
+        try sigkillThePIDTheCallerKnows(ownNamespace: true, sleep: marker(7601), what: "outer pidsh")
     }
 
     func testSigkillOfTheInnerPidshLeavesNothingAndSaysWhy() throws {
