@@ -177,6 +177,27 @@ final class ExternalCommandTests: XCTestCase {
         assertOutput("echo new >> created\ncat created", "new\n")
     }
 
+    /// A builtin's error message is its standard error: `2>` and `2>&1` take it when the
+    /// error is caught; an uncaught one still stops the script, said on pidsh's stderr.
+    func testABuiltinsErrorFollowsItsStderrRedirection() {
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
+        let quiet = run("try cd /nonexistent-dir 2>/dev/null\nif ! cd /nonexistent-dir 2>/dev/null { echo caught }\necho next")
+        XCTAssertEqual(quiet.outcome, .success)
+        XCTAssertEqual(quiet.out, "caught\nnext\n")
+        XCTAssertEqual(quiet.err, "", "nothing on pidsh's stderr")
+        let toFile = run("try cd /nonexistent-dir 2> e\necho next")
+        XCTAssertEqual(toFile.out, "next\n")
+        XCTAssertEqual(toFile.err, "")
+        XCTAssertTrue(read("e").hasPrefix("t.pidsh:1:8: error: cd: cd /nonexistent-dir: ENOENT"), read("e"))
+        XCTAssertTrue(read("e").contains("^"), "with its caret: \(read("e"))")
+        let merged = run("let text = $(try cd /nonexistent-dir 2>&1)\necho \"[$text]\"")
+        XCTAssertTrue(merged.out.hasPrefix("[t.pidsh:1:21: error: cd:"), merged.out)
+        XCTAssertEqual(merged.err, "")
+        let uncaught = run("cd /nonexistent-dir 2>/dev/null\necho never")
+        XCTAssertEqual(uncaught.out, "")
+        XCTAssertTrue(uncaught.err.hasPrefix("t.pidsh:1:4: error: cd:"), uncaught.err)
+    }
+
     func testRedirectionErrorsAreLocatedAtTheTarget() {
         _ = FileManager.default.changeCurrentDirectoryPath(dir)
         let r = run("echo ok\ncat < missing-file")

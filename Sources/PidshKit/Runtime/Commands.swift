@@ -35,7 +35,7 @@ extension Interpreter {
         do {
             result = try runStages(p, capture: capture)
         } catch let e as RuntimeError where reportErrors || p.negated {
-            report([e.diagnostic])
+            if !e.shownOnRedirectedError { report([e.diagnostic]) }
             result = CommandResult(status: 1)
         } catch let e as CommandFailed where reportErrors || p.negated {
             // A def whose body failed, under if/while/!: its status decides, as a
@@ -263,11 +263,11 @@ extension Interpreter {
                 return r
             } catch let e as BuiltinError {
                 let loc = e.argumentIndex.flatMap { argLocation(command, $0, nameWords: spec.name.split(separator: " ").count) } ?? command.location
-                throw RuntimeError(loc, "\(spec.name): \(e.message)", notes: e.notes)
+                throw builtinFailure(RuntimeError(loc, "\(spec.name): \(e.message)", notes: e.notes), command: command, io: io)
             } catch let e as SystemError {
-                throw RuntimeError(command.location, "\(spec.name): \(e)")
+                throw builtinFailure(RuntimeError(command.location, "\(spec.name): \(e)"), command: command, io: io)
             } catch let e as UsageError {
-                throw RuntimeError(command.location, "\(spec.name): \(e)")
+                throw builtinFailure(RuntimeError(command.location, "\(spec.name): \(e)"), command: command, io: io)
             }
         case .user(let f, let args, let command):
             let status = try call(f, arguments: args, io: io)
@@ -277,6 +277,16 @@ extension Interpreter {
         case .external:
             fatalError("externals are spawned, not run in-process")
         }
+    }
+
+    /// A builtin's error is its standard error: under `2> FILE` or `2>&1` it is written
+    /// there, as a program's message would be.
+    private func builtinFailure(_ error: RuntimeError, command: Command, io: CommandIO) -> RuntimeError {
+        guard command.redirections.contains(where: { $0.kind == .error || $0.kind == .errorToOutput }) else { return error }
+        var e = error
+        io.err.write(DiagnosticRenderer.render(e.diagnostic, source: sources[e.location.file]) + "\n")
+        e.shownOnRedirectedError = true
+        return e
     }
 
     /// The location of argument `i` (after the command name), when the words map 1:1.

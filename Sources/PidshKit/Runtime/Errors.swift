@@ -5,6 +5,10 @@ public struct RuntimeError: Error, CustomStringConvertible {
     public var location: SourceLocation
     public var message: String
     public var notes: [String]
+    /// Already written where the command's `2>` sent its standard error: a `try`, `if`
+    /// or `!` that catches it says nothing more (an uncaught one still stops the
+    /// script with the error on pidsh's standard error).
+    public var shownOnRedirectedError = false
 
     public init(_ location: SourceLocation, _ message: String, notes: [String] = []) {
         self.location = location

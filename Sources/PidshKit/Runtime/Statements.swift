@@ -68,7 +68,8 @@ extension Interpreter {
             do {
                 try runStatement(inner)
             } catch let e as RuntimeError {
-                report([e.diagnostic]); if lastStatus == 0 { lastStatus = 1 }
+                if !e.shownOnRedirectedError { report([e.diagnostic]) }
+                if lastStatus == 0 { lastStatus = 1 }
             } catch let e as CommandFailed {
                 report([e.diagnostic]); lastStatus = e.status == 0 ? 1 : e.status
             }
