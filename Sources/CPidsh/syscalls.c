@@ -5,6 +5,9 @@
 #include "cpidsh_internal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -72,6 +75,46 @@ int pidsh_take_pending_signal(void) {
 }
 
 int pidsh_peek_pending_signal(void) { return pending_signal; }
+
+ssize_t pidsh_write_unless_interrupted(int fd, const void *buf, size_t len) {
+    // At most PIPE_BUF bytes once the fd is writable: such a write never blocks on a
+    // pipe. The fast path: writable now (always, for files and /dev/null).
+    size_t chunk = len > PIPE_BUF ? PIPE_BUF : len;
+    struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
+    if (!pending_signal && poll(&p, 1, 0) == 1) {
+        ssize_t r = write(fd, buf, chunk);
+        if (r >= 0 || errno != EINTR) return r;
+    }
+    // The reader is slow. The signals stay blocked except inside ppoll, so one that
+    // arrives before the wait is not lost: ppoll returns EINTR at once. Once a signal
+    // is pending, only what can be written without waiting is (a message pidsh prints
+    // about the signal itself still goes out when the fd can take it).
+    sigset_t stop, saved;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, &saved);
+    ssize_t r;
+    const struct timespec now = { 0, 0 };
+    for (;;) {
+        p.revents = 0;
+        int n = ppoll(&p, 1, pending_signal ? &now : NULL, &saved);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            r = -1;
+            break;
+        }
+        if (n == 0) { errno = EINTR; r = -1; break; }
+        r = write(fd, buf, chunk);
+        if (r < 0 && errno == EINTR) continue;
+        break;
+    }
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    errno = e;
+    return r;
+}
 
 pid_t pidsh_peek_ended_child(void) {
     siginfo_t info;

@@ -17,11 +17,10 @@ public enum FileIO {
     static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Bool {
         var off = 0
         while off < buf.count {
-            let n = write(fd, buf.baseAddress! + off, buf.count - off)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
+            // A SIGINT/SIGTERM/SIGHUP to pidsh while the reader is stuck gives up the
+            // write, so the interpreter can stop the script.
+            let n = pidsh_write_unless_interrupted(fd, buf.baseAddress! + off, buf.count - off)
+            if n < 0 { return false }
             off += n
         }
         return true

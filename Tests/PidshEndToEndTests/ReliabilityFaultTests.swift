@@ -117,6 +117,12 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
         interrupt(SIGTERM, waitingIn: "while true {}", expect: 143)
     }
 
+    /// A def blocked writing into a pipe nobody reads (SIGTERM interrupts the write).
+    func testSigtermDuringABlockedWriteOfADef() throws {
+        try requireRoot("ns new and procfs mounts")
+        interrupt(SIGTERM, waitingIn: "def gen { while true { echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx } }\ngen | sleep SECONDS", expect: 143)
+    }
+
     func testSigintDuringAnEmptyLoop() throws {
         try requireRoot("ns new and procfs mounts")
         interrupt(SIGINT, waitingIn: "while true {}", expect: 130)

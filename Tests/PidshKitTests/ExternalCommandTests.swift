@@ -177,6 +177,24 @@ final class ExternalCommandTests: XCTestCase {
         assertOutput("echo new >> created\ncat created", "new\n")
     }
 
+    /// Builtins and defs in one pipeline run one after another; whatever one writes for
+    /// a later one is held, however much it is (more than a pipe holds), and a program
+    /// between them does not block either.
+    func testInProcessStagesFeedEachOtherWithoutBlocking() {
+        let defs = "def gen { repeat 20000 { echo xxxxxxxxxx } }\ndef count { wc -l }\ndef first { head -n 2 }\n"
+        assertOutput(defs + "gen | count", "20000\n")
+        assertOutput(defs + "gen | count | count", "1\n")
+        assertOutput(defs + "gen | tr x y | first", "yyyyyyyyyy\nyyyyyyyyyy\n")
+        assertOutput(defs + "gen | cat | tr x z | count", "20000\n")
+        assertOutput(defs + "help | first | count", "2\n")
+        // Streaming stays where nothing in-process runs before the reader: an endless
+        // program into a def that stops early.
+        assertOutput(defs + "yes | first", "y\ny\n")
+        // `<` on the later stage wins over the held pipe.
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
+        assertOutput(defs + "echo a > in\ngen | count < in", "1\n")
+    }
+
     /// A builtin's error message is its standard error: `2>` and `2>&1` take it when the
     /// error is caught; an uncaught one still stops the script, said on pidsh's stderr.
     func testABuiltinsErrorFollowsItsStderrRedirection() {

@@ -169,6 +169,10 @@ int pidsh_open_path_dir(const char *path);
 void pidsh_install_signal_handlers(void);
 /// Returns and clears the last SIGINT/SIGTERM/SIGHUP received, 0 if none.
 int pidsh_take_pending_signal(void);
+/// write(2) of up to PIPE_BUF bytes of `buf` that gives up (-1, EINTR) rather than
+/// wait once SIGINT, SIGTERM or SIGHUP is pending for pidsh, even one that arrives
+/// while it waits.
+ssize_t pidsh_write_unless_interrupted(int fd, const void *buf, size_t len);
 int pidsh_peek_pending_signal(void);
 
 #ifdef __cplusplus

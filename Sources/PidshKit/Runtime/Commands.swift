@@ -167,6 +167,20 @@ extension Interpreter {
             if case .external = stages[i + 1] { FileIO.close(p.r); opened.removeAll { $0 == p.r } }
         }
         if !inProcess.isEmpty { OwnSignals.ignoreBrokenPipes() }
+        // In-process stages run one after another, so one that reads a pipe whose
+        // writer runs before it (an earlier builtin or def, or a program downstream of
+        // one) would leave that writer blocked on a full pipe: such a pipe is drained in
+        // the background and its bytes fed to the reader when its turn comes.
+        var heldInputs: [Int: BackgroundReader] = [:]
+        if failure == nil, let firstInProcess = inProcess.first?.0 {
+            for (i, _, _) in inProcess where i > firstInProcess {
+                let p = pipes[i - 1]
+                do {
+                    heldInputs[i] = try BackgroundReader(fds: [p.r])
+                    opened.removeAll { $0 == p.r }
+                } catch { failure = error; break }
+            }
+        }
         // While in-process stages write into the pipeline, someone must read what the
         // programs print into pidsh (a capture): a thread of its own does.
         var reader: BackgroundReader?
@@ -175,8 +189,24 @@ extension Interpreter {
         }
         // In-process stages write to their pipe after the externals are running.
         var lastResult = CommandResult()
-        for (i, stage, io) in inProcess {
+        for (i, stage, stageIO) in inProcess {
+            var io = stageIO
+            var feeder: BackgroundWriter?
+            var fedFD: Int32 = -1
+            defer {
+                if fedFD >= 0 { FileIO.close(fedFD) }
+                feeder?.finish()
+            }
             do {
+                if let held = heldInputs.removeValue(forKey: i) {
+                    let bytes = held.finish()[0]
+                    if io.stdin == pipes[i - 1].r {   // not redirected with `<`
+                        let (r, w) = try FileIO.pipe()
+                        fedFD = r
+                        feeder = try BackgroundWriter(fd: w, bytes: bytes)
+                        io.stdin = r
+                    }
+                }
                 let r = try runInProcess(stage, io: io)
                 if i == stages.count - 1 { lastResult = r }
             } catch is CommandFailed where i < stages.count - 1 {
@@ -191,12 +221,18 @@ extension Interpreter {
         // Our copies of the pipe ends must go, or readers never see EOF.
         for fd in opened { FileIO.close(fd) }
         opened.removeAll()
+        for (_, held) in heldInputs { _ = held.finish() }   // stages that did not run
         if let reader {
             for (i, bytes) in reader.finish().enumerated() where !bytes.isEmpty { pumps[i].consume(bytes) }
         } else {
             FileIO.pump(pumps)
         }
 
+        // A signal stopped an in-process stage (its poll took it): the programs of the
+        // job get it too, or waiting for them (a `sleep` fed by the def) never ends.
+        if let stop = failure as? Interrupted {
+            for (proc, _) in running where proc.isRunning { try? proc.signal(stop.signal) }
+        }
         var statuses: [ExitStatus] = []
         for (proc, _) in running {
             do {
