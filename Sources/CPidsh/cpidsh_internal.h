@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "cpidsh.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -17,6 +18,16 @@ struct pidsh_clone_args {
 
 pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd);
 pid_t pidsh_clone_via_helper(int join_fd, uint64_t flags, int *pidfd, int *stage);
+/// For a child that execs: the same without copying pidsh's memory (helper.c); not
+/// for a new namespace below `join_fd` (that takes the forked helper's second hop).
+pid_t pidsh_spawn_via_shared_helper(const pidsh_spawn_request *req, int report_read, int report_write,
+                                    int join_fd, uint64_t flags, int *pidfd, int *stage);
+/// The child side of pidsh_spawn (spawn.c): raw calls, then exec or the init loop.
+void pidsh_spawn_child(const pidsh_spawn_request *req, int report_read, int report_write) __attribute__((noreturn));
+/// The PID (pidsh's view) of a pidfd, from /proc/self/fdinfo. Parent side only.
+pid_t pidsh_pid_of_pidfd(int pidfd);
+/// In a forked helper: close its copy of the life pipe's write end.
+void pidsh_drop_life_pipe_writer(void);
 /// Rootless in the host's PID namespace: join namespaces only through the helper.
 extern int pidsh_join_through_helper;
 int pidsh_children_go_elsewhere(void);

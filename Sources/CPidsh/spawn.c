@@ -38,6 +38,10 @@ int pidsh_ensure_life_pipe(void) {
 }
 
 // Arms PR_SET_PDEATHSIG and re-checks that pidsh is still there. Child side only.
+void pidsh_drop_life_pipe_writer(void) {
+    if (life_write_fd >= 0) { close(life_write_fd); life_write_fd = -1; }
+}
+
 void pidsh_child_tie_to_parent(void) {
     if (life_write_fd >= 0) close(life_write_fd);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -106,143 +110,6 @@ pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd) {
     }
     return (pid_t)r;
 }
-
-// Parses "Pid:\t<n>" from /proc/self/fdinfo/<pidfd>: the PID in pidsh's own view.
-// Parent side only (it formats and reads a file).
-static pid_t pid_of_pidfd(int pidfd) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    char buf[1024];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = 0;
-    char *line = strstr(buf, "Pid:");
-    return line ? (pid_t)strtol(line + 4, NULL, 10) : -1;
-}
-
-// Two things the calling thread cannot do itself, so a short-lived helper process does
-// them and makes the clone with CLONE_PARENT: the new process is still pidsh's child
-// (wait, PR_SET_PDEATHSIG), and the helper sends its pidfd back over a socket
-// (SCM_RIGHTS) and exits.
-// - A new PID namespace while setns/unshare pointed pid_for_children elsewhere: the
-//   kernel makes one only as a child of the caller's *active* namespace (copy_pid_ns:
-//   EINVAL otherwise). The helper is born in pid_for_children, so its clone nests there.
-// - Joining `join_fd` (>= 0) when pidsh could not come back afterwards: a rootless pidsh
-//   in the host's PID namespace (setns back there needs CAP_SYS_ADMIN over the host's
-//   user namespace). The helper does the setns, and pidsh's threads never move.
-// Returns like clone: 0 in the new process, its PID (pidsh's view) in pidsh, -1 with
-// errno and *stage. Signals must be blocked.
-// The helper's report that a second helper took over (see below): not a pidsh_stage.
-enum { HELPER_HOP = -1 };
-
-pid_t pidsh_clone_via_helper(int join_fd, uint64_t flags, int *pidfd, int *stage) {
-    *stage = PIDSH_STAGE_CLONE;
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
-    int helper_pidfd = -1;
-    pid_t helper = pidsh_clone_with_pidfd(0, &helper_pidfd);
-    if (helper < 0) {
-        int e = errno;
-        close(sv[0]); close(sv[1]);
-        errno = e;
-        return -1;
-    }
-    if (helper == 0) {
-        // ---- helper: raw calls only ----
-        // Drop the helper's copy of the life pipe's write end, so the new process's
-        // check in pidsh_child_tie_to_parent sees only pidsh's.
-        if (life_write_fd >= 0) { close(life_write_fd); life_write_fd = -1; }
-        int msg[2] = { PIDSH_STAGE_SETNS, 0 };
-        if (join_fd >= 0 && setns(join_fd, CLONE_NEWPID) != 0) {
-            msg[1] = errno;
-            pidsh_send_with_fds(sv[1], msg, sizeof msg, NULL, 0);
-            _exit(0);
-        }
-        if (join_fd >= 0 && (flags & CLONE_NEWPID)) {
-            // A new namespace below the joined one needs a clone from inside it (the
-            // EINVAL rule above): one more hop, a second helper born there, also
-            // pidsh's child, whose pidfd goes to pidsh so it reaps it.
-            struct pidsh_clone_args hop;
-            memset(&hop, 0, sizeof hop);
-            int hop_pidfd = -1;
-            hop.flags = CLONE_PARENT | CLONE_PIDFD;
-            hop.pidfd = (uint64_t)(uintptr_t)&hop_pidfd;
-            long h = syscall(SYS_clone3, &hop, sizeof hop);
-            if (h != 0) {
-                msg[0] = h > 0 ? HELPER_HOP : PIDSH_STAGE_CLONE;
-                msg[1] = h > 0 ? 0 : errno;
-                pidsh_send_with_fds(sv[1], msg, sizeof msg, &hop_pidfd, h > 0 ? 1 : 0);
-                _exit(0);
-            }
-        }
-        struct pidsh_clone_args args;
-        memset(&args, 0, sizeof args);
-        int child_pidfd = -1;
-        args.flags = flags | CLONE_PARENT | CLONE_PIDFD;
-        args.pidfd = (uint64_t)(uintptr_t)&child_pidfd;
-        args.exit_signal = 0;  // clone3 wants 0 with CLONE_PARENT: the parent's is used
-        long r = syscall(SYS_clone3, &args, sizeof args);
-        if (r == 0) {
-            close(sv[0]);
-            close(sv[1]);
-            return 0;  // the new process continues as the caller's child side
-        }
-        msg[0] = PIDSH_STAGE_CLONE;
-        msg[1] = r < 0 ? errno : 0;
-        pidsh_send_with_fds(sv[1], msg, sizeof msg, &child_pidfd, r > 0 ? 1 : 0);
-        _exit(0);
-    }
-    close(sv[1]);
-    int msg[2] = { PIDSH_STAGE_PIPE, EPIPE };
-    int received = -1;
-    int hop_pidfd = -1;
-    for (;;) {
-        int fds[PIDSH_MAX_PASSED_FDS];
-        int count = 0;
-        ssize_t n = pidsh_receive_with_fds(sv[0], msg, sizeof msg, fds, &count);
-        int first = count > 0 ? fds[0] : -1;
-        for (int k = 1; k < count; k++) close(fds[k]);
-        if (n != (ssize_t)sizeof msg) {
-            if (first >= 0) close(first);
-            msg[0] = PIDSH_STAGE_PIPE;
-            msg[1] = EPIPE;
-            break;
-        }
-        if (msg[0] == HELPER_HOP && hop_pidfd < 0) { hop_pidfd = first; continue; }
-        received = first;
-        break;
-    }
-    close(sv[0]);
-    siginfo_t info;
-    while (waitid(P_PIDFD, (id_t)helper_pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
-    close(helper_pidfd);
-    if (hop_pidfd >= 0) {
-        while (waitid(P_PIDFD, (id_t)hop_pidfd, &info, WEXITED) != 0 && errno == EINTR) {}
-        close(hop_pidfd);
-    }
-    if (received < 0) {
-        *stage = msg[0];
-        errno = msg[1] != 0 ? msg[1] : EPIPE;
-        return -1;
-    }
-    pid_t pid = pid_of_pidfd(received);
-    if (pid <= 0) {
-        pidsh_pidfd_send_signal(received, SIGKILL);
-        while (waitid(P_PIDFD, (id_t)received, &info, WEXITED) != 0 && errno == EINTR) {}
-        close(received);
-        errno = ESRCH;
-        return -1;
-    }
-    *pidfd = received;
-    return pid;
-}
-
-// Set once at start-up by a rootless pidsh that stays in the host's PID namespace: it
-// joins other namespaces only through pidsh_clone_via_helper.
-int pidsh_join_through_helper = 0;
 
 // Whether clone(CLONE_NEWPID) on this thread needs pidsh_clone_via_helper: the
 // thread's pid_for_children is a namespace other than its own. (It cannot be opened
@@ -318,7 +185,7 @@ static int proc_shows_self(void) {
 
 // The child side of pidsh_spawn: raw calls only, then exec (or the init loop). Used
 // by both ways of forking below.
-__attribute__((noreturn)) static void spawn_child(const pidsh_spawn_request *req, int report_read, int report_write) {
+__attribute__((noreturn)) void pidsh_spawn_child(const pidsh_spawn_request *req, int report_read, int report_write) {
     close(report_read);
     pidsh_child_tie_to_parent();
     pidsh_child_reset_signals();
@@ -362,7 +229,7 @@ typedef struct spawn_child_args {
 
 static int spawn_child_entry(void *p) {
     const spawn_child_args *a = p;
-    spawn_child(a->req, a->report_read, a->report_write);
+    pidsh_spawn_child(a->req, a->report_read, a->report_write);
 }
 
 // Forks without copying pidsh's address space, as posix_spawn does: the child shares
@@ -415,16 +282,21 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     int pidfd = -1;
     pid_t pid;
     int by_helper = join_by_helper || (req->new_pid_namespace && pidsh_children_go_elsewhere());
-    int vforked = req->path != NULL && !by_helper;
+    int helper_join = join_by_helper ? req->join_pid_namespace_fd : -1;
+    // A child that execs costs no copy of pidsh's address space (see helper.c), but
+    // for a new namespace below a joined one (two hops: the forked helper).
+    int vforked = req->path != NULL && !(helper_join >= 0 && (flags & CLONE_NEWPID));
     int clone_stage = PIDSH_STAGE_CLONE;
-    if (vforked) {
+    if (vforked && by_helper) {
+        pid = pidsh_spawn_via_shared_helper(req, report[0], report[1], helper_join, flags, &pidfd, &clone_stage);
+    } else if (vforked) {
         spawn_child_args args = { req, report[0], report[1] };
         pid = clone_vfork_with_pidfd(flags, spawn_child_entry, &args, &pidfd);
     } else {
         pid = by_helper
-            ? pidsh_clone_via_helper(join_by_helper ? req->join_pid_namespace_fd : -1, flags, &pidfd, &clone_stage)
+            ? pidsh_clone_via_helper(helper_join, flags, &pidfd, &clone_stage)
             : pidsh_clone_with_pidfd(flags, &pidfd);
-        if (pid == 0) spawn_child(req, report[0], report[1]);
+        if (pid == 0) pidsh_spawn_child(req, report[0], report[1]);
     }
     int clone_errno = errno;
     pidsh_restore_signals(&saved);

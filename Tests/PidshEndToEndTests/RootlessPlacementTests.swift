@@ -76,9 +76,13 @@ final class RootlessPlacementTests: ReliabilityTestCase {
     func testJoiningFromTheHostsNamespaceGoesThroughAHelperAndLeavesNone() {
         let d = nobodyDirectory()
         let s = marker(7812)
+        let bad = d + "/bad-interpreter"
+        XCTAssertTrue(FileManager.default.createFile(atPath: bad, contents: Data("#!/nonexistent/interpreter\n".utf8)))
+        chmod(bad, 0o755)
         guard let run = startPidsh(#"""
         let a = ns new
         let b = ns new --parent $a
+        try spawn --ns $b \#(bad)
         let p = spawn --ns $b sleep \#(s)
         echo "parent=$p.ppid"
         echo "pids=$p.pids.length"
@@ -95,10 +99,11 @@ final class RootlessPlacementTests: ReliabilityTestCase {
         let f = run.fields
         XCTAssertEqual(f["parent"], String(run.pid), run.transcript)
         XCTAssertEqual(f["pids"], "3", "host, a, b")
-        XCTAssertEqual(f["nspid"], "2", "after b's init")
+        XCTAssertEqual(f["nspid"], "3", "after b's init and the process whose exec failed")
+        assertContains(run.stderr, "exec \(bad): ENOENT")
         XCTAssertEqual(f["ns"], "true", "b's parent is a")
         XCTAssertEqual(f["own"], "\(d)/own/\(run.pid)/status", "a procfs of pidsh's own (the host's) namespace: /proc bound there")
-        XCTAssertEqual(f["inA"], "3", "a's init, b's init and the sleep, by a's numbers")
+        XCTAssertEqual(f["inA"], "3", "a's init, b's init and the sleep, by a's numbers (the failed exec is reaped)")
         let tree = tree(of: run.pid)
         XCTAssertEqual(tree.filter { $0.state == "Z" }, [], "no zombie helper")
         let children = tree.filter { $0.ppid == run.pid }.map { procComm($0.pid) }.sorted()
