@@ -57,17 +57,18 @@ static int mirror_entry(int original, int mirror, const char *name) {
     return bind_entry(original, mirror, name);
 }
 
-// Mirrors the directory at `path` (absolute, already resolved without symlinks).
-// Returns 0 or errno; on failure nothing has changed.
-int pidsh_mirror_directory(const char *path) {
+// Mirrors the directory open as `dirfd` (an O_PATH fd from a walk that followed no
+// symlink: no path is looked up again). Returns 0 or errno; on failure nothing has
+// changed.
+int pidsh_mirror_directory(int dirfd) {
     char cwd[PATH_MAX];
     int have_cwd = getcwd(cwd, sizeof cwd) != NULL;
-    int is_root = strcmp(path, "/") == 0;
 
-    int original = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int original = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (original < 0) return errno;
-    struct stat st;
-    if (fstat(original, &st) != 0) { int e = errno; close(original); return e; }
+    struct stat st, root;
+    if (fstat(original, &st) != 0 || stat("/", &root) != 0) { int e = errno; close(original); return e; }
+    int is_root = st.st_dev == root.st_dev && st.st_ino == root.st_ino;
 
     // The tmpfs, with the original's permission bits (its owner is pidsh's root).
     int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);

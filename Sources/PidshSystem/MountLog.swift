@@ -38,12 +38,11 @@ public final class MountLog: @unchecked Sendable {
             if next < 0 && Glibc.errno == ENOENT && isLast {
                 if mkdirat(dirfd, name, 0o755) != 0 && Glibc.errno != EEXIST {
                     let e = Glibc.errno
-                    close(dirfd)
                     let parent = walked.dropLast(name.count + 1)
                     let parentPath = Self.absolute(parent.isEmpty ? "/" : String(parent))
-                    if (e == EACCES || e == EPERM) && mirrorDirectory(parentPath) {
-                        return try prepareMountPoint(path)
-                    }
+                    let mirroredNow = (e == EACCES || e == EPERM) && mirrorDirectory(parentPath, openAs: dirfd)
+                    close(dirfd)
+                    if mirroredNow { return try prepareMountPoint(path) }
                     throw SystemError(errnoValue: e, "mkdir \(path)", explanation: e == EACCES || e == EPERM || e == EROFS
                         ? "pidsh creates a missing mount point only where its user may write, and \(parent.isEmpty ? "/" : String(parent)) is not writable\(!SessionSetup.inUserNamespace ? "" : " (as a normal user pidsh is root only inside a user namespace of its own, which gives no right over the host's directories)"): make the directory first, or pick a path under /tmp"
                         : nil)
@@ -83,10 +82,10 @@ public final class MountLog: @unchecked Sendable {
     /// mount in its private mount namespace. So it mirrors the directory with a tmpfs
     /// that binds every original entry, and creates the mount point there; it vanishes
     /// with the session's mount namespace. True when the mirror is in place.
-    private func mirrorDirectory(_ path: String) -> Bool {
+    private func mirrorDirectory(_ path: String, openAs dirfd: Int32) -> Bool {
         guard SessionSetup.inUserNamespace, !sharedMounts, !mirrored.contains(path) else { return false }
         mirrored.insert(path)
-        return pidsh_mirror_directory(path) == 0
+        return pidsh_mirror_directory(dirfd) == 0
     }
 
     static func absolute(_ path: String) -> String {

@@ -107,10 +107,10 @@ void pidsh_init_loop(void) __attribute__((noreturn));
 /// PID namespace.
 int pidsh_enter_session(int private_mounts, int rootless, int own_pid_namespace, int *stage);
 
-/// Mirrors the directory at `path` (absolute, no symlinks) with a writable tmpfs that
-/// binds every original entry (see mirror.c); `/` by pivot_root. Only in pidsh's own
-/// mount namespace. Returns 0 or errno; on failure nothing changed.
-int pidsh_mirror_directory(const char *path);
+/// Mirrors the directory open as `dirfd` (O_PATH) with a writable tmpfs that binds
+/// every original entry (see mirror.c); `/` by pivot_root. Only in pidsh's own mount
+/// namespace. Returns 0 or errno; on failure nothing changed.
+int pidsh_mirror_directory(int dirfd);
 
 /// Forks the janitor (see janitor.c): it undoes recorded mounts and directories once
 /// pidsh is gone, however it went. Call at start-up. Returns 0 or errno.
