@@ -80,7 +80,8 @@ enum NamespaceBuiltins {
         summary: "unshare(CLONE_NEWPID): pidsh's FUTURE children go into a new PID namespace; the first becomes its PID 1; $$ is unchanged. (Other arguments run util-linux unshare.)",
         options: [OptionSpec("--pid", aliases: ["-p"], "a new PID namespace for pidsh's next children")],
         examples: ["unshare --pid", "spawn sh -c 'echo $$'   # prints 1"],
-        errors: ["EINVAL: children already go to another namespace (run `setns --self` first)", "EPERM: no privilege"],
+        errors: ["EINVAL: children already go to another namespace (run `setns --self` first)", "EPERM: no privilege",
+                 "EPERM: as a normal user in the host's PID namespace, reached through a variable (name it in the script, or --own-pid-namespace)"],
         accepts: { $0 == ["--pid"] || $0 == ["-p"] }
     ) { call in
         try call.session.unsharePID()
@@ -93,7 +94,8 @@ enum NamespaceBuiltins {
         options: [OptionSpec("--self", "back to pidsh's own namespace")],
         returns: "namespace (the one children now join); nothing with --self",
         examples: ["setns $ns", "setns $child", "setns --self"],
-        errors: ["EINVAL: NS is not pidsh's namespace or a descendant", "EPERM: no privilege", "NS is not a namespace, a process or a PID"]
+        errors: ["EINVAL: NS is not pidsh's namespace or a descendant", "EPERM: no privilege", "NS is not a namespace, a process or a PID",
+                 "EPERM: as a normal user in the host's PID namespace, reached through a variable (name it in the script, or --own-pid-namespace)"]
     ) { call in
         let spec = call.spec
         let p = try call.parse()
