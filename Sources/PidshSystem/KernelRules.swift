@@ -55,7 +55,7 @@ public enum KernelRules {
                 // own namespace is nested deeper than its /proc can tell (a rootless
                 // pidsh that took a PID namespace of its own; or it runs in a container).
                 let why = SessionSetup.placement == .rootlessInOwnNamespace
-                    ? "as a normal user running a script that names setns, unshare or source, pidsh is PID 1 of a PID namespace of its own"
+                    ? "as a normal user pidsh took a PID namespace of its own, one level down (in the REPL, with --own-pid-namespace, or for a script that names setns, unshare or source); a script without those keeps the host's"
                     : "pidsh runs in a container, or under another PID namespace"
                 level = " (this would be level \(depth) counted from pidsh's namespace, so pidsh's own namespace is itself at least \(maxNestingDepth + 1 - depth) level(s) below the root: \(why))"
             }
