@@ -74,6 +74,9 @@ public final class MountLog: @unchecked Sendable {
     /// Whether /proc is a procfs of pidsh's own PID namespace (its /proc/self is pidsh).
     static var procIsOwnNamespaces: Bool { ProcFiles.readLink("/proc/self") == String(getpid()) }
 
+    /// What the last `mountProc` did, as system calls, for `--trace`.
+    public private(set) var lastSteps: [String] = []
+
     /// Directories mirrored so far (see mirror.c), each at most once.
     private var mirrored: Set<String> = []
 
@@ -85,7 +88,9 @@ public final class MountLog: @unchecked Sendable {
     private func mirrorDirectory(_ path: String, openAs dirfd: Int32) -> Bool {
         guard SessionSetup.inUserNamespace, !sharedMounts, !mirrored.contains(path) else { return false }
         mirrored.insert(path)
-        return pidsh_mirror_directory(dirfd) == 0
+        let e = pidsh_mirror_directory(dirfd)
+        lastSteps.append("mirror \(path): fsopen(\"tmpfs\") + fsmount + move_mount over it, open_tree(OPEN_TREE_CLONE|AT_RECURSIVE) + move_mount per entry\(path == "/" ? ", pivot_root(\".\", \".\") + umount2(old root, MNT_DETACH)" : "") = \(e == 0 ? "0" : "-1 " + Errno.symbolicName(e))   # rootless: \(path) is not writable")
+        return e == 0
     }
 
     static func absolute(_ path: String) -> String {
@@ -128,6 +133,7 @@ public final class MountLog: @unchecked Sendable {
                 ? "refusing to mount over the host's /proc: in --shared-mounts mode every other process on the machine would see the new namespace's procfs (use `spawn --mount-proc` to give one process a /proc of its own)"
                 : "refusing to mount over /proc: pidsh reads /proc itself to follow its processes (use `spawn --mount-proc` to give a process a /proc of its own)")
         }
+        lastSteps = []
         let dirfd = try prepareMountPoint(path)
         defer { close(dirfd) }
         try mountProc(dirfd: dirfd, path: path, namespace: namespace)
@@ -141,6 +147,7 @@ public final class MountLog: @unchecked Sendable {
             // over the host's user namespace, but /proc already is one; bind it.
             let e = pidsh_bind_proc_at(dirfd)
             if e != 0 { throw SystemError(errnoValue: e, "mount proc \(path): bind of /proc") }
+            lastSteps.append("open_tree(\"/proc\", OPEN_TREE_CLONE|AT_RECURSIVE) + move_mount(\(path)) = 0   # rootless in the host's namespace: /proc is its procfs")
             recordMount(path)
             return
         }
@@ -155,6 +162,7 @@ public final class MountLog: @unchecked Sendable {
                 throw SystemError(errnoValue: e, "mount proc \(path)", explanation: e == EPERM ? KernelRules.privilegeHint : nil)
             }
         }
+        lastSteps.append("setns(\(ns.id), CLONE_NEWPID)\(SessionSetup.childrenNamespaceIsFixed ? " in a helper" : "") + clone3 helper: fsopen(\"proc\") + fsmount + move_mount(\(path)) = 0")
         recordMount(path)
     }
 

@@ -148,6 +148,17 @@ final class RootlessPlacementTests: ReliabilityTestCase {
         XCTAssertFalse(exists("/" + name), "nothing left in the host's /")
     }
 
+    /// `--trace` shows the mirror and the bind, as the system calls they are.
+    func testTraceShowsTheMirrorAndTheBindOfProc() {
+        let name = "pidsh-trace-\(getpid())"
+        let r = pidsh("mount proc /\(name)", flags: ["--trace"], asNobody: true)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        assertContains(r.stderr, "+ mirror /: fsopen(\"tmpfs\")")
+        assertContains(r.stderr, "pivot_root(\".\", \".\")")
+        assertContains(r.stderr, "+ open_tree(\"/proc\", OPEN_TREE_CLONE|AT_RECURSIVE) + move_mount(/\(name)) = 0")
+        XCTAssertFalse(exists("/" + name))
+    }
+
     /// Any directory the user cannot write: its entries read and write through, its
     /// mode is kept, and the host's copy is untouched after the session.
     func testAMirroredDirectoryKeepsItsEntries() {

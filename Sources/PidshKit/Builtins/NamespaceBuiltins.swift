@@ -127,7 +127,7 @@ enum NamespaceBuiltins {
         if let v = p.value("--ns") { ns = try call.namespace(v, argument: nil) }
         do {
             try call.session.mounts.mountProc(at: path, namespace: ns)
-            call.trace("setns(\(ns?.id ?? "pid_for_children"), CLONE_NEWPID) + clone3 helper: fsopen(\"proc\") + fsmount + move_mount(\(path)) = 0")
+            for step in call.session.mounts.lastSteps { call.trace(step) }
         } catch let e as UsageError {
             throw BuiltinError(e.description, argument: p.positionals[0].1)
         }
