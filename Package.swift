@@ -27,10 +27,17 @@ let package = Package(
         ], swiftSettings: swift5),
         // The language: syntax, runtime, builtins, REPL, golden tests.
         .target(name: "PidshKit", dependencies: ["PidshSystem"], swiftSettings: swift5),
+        // Release builds carry the Swift runtime inside (as --static-swift-stdlib does):
+        // loading and binding its shared libraries was a third of every start-up
+        // (4.9 -> 3.4 ms for `pidsh -c true`), and the binary then runs where no Swift
+        // toolchain is installed. Debug builds (swift run, swift test) link as usual.
         .executableTarget(name: "pidsh", dependencies: [
             "PidshKit", "PidshSystem", "CPidsh",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: swift5),
+        ], swiftSettings: swift5, linkerSettings: [
+            .unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"],
+                         .when(platforms: [.linux], configuration: .release)),
+        ]),
         .testTarget(name: "PidshSystemTests", dependencies: ["PidshSystem", "CPidsh"], swiftSettings: swift5),
         .testTarget(name: "PidshKitTests", dependencies: ["PidshKit", "PidshSystem"], swiftSettings: swift5),
         .testTarget(name: "PidshEndToEndTests", dependencies: ["PidshKit"], swiftSettings: swift5),
