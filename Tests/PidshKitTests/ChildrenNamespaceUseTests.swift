@@ -32,6 +32,9 @@ final class ChildrenNamespaceUseTests: XCTestCase {
         XCTAssertFalse(mayMove("echo setns unshare source"), "arguments are not commands")
         XCTAssertFalse(mayMove("command setns"), "`command` runs a program, not the builtin")
         XCTAssertFalse(mayMove("sh -c 'unshare --pid --fork true'"), "another program's unshare")
+        XCTAssertFalse(mayMove("unshare --pid --fork --mount-proc sh -c true"), "util-linux unshare: other arguments")
+        XCTAssertTrue(mayMove("unshare -p"))
+        XCTAssertTrue(mayMove("let flag = \"--pid\"\nunshare $flag"), "arguments from a variable: taken to run the builtin")
         XCTAssertFalse(mayMove("let verb = \"setns\"\n$verb --self"), "a name from a variable is checked when it runs")
         XCTAssertFalse(mayMove("#: setns in narration\necho"))
     }

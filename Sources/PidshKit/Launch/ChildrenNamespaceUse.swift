@@ -1,6 +1,6 @@
 /// Whether a script may move pidsh's children to another PID namespace and back: it
-/// names `setns` or `unshare` (or `source`s a file that might) as a command anywhere,
-/// in a def, a block or a `$(...)`.
+/// runs the builtin `setns` or `unshare` (or `source`s a file that might) anywhere, in a
+/// def, a block or a `$(...)`.
 ///
 /// Why it matters: a rootless pidsh can send its children back to its own PID
 /// namespace only if that namespace belongs to pidsh's user namespace, so it must then
@@ -57,9 +57,18 @@ enum ChildrenNamespaceUse {
 
     private static func pipeline(_ p: Pipeline) -> Bool {
         p.commands.contains { command in
-            if let name = command.words.first?.literalText, movingCommands.contains(name) { return true }
+            if let name = command.words.first?.literalText, movingCommands.contains(name), runsTheBuiltin(name, command) { return true }
             return command.words.contains(where: word) || command.redirections.contains { $0.target.map(word) ?? false }
         }
+    }
+
+    /// Whether the command runs pidsh's builtin: `unshare --pid --fork sh` runs
+    /// util-linux unshare (a child's namespaces, not pidsh's). Arguments that are not
+    /// literal are taken to run the builtin.
+    private static func runsTheBuiltin(_ name: String, _ command: Command) -> Bool {
+        let args = command.words.dropFirst().map(\.literalText)
+        if args.contains(where: { $0 == nil }) { return true }
+        return BuiltinTable.standard.match(name, args.compactMap { $0 }) != nil
     }
 
     private static func word(_ w: Word) -> Bool {
