@@ -123,6 +123,13 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
         interrupt(SIGTERM, waitingIn: "def gen { while true { echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx } }\ngen | sleep SECONDS", expect: 143)
     }
 
+    /// The same with a def after the program, whose input pidsh holds for it: it never
+    /// runs, and the program gets the signal before pidsh waits for its output.
+    func testSigtermDuringABlockedWriteBeforeAHeldInput() throws {
+        try requireRoot("ns new and procfs mounts")
+        interrupt(SIGTERM, waitingIn: "def gen { while true { echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx } }\ndef count { wc -l }\ngen | sleep SECONDS | count", expect: 143)
+    }
+
     func testSigintDuringAnEmptyLoop() throws {
         try requireRoot("ns new and procfs mounts")
         interrupt(SIGINT, waitingIn: "while true {}", expect: 130)

@@ -190,6 +190,7 @@ extension Interpreter {
         // In-process stages write to their pipe after the externals are running.
         var lastResult = CommandResult()
         for (i, stage, stageIO) in inProcess {
+            if failure is Interrupted { break }   // a signal stops the whole job
             var io = stageIO
             var feeder: BackgroundWriter?
             var fedFD: Int32 = -1
@@ -221,6 +222,11 @@ extension Interpreter {
         // Our copies of the pipe ends must go, or readers never see EOF.
         for fd in opened { FileIO.close(fd) }
         opened.removeAll()
+        // A signal stopped an in-process stage (its poll took it): the programs of the
+        // job get it too, or waiting for them (a `sleep` fed by the def) never ends.
+        if let stop = failure as? Interrupted {
+            for (proc, _) in running where proc.isRunning { try? proc.signal(stop.signal) }
+        }
         for (_, held) in heldInputs { _ = held.finish() }   // stages that did not run
         if let reader {
             for (i, bytes) in reader.finish().enumerated() where !bytes.isEmpty { pumps[i].consume(bytes) }
@@ -228,11 +234,6 @@ extension Interpreter {
             FileIO.pump(pumps)
         }
 
-        // A signal stopped an in-process stage (its poll took it): the programs of the
-        // job get it too, or waiting for them (a `sleep` fed by the def) never ends.
-        if let stop = failure as? Interrupted {
-            for (proc, _) in running where proc.isRunning { try? proc.signal(stop.signal) }
-        }
         var statuses: [ExitStatus] = []
         for (proc, _) in running {
             do {
