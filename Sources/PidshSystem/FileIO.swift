@@ -118,6 +118,40 @@ public enum FileIO {
         Glibc.close(fd)
     }
 
+    /// Replaces `path` with `bytes` at once: written to `path.PID.tmp` (created with
+    /// `mode`, never through a symlink), then renamed over it, so a reader never sees
+    /// half a file. Missing parent directories are made (mode 0700).
+    public static func replaceFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        try makeParentDirectories(of: path)
+        let temporary = path + ".\(getpid()).tmp"
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
+        if fd < 0 { throw SystemError.last("create \(temporary)") }
+        fchmod(fd, mode)   // whatever the umask
+        let written = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        let e = errno
+        if !written || Glibc.close(fd) != 0 {
+            let error = SystemError(errnoValue: written ? errno : e, "write \(temporary)")
+            unlink(temporary)
+            throw error
+        }
+        if rename(temporary, path) != 0 {
+            let error = SystemError.last("replace \(path)")
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// mkdir -p of the directory `path` is in (new ones mode 0700).
+    static func makeParentDirectories(of path: String) throws {
+        guard let slash = path.lastIndex(of: "/") else { return }
+        let directory = String(path[..<slash])
+        var prefix = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST { throw SystemError.last("mkdir \(prefix)") }
+        }
+    }
+
     /// Sorted glob matches; nil when nothing matches (the word then stays as written).
     public static func glob(_ pattern: String) -> [String]? {
         var g = glob_t()

@@ -120,24 +120,40 @@ class EndToEndTestCase: XCTestCase {
         return env.map { "\($0.key)=\($0.value)" }
     }
 
-    /// Runs a program with stdin from /dev/null and stdout/stderr to files.
-    func run(_ argv: [String], timeout: TimeInterval = 20, file: StaticString = #filePath, line: UInt = #line) -> PidshRun {
-        let outPath = tempDir + "/.stdout", errPath = tempDir + "/.stderr"
-        let envStrings = environment(["PIDSH_E2E_TAG": tag])
-
+    /// posix_spawn of argv with stdin from /dev/null and stdout/stderr to the two files;
+    /// with `ownProcessGroup` it leads a process group of its own. nil (after an
+    /// XCTFail) when it could not be started.
+    func spawnWithOutputFiles(_ argv: [String], env: [String], stdout outPath: String, stderr errPath: String,
+                              ownProcessGroup: Bool = false, file: StaticString, line: UInt) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        if ownProcessGroup {
+            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
+            posix_spawnattr_setpgroup(&attr, 0)
+        }
         var pid: pid_t = 0
         let rc = withCStrings(argv) { a in
-            withCStrings(envStrings) { e in posix_spawn(&pid, argv[0], &actions, nil, a, e) }
+            withCStrings(env) { e in posix_spawn(&pid, argv[0], &actions, &attr, a, e) }
         }
         guard rc == 0 else {
             XCTFail("posix_spawn \(argv[0]): \(String(cString: strerror(rc)))", file: file, line: line)
+            return nil
+        }
+        return pid
+    }
+
+    /// Runs a program with stdin from /dev/null and stdout/stderr to files.
+    func run(_ argv: [String], timeout: TimeInterval = 20, file: StaticString = #filePath, line: UInt = #line) -> PidshRun {
+        let outPath = tempDir + "/.stdout", errPath = tempDir + "/.stderr"
+        guard let pid = spawnWithOutputFiles(argv, env: environment(["PIDSH_E2E_TAG": tag]), stdout: outPath, stderr: errPath,
+                                             file: file, line: line) else {
             return PidshRun(stdout: "", stderr: "", status: -1)
         }
         var wstatus: Int32 = 0

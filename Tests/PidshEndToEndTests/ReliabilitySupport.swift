@@ -60,28 +60,8 @@ class ReliabilityTestCase: EndToEndTestCase {
                file: StaticString = #filePath, line: UInt = #line) -> BackgroundRun? {
         backgroundCount += 1
         let outPath = tempDir + "/.bg\(backgroundCount).out", errPath = tempDir + "/.bg\(backgroundCount).err"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        if ownProcessGroup {
-            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
-            posix_spawnattr_setpgroup(&attr, 0)
-        }
-        var pid: pid_t = 0
-        let envStrings = environment(env)
-        let rc = withCStrings(argv) { a in
-            withCStrings(envStrings) { e in posix_spawn(&pid, argv[0], &actions, &attr, a, e) }
-        }
-        guard rc == 0 else {
-            XCTFail("posix_spawn \(argv[0]): \(String(cString: strerror(rc)))", file: file, line: line)
-            return nil
-        }
+        guard let pid = spawnWithOutputFiles(argv, env: environment(env), stdout: outPath, stderr: errPath,
+                                             ownProcessGroup: ownProcessGroup, file: file, line: line) else { return nil }
         unreaped.insert(pid)
         return BackgroundRun(pid: pid, outPath: outPath, errPath: errPath)
     }

@@ -49,6 +49,16 @@ final class RootlessPlacementTests: ReliabilityTestCase {
         XCTAssertNotEqual(external.fields["self"], "1", external.transcript)
     }
 
+    /// With a PID namespace of its own, rootless pidsh is one level down: `nest 32`
+    /// fails, and the error says why this pidsh is not at the root.
+    func testOwnNamespaceCostsALevelAndTheErrorSaysWhy() {
+        let r = pidsh("try nest 32 --no-mount\nlet l = nest 31 --no-mount\necho \"levels=$l.length\"", flags: ["--own-pid-namespace"], asNobody: true, timeout: 30)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertEqual(r.fields["levels"], "31")
+        assertContains(r.stderr, "ENOSPC")
+        assertContains(r.stderr, "as a normal user pidsh took a PID namespace of its own, one level down")
+    }
+
     func testASetnsReachedThroughAVariableIsRefusedWithTheReason() {
         let s = marker(7811)
         let r = pidsh(#"""

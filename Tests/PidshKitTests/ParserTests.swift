@@ -176,18 +176,7 @@ final class ParserTests: XCTestCase {
     }
 
     func testTheContractExampleParses() {
-        let example = """
-        #: PID namespaces: first investigations (pidns_init_sleep)
-        let child = spawn --newpid --mount-proc /proc2 sleep 600
-        echo "PID returned by clone(): $child.pid"
-        echo "child: PID = $child.nspid, PPID = $child.nsppid"
-        expect $child.nspid == 1
-        readlink /proc/$child.pid/ns/pid
-        ls -d /proc2/[1-9]*
-        grep -E '^(Name|PP*id)' /proc2/1/status
-        kill $child
-        """
-        XCTAssertEqual(ast(example), [
+        XCTAssertEqual(ast(FuzzTests.contractExample), [
             "#:PID namespaces: first investigations (pidns_init_sleep)",
             "let child = cmd(spawn --newpid --mount-proc /proc2 sleep 600)",
             "echo 'PID returned by clone(): '$child.pid",

@@ -75,14 +75,13 @@ public enum BuiltinDocs {
     }
 
     /// Text safe inside a markdown table cell.
-    static func cell(_ text: String) -> String {
+    static func cell(_ text: String) -> String { escaping(text, ["|": "\\|", "\n": " "]) }
+
+    /// `text` with each character in `replacements` replaced.
+    static func escaping(_ text: String, _ replacements: [Character: String]) -> String {
         var out = ""
         for c in text {
-            switch c {
-            case "|": out += "\\|"
-            case "\n": out += " "
-            default: out.append(c)
-            }
+            if let r = replacements[c] { out += r } else { out.append(c) }
         }
         return out
     }
@@ -142,26 +141,10 @@ public enum BuiltinDocs {
     }
 
     /// Prose for roff: backslashes escaped.
-    static func roffText(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            if c == "\\" { out += "\\e" } else { out.append(c) }
-        }
-        return out
-    }
+    static func roffText(_ text: String) -> String { escaping(text, ["\\": "\\e"]) }
 
     /// Code for roff: backslashes escaped, `-` as a real minus (copy-pastable options).
-    static func roffCode(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            switch c {
-            case "\\": out += "\\e"
-            case "-": out += "\\-"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func roffCode(_ text: String) -> String { escaping(text, ["\\": "\\e", "-": "\\-"]) }
 
     /// A text line that cannot be taken for a request (`.` or `'` first).
     static func roffLine(_ text: String, escaped: Bool = false) -> String {

@@ -1,4 +1,5 @@
 import Glibc
+import PidshSystem
 
 // The line editor backed by libedit (preferred) or GNU readline, loaded with dlopen so that
 // building needs neither -dev package. Only readline-compatible entry points are used;
@@ -419,10 +420,10 @@ private func nextInputByte() -> Int32 {
         case .ready:
             break
         }
-        var byte: UInt8 = 0
-        let n = read(STDIN_FILENO, &byte, 1)
-        if n == 1 { return Int32(byte) }
-        if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
-        return -1
+        switch readLineInputByte(fd: STDIN_FILENO) {
+        case .byte(let byte): return Int32(byte)
+        case .again: continue
+        case .end: return -1
+        }
     }
 }

@@ -1,4 +1,4 @@
-import Glibc
+import PidshSystem
 
 /// The REPL's history: the entries in memory and the file they persist in.
 ///
@@ -100,71 +100,13 @@ final class History {
 
     /// The entries in `path`; nil if it cannot be read (a missing file included).
     static func readFile(_ path: String) -> [String]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
+        guard let bytes = try? FileIO.readFile(path) else { return nil }
         return decode(bytes)
     }
 
-    /// Replaces `path` with `bytes` (mode 0600); the error text, or nil.
+    /// Replaces `path` with `bytes` (mode 0600, at once); the error text, or nil.
     static func writeFile(_ path: String, _ bytes: [UInt8]) -> String? {
-        if let error = makeParentDirectories(of: path) { return error }
-        let temporary = path + ".\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { return "cannot create \(temporary): \(errorText())" }
-        fchmod(fd, 0o600)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let error = "cannot write \(temporary): \(errorText())"
-                close(fd)
-                unlink(temporary)
-                return error
-            }
-            done += n
-        }
-        if close(fd) != 0 {
-            let error = "cannot write \(temporary): \(errorText())"
-            unlink(temporary)
-            return error
-        }
-        if rename(temporary, path) != 0 {
-            let error = "cannot replace \(path): \(errorText())"
-            unlink(temporary)
-            return error
-        }
+        do { try FileIO.replaceFile(path, bytes, mode: 0o600) } catch { return "\(error)" }
         return nil
-    }
-
-    /// mkdir -p of the directory holding `path`, new directories with mode 0700.
-    static func makeParentDirectories(of path: String) -> String? {
-        guard let slash = path.lastIndex(of: "/") else { return nil }
-        let directory = String(path[..<slash])
-        if directory.isEmpty { return nil }
-        var prefix = directory.hasPrefix("/") ? "" : "."
-        for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
-            prefix += "/" + component
-            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
-                return "cannot create directory \(prefix): \(errorText())"
-            }
-        }
-        return nil
-    }
-
-    static func errorText() -> String {
-        String(cString: strerror(errno))
     }
 }

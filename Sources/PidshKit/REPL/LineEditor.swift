@@ -1,4 +1,5 @@
 import Glibc
+import PidshSystem
 
 /// What one call to `LineEditor.readLine(prompt:)` produced.
 public enum LineInput: Equatable {
@@ -90,137 +91,8 @@ public enum LineEditors {
     static let wordBreakCharacters = " \t\n\"'`;|&(){}<>"
 }
 
-// MARK: - Signals while a line is read
-
-/// While a line is read, SIGINT and SIGWINCH are caught and reported through a self-pipe,
-/// so the reader's poll(2) wakes up whichever thread the kernel delivered the signal to, and
-/// no signal between a check and a wait is lost. The caller's handlers and signal mask are
-/// restored when the read ends.
-struct LineSignalScope {
-    private var savedInt = sigaction()
-    private var savedWinch = sigaction()
-    private var savedMask = sigset_t()
-
-    static let interruptByte: UInt8 = 0x43  // "C"
-    static let resizeByte: UInt8 = 0x57  // "W"
-
-    static func enter() -> LineSignalScope {
-        LineSignalPipe.open()
-        _ = LineSignalPipe.drain()
-        var scope = LineSignalScope()
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = lineEditorSignalHandler
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        sigaction(SIGINT, &action, &scope.savedInt)
-        sigaction(SIGWINCH, &action, &scope.savedWinch)
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, SIGINT)
-        sigaddset(&unblock, SIGWINCH)
-        pthread_sigmask(SIG_UNBLOCK, &unblock, &scope.savedMask)
-        return scope
-    }
-
-    func leave() {
-        var mask = savedMask
-        var int = savedInt
-        var winch = savedWinch
-        sigaction(SIGINT, &int, nil)
-        sigaction(SIGWINCH, &winch, nil)
-        pthread_sigmask(SIG_SETMASK, &mask, nil)
-    }
-}
-
-/// The read and write ends of the self-pipe (non-blocking, close-on-exec), made once.
-var lineSignalPipeRead: Int32 = -1
-var lineSignalPipeWrite: Int32 = -1
-
-private func lineEditorSignalHandler(_ signo: Int32) {
-    let saved = errno
-    var byte = signo == SIGINT ? LineSignalScope.interruptByte : LineSignalScope.resizeByte
-    if lineSignalPipeWrite >= 0 { _ = write(lineSignalPipeWrite, &byte, 1) }
-    errno = saved
-}
-
-enum LineSignalPipe {
-    static func open() {
-        if lineSignalPipeRead >= 0 { return }
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { return }
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
-        lineSignalPipeRead = fds[0]
-        lineSignalPipeWrite = fds[1]
-    }
-
-    /// Empties the pipe; tells which signals it carried.
-    static func drain() -> (interrupted: Bool, resized: Bool) {
-        var result = (interrupted: false, resized: false)
-        guard lineSignalPipeRead >= 0 else { return result }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while true {
-            // Polled first, so that even a descriptor someone made blocking cannot hang us.
-            var probe = pollfd(fd: lineSignalPipeRead, events: Int16(POLLIN), revents: 0)
-            if poll(&probe, 1, 0) <= 0 || probe.revents & Int16(POLLIN) == 0 { break }
-            let n = read(lineSignalPipeRead, &buffer, buffer.count)
-            if n <= 0 {
-                if n < 0 && errno == EINTR { continue }
-                break
-            }
-            for byte in buffer[0..<n] {
-                if byte == LineSignalScope.interruptByte { result.interrupted = true }
-                if byte == LineSignalScope.resizeByte { result.resized = true }
-            }
-        }
-        return result
-    }
-}
-
-enum LineInputEvent: Equatable {
-    case ready, interrupted, resized
-    /// `fd` is not an open descriptor: treat as end of input.
-    case closed
-}
-
-/// Waits until `fd` can be read or a signal came through the pipe. An interrupt wins over
-/// pending input. `ready` also covers hang-up and errors: the read that follows tells.
-func waitForLineInput(fd: Int32) -> LineInputEvent {
-    while true {
-        var fds = [
-            pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: lineSignalPipeRead, events: Int16(POLLIN), revents: 0),
-        ]
-        let count = lineSignalPipeRead >= 0 ? 2 : 1
-        let n = poll(&fds, nfds_t(count), -1)
-        if n < 0 {
-            if errno == EINTR { continue }
-            return .closed
-        }
-        if count == 2 && fds[1].revents != 0 {
-            let seen = LineSignalPipe.drain()
-            if seen.interrupted { return .interrupted }
-            if seen.resized { return .resized }
-        }
-        if fds[0].revents & Int16(POLLNVAL) != 0 { return .closed }
-        if fds[0].revents != 0 { return .ready }
-    }
-}
-
-/// Writes all of `text` to `fd`, retrying on EINTR; to fd 1 after what stdio holds.
+/// Writes all of `text` to `fd`; to fd 1 after what stdio holds.
 func writeAll(_ fd: Int32, _ text: String) {
     if fd == STDOUT_FILENO { fflush(stdout) }
-    var bytes = Array(text.utf8)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return
-        }
-        done += n
-    }
-    bytes.removeAll()
+    FileIO.writeAll(fd, text)
 }

@@ -1,4 +1,5 @@
 import Glibc
+import PidshSystem
 
 /// The fallback reader: no editing, no completion. It reads fd 0 one byte at a time with
 /// read(2), so nothing past the line is taken from input that commands run later may
@@ -23,9 +24,8 @@ final class PlainLineReader: LineEditor {
         defer { scope.leave() }
         let visible = prompt.filter { $0 != "\u{1}" && $0 != "\u{2}" }
         if !visible.isEmpty { writeAll(outputFD, visible) }
-        let terminal = isatty(inputFD) == 1
+        let terminal = FileIO.isTerminal(inputFD)
         var bytes: [UInt8] = []
-        var byte: UInt8 = 0
         while true {
             switch waitForLineInput(fd: inputFD) {
             case .interrupted:
@@ -39,13 +39,13 @@ final class PlainLineReader: LineEditor {
             case .ready:
                 break
             }
-            let n = read(inputFD, &byte, 1)
-            if n == 1 {
+            switch readLineInputByte(fd: inputFD) {
+            case .byte(let byte):
                 if byte == UInt8(ascii: "\n") { return .line(String(decoding: bytes, as: UTF8.self)) }
                 bytes.append(byte)
-            } else if n < 0 && (errno == EINTR || errno == EAGAIN) {
+            case .again:
                 continue
-            } else {
+            case .end:
                 // End of input (or an error): a last line without newline still counts.
                 if !bytes.isEmpty { return .line(String(decoding: bytes, as: UTF8.self)) }
                 if terminal { writeAll(outputFD, "\n") }
