@@ -1,14 +1,16 @@
-// Sending a small record with up to two descriptors over a SOCK_SEQPACKET socket
-// (SCM_RIGHTS), as the nest chain and the CLONE_PARENT helper report to pidsh. Only
-// raw calls: the sending side runs in a child between fork and exec.
+// One record with up to PIDSH_MAX_PASSED_FDS descriptors over a SOCK_SEQPACKET socket
+// (SCM_RIGHTS): how children, helpers and nest levels report to pidsh, and how pidsh
+// and its children tell the janitor. Only raw calls: the sending side may run in a
+// child between fork and exec. Bottom layer: calls no other file of CPidsh.
 #define _GNU_SOURCE
 #include "cpidsh_internal.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-void pidsh_send_with_fds(int sock, const void *record, size_t size, const int *fds, int count) {
+int pidsh_send_with_fds(int sock, const void *record, size_t size, const int *fds, int count) {
     struct iovec iov = { .iov_base = (void *)record, .iov_len = size };
     union { char buf[CMSG_SPACE(PIDSH_MAX_PASSED_FDS * sizeof(int))]; struct cmsghdr align; } control;
     struct msghdr msg;
@@ -26,8 +28,9 @@ void pidsh_send_with_fds(int sock, const void *record, size_t size, const int *f
         c->cmsg_len = CMSG_LEN((size_t)count * sizeof(int));
         memcpy(CMSG_DATA(c), fds, (size_t)count * sizeof(int));
     }
-    ssize_t ignored = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    (void)ignored;
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n < 0 ? errno : 0;
 }
 
 ssize_t pidsh_receive_with_fds(int sock, void *record, size_t size, int fds[PIDSH_MAX_PASSED_FDS], int *count) {
@@ -50,6 +53,14 @@ ssize_t pidsh_receive_with_fds(int sock, void *record, size_t size, int fds[PIDS
             memcpy(fds, CMSG_DATA(c), (size_t)k * sizeof(int));
             *count = k;
         }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        // The kernel dropped descriptors this process had no room for (RLIMIT_NOFILE):
+        // a report missing its descriptors must not pass for a whole one.
+        for (int i = 0; i < *count; i++) close(fds[i]);
+        *count = 0;
+        errno = EMFILE;
+        return -1;
     }
     return n;
 }

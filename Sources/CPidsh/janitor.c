@@ -1,201 +1,247 @@
-// The janitor: a small process forked at start-up that outlives pidsh. pidsh tells it
-// over a pipe about every mount and directory it makes ("+m PATH", "+d PATH") and
-// undoes ("-m PATH", "-d PATH"). When the pipe reaches EOF (pidsh exited, or was
-// SIGKILLed), it undoes whatever is still recorded, newest first. So even a killed
-// pidsh leaves no directory behind. Runs only raw calls: it is a child of a fork.
+// The janitor: a small process forked at start-up that outlives pidsh. pidsh (and its
+// children, between fork and exec) send it binary records over a SOCK_SEQPACKET socket
+// with descriptors attached: each mount pidsh makes (a descriptor of the mount, sent
+// before it is attached) and each mount point it makes (the janitor makes those itself,
+// on request, so no moment exists at which pidsh could die with a directory made and
+// unrecorded). When the socket reaches end-of-file (pidsh exited, or was SIGKILLed), it
+// undoes by handle what is still recorded, newest first. A directory another session
+// still uses (that session holds a shared flock on it while it mounts there) is removed
+// once it lets go, by a lingering copy of the janitor. Only raw calls: the janitor is a fork of pidsh.
 #define _GNU_SOURCE
 #include "cpidsh.h"
+#include "cpidsh_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mount.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <sched.h>
 #include <unistd.h>
 
-static int janitor_write_fd = -1;
-static pid_t janitor_pid = -1;
+typedef struct janitor_entry {
+    uint32_t kind;          // PIDSH_JANITOR_MOUNT or PIDSH_JANITOR_MAKE_DIRECTORY; 0: undone
+    uint64_t record;
+    int fd;                 // the mount's root, or the directory's parent
+    int dir_fd;             // the directory made (O_PATH), or -1
+    uint64_t mount_id, dev, ino;
+    char name[256];
+} janitor_entry;
 
-#define JANITOR_BUFFER (1 << 20)
-#define JANITOR_ENTRIES 8192
-static char journal[JANITOR_BUFFER];
+static janitor_entry table[PIDSH_JANITOR_CAPACITY];
+static int used = 0;
+static int journal_dir = -1;
+static char journal_name[256];
 
-typedef struct { char kind; char *path; } janitor_entry;
-static janitor_entry entries[JANITOR_ENTRIES];
-
-/// Reads journal lines until pidsh closes the pipe (or dies), then undoes what is left.
-static void janitor_undo(int fd) {
-    size_t len = 0;
-    for (;;) {
-        if (len >= JANITOR_BUFFER - 1) {
-            // Full: keep draining so pidsh never blocks; later lines are lost.
-            char sink[4096];
-            ssize_t n = read(fd, sink, sizeof sink);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            continue;
-        }
-        ssize_t n = read(fd, journal + len, JANITOR_BUFFER - 1 - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        len += (size_t)n;
-    }
-    journal[len] = 0;
-    int count = 0;
-    char *journal_file = NULL;
-    char *line = journal;
-    while (line < journal + len) {
-        char *end = memchr(line, '\n', (size_t)(journal + len - line));
-        if (!end) break;               // a torn last line is ignored
-        *end = 0;
-        if (line[0] && line[1] && line[2] == ' ') {
-            char sign = line[0], kind = line[1];
-            char *path = line + 3;
-            if (sign == '=' && kind == 'j') {
-                journal_file = path;   // the --shared-mounts journal, removed when done
-            } else if (sign == '+' && count < JANITOR_ENTRIES) {
-                entries[count].kind = kind;
-                entries[count].path = path;
-                count++;
-            } else if (sign == '-') {
-                for (int i = count - 1; i >= 0; i--) {
-                    if (entries[i].kind == kind && strcmp(entries[i].path, path) == 0) {
-                        memmove(&entries[i], &entries[i + 1], (size_t)(count - i - 1) * sizeof entries[0]);
-                        count--;
-                        break;
-                    }
-                }
-            }
-        }
-        line = end + 1;
-    }
-    for (int i = count - 1; i >= 0; i--) {
-        if (entries[i].kind == 'm') umount2(entries[i].path, MNT_DETACH | UMOUNT_NOFOLLOW);
-        else if (entries[i].kind == 'd') rmdir(entries[i].path);
-    }
-    if (journal_file) unlink(journal_file);
+static void release(janitor_entry *e) {
+    if (e->fd >= 0) close(e->fd);
+    if (e->dir_fd >= 0) close(e->dir_fd);
+    e->kind = 0;
 }
 
-__attribute__((noreturn)) static void janitor_main(int fd) {
-    janitor_undo(fd);
+// Room for one more entry: undone ones are dropped from the end, then compacted.
+static janitor_entry *new_entry(void) {
+    while (used > 0 && table[used - 1].kind == 0) used--;
+    if (used == PIDSH_JANITOR_CAPACITY) {
+        int k = 0;
+        for (int i = 0; i < used; i++) if (table[i].kind != 0) table[k++] = table[i];
+        used = k;
+    }
+    if (used == PIDSH_JANITOR_CAPACITY) return NULL;
+    janitor_entry *e = &table[used++];
+    memset(e, 0, sizeof *e);
+    e->fd = -1;
+    e->dir_fd = -1;
+    return e;
+}
+
+static void forget(uint64_t record) {
+    for (int i = used - 1; i >= 0; i--) {
+        if (table[i].kind != 0 && table[i].record == record) { release(&table[i]); return; }
+    }
+}
+
+// Makes the directory pidsh asked for and answers with it (an O_PATH fd).
+static void make_directory(int sock, pidsh_janitor_message *m, int parent) {
+    int dir = -1;
+    m->error = 0;
+    janitor_entry *e = new_entry();
+    if (!e) m->error = ENOSPC;
+    else if (mkdirat(parent, m->name, (mode_t)m->mode) != 0) m->error = errno;
+    else if ((dir = openat(parent, m->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) m->error = errno;
+    struct stat st;
+    if (m->error == 0 && fstat(dir, &st) != 0) m->error = errno;
+    if (m->error == 0) {
+        e->kind = PIDSH_JANITOR_MAKE_DIRECTORY;
+        e->record = m->record;
+        e->fd = parent;
+        e->dir_fd = dir;
+        e->dev = (uint64_t)st.st_dev;
+        e->ino = (uint64_t)st.st_ino;
+        memcpy(e->name, m->name, sizeof e->name);
+        parent = -1;
+    } else if (e) {
+        used--;
+    }
+    pidsh_send_with_fds(sock, m, sizeof *m, &dir, m->error == 0 ? 1 : 0);
+    if (dir >= 0 && m->error != 0) close(dir);
+    if (parent >= 0) close(parent);
+}
+
+static void note_mount(const pidsh_janitor_message *m, const int *fds, int count) {
+    janitor_entry *e = count > 0 ? new_entry() : NULL;
+    if (!e) { for (int i = 0; i < count; i++) close(fds[i]); return; }
+    e->kind = PIDSH_JANITOR_MOUNT;
+    e->record = m->record;
+    e->fd = fds[0];
+    e->mount_id = m->mount_id;
+    for (int i = 1; i < count; i++) close(fds[i]);
+}
+
+// Reads records until pidsh and every child holding the socket are gone.
+static void listen_until_end(int sock) {
+    for (;;) {
+        pidsh_janitor_message m;
+        int fds[PIDSH_MAX_PASSED_FDS], count = 0;
+        ssize_t n = pidsh_receive_with_fds(sock, &m, sizeof m, fds, &count);
+        if (n == 0) return;
+        if (n < 0) { if (errno == EMFILE) continue; return; }
+        if (n != (ssize_t)sizeof m) { for (int i = 0; i < count; i++) close(fds[i]); continue; }
+        m.name[sizeof m.name - 1] = 0;
+        switch (m.kind) {
+        case PIDSH_JANITOR_MAKE_DIRECTORY:
+            if (count < 1) break;
+            for (int i = 1; i < count; i++) close(fds[i]);
+            make_directory(sock, &m, fds[0]);
+            count = 0;
+            break;
+        case PIDSH_JANITOR_MOUNT: note_mount(&m, fds, count); count = 0; break;
+        case PIDSH_JANITOR_FORGET: forget(m.record); break;
+        case PIDSH_JANITOR_JOURNAL:
+            if (count < 1) break;
+            if (journal_dir >= 0) close(journal_dir);
+            journal_dir = fds[0];
+            memcpy(journal_name, m.name, sizeof journal_name);
+            for (int i = 1; i < count; i++) close(fds[i]);
+            count = 0;
+            break;
+        }
+        for (int i = 0; i < count; i++) close(fds[i]);
+    }
+}
+
+// An exclusive flock on a directory the janitor made: no other session holds a shared
+// one (it mounts there). The lock's descriptor, or -1 when another session does (and
+// -2 when the directory cannot be opened for it: removed without waiting).
+static int lock_exclusive(janitor_entry *e, int wait) {
+    int lock = openat(e->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock < 0) return -2;
+    int r;
+    while ((r = flock(lock, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR) {}
+    if (r == 0) return lock;
+    close(lock);
+    return -1;
+}
+
+// Undoes what is left, newest first. Returns how many directories another session
+// still uses (left recorded).
+static int undo_what_is_left(void) {
+    int waiting = 0;
+    for (int i = used - 1; i >= 0; i--) {
+        janitor_entry *e = &table[i];
+        if (e->kind == PIDSH_JANITOR_MOUNT) {
+            // The working directory is the janitor's own fd directory (see below).
+            pidsh_unmount_handle_at("", e->fd, e->mount_id, NULL);
+            release(e);
+        } else if (e->kind == PIDSH_JANITOR_MAKE_DIRECTORY) {
+            int lock = lock_exclusive(e, 0);
+            if (lock == -1) { waiting++; continue; }
+            pidsh_remove_directory_handle(e->fd, e->name, e->dev, e->ino, NULL);
+            if (lock >= 0) close(lock);
+            release(e);
+        }
+    }
+    return waiting;
+}
+
+// A copy of the janitor that waits, detached from pidsh and its output, until every
+// other session has let go of the directories still in use, and removes them.
+static void linger_for_directories(void) {
+    pid_t pid = fork();
+    if (pid != 0) return;
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
+    for (int i = used - 1; i >= 0; i--) {
+        janitor_entry *e = &table[i];
+        if (e->kind != PIDSH_JANITOR_MAKE_DIRECTORY) continue;
+        int lock = lock_exclusive(e, 1);
+        pidsh_remove_directory_handle(e->fd, e->name, e->dev, e->ino, NULL);
+        if (lock >= 0) close(lock);
+        release(e);
+    }
     _exit(0);
 }
 
-// ---------------------------------------------------------------------------------
-// Rootless start-up: the outer process waits for pidsh (PID 1 of its own namespace),
-// forwards SIGTERM/SIGHUP to it (a terminal's ^C reaches pidsh directly), waits for the
-// janitor to finish, and exits with pidsh's status. The janitor is forked by the outer
-// process *before* the new PID namespace exists, so it lives outside it: it survives
-// pidsh's death (a member of pidsh's namespace would be killed with its PID 1), and a
-// SIGKILL to the outer process — the PID the user's shell knows — kills pidsh through
-// its death signal while the janitor, reparented, still undoes what pidsh recorded.
-static volatile pid_t outer_child = -1;
-
-static void forward_signal(int sig) {
-    if (outer_child > 0) kill(outer_child, sig);
-}
-
-__attribute__((noreturn)) static void outer_main(pid_t child, pid_t janitor) {
-    outer_child = child;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = forward_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
-    prctl(PR_SET_NAME, "pidsh-outer", 0, 0, 0);
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    // pidsh is gone, and with it the journal's only write end: the janitor undoes what
-    // is left and exits. Wait for it, so whoever waits for pidsh sees a clean machine.
-    if (janitor > 0) {
-        int ignored;
-        while (waitpid(janitor, &ignored, 0) < 0 && errno == EINTR) {}
+void pidsh_janitor_main(int sock) {
+    // Its own fd directory as working directory: a rootless pidsh later mounts a procfs
+    // of its own PID namespace over /proc, in which the janitor (outside it) has no
+    // /proc/self; this one stays reachable beneath.
+    int fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_dir >= 0) { int ignored = fchdir(fd_dir); (void)ignored; close(fd_dir); }
+    // Every record may hold descriptors: as many as the hard limit allows.
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
     }
-    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-    _exit(128 + WTERMSIG(status));
-}
-
-int pidsh_enter_own_pid_namespace(void) {
-    int e = pidsh_start_janitor();
-    if (e != 0) return e;
-    if (unshare(CLONE_NEWPID) != 0) return errno;
-    pid_t pid = fork();
-    if (pid < 0) return errno;
-    if (pid > 0) {
-        // Only pidsh may hold the journal's write end: its death is the janitor's EOF.
-        close(janitor_write_fd);
-        janitor_write_fd = -1;
-        outer_main(pid, janitor_pid);
-    }
-    // pidsh is PID 1 here; if the outer process dies, so does pidsh (and its namespace).
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
-        _exit(70);
-    }
-    // The janitor is the outer process's child, not pidsh's: pidsh does not wait for it.
-    janitor_pid = -1;
-    return 0;
+    listen_until_end(sock);
+    close(sock);
+    int waiting = undo_what_is_left();
+    if (journal_dir >= 0) unlinkat(journal_dir, journal_name, 0);
+    if (waiting > 0) linger_for_directories();
+    _exit(0);
 }
 
 int pidsh_start_janitor(void) {
-    if (janitor_write_fd >= 0) return 0;   // already started (rootless: before the PID namespace)
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    if (pidsh_janitor_socket >= 0) return 0;   // already started (rootless: before the PID namespace)
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return errno;
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
-        close(fds[0]);
-        close(fds[1]);
+        close(sv[0]);
+        close(sv[1]);
         return e;
     }
     if (pid == 0) {
-        close(fds[1]);
-        // Only the journal pipe matters; nothing may keep pidsh's other pipes open.
-        // close_range: two calls instead of a thousand closes (start-up time).
-        int keep = fds[0];
-        int r = keep < 3 ? (int)syscall(SYS_close_range, 3U, ~0U, 0U)
-                         : (keep > 3 ? (int)syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U) : 0) |
-                           (int)syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U);
-        if (r != 0) for (int fd = 3; fd < 1024; fd++) if (fd != keep) close(fd);
+        // Only its end of the socket matters; nothing may keep pidsh's other pipes open.
+        int keep = sv[1];
+        if (keep != 3) { dup2(keep, 3); keep = 3; }
+        syscall(SYS_close_range, 4U, ~0U, 0U);
         sigset_t all;
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         setsid();
         prctl(PR_SET_NAME, "pidsh-janitor", 0, 0, 0);
-        janitor_main(fds[0]);
+        pidsh_janitor_main(keep);
     }
-    close(fds[0]);
-    janitor_write_fd = fds[1];
-    janitor_pid = pid;
+    close(sv[1]);
+    pidsh_janitor_socket = sv[0];
+    pidsh_janitor_process = pid;
     return 0;
 }
 
-int pidsh_janitor_note(const char *line) {
-    if (janitor_write_fd < 0) return 0;
-    size_t len = strlen(line);
-    // One write per line (< PIPE_BUF): the janitor never sees half a line.
-    ssize_t n;
-    do { n = write(janitor_write_fd, line, len); } while (n < 0 && errno == EINTR);
-    return n == (ssize_t)len ? 0 : EIO;
-}
-
 void pidsh_stop_janitor(void) {
-    if (janitor_write_fd < 0) return;
-    close(janitor_write_fd);
-    janitor_write_fd = -1;
-    if (janitor_pid > 0) {
+    if (pidsh_janitor_socket < 0) return;
+    close(pidsh_janitor_socket);
+    pidsh_janitor_socket = -1;
+    if (pidsh_janitor_process > 0) {
         int status;
-        while (waitpid(janitor_pid, &status, 0) < 0 && errno == EINTR) {}
+        while (waitpid(pidsh_janitor_process, &status, 0) < 0 && errno == EINTR) {}
     }
-    janitor_pid = -1;
+    pidsh_janitor_process = -1;
 }
-
-int pidsh_janitor_pid(void) { return janitor_pid; }

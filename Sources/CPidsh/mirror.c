@@ -24,19 +24,34 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+// Records one call of the mirror's (see pidsh_call_record): `fd` its descriptor
+// argument, `to` a second one (move_mount's target).
+static void note(pidsh_trace *t, int call, long result, int error, int fd, int to, uint64_t flags, const char *text) {
+    pidsh_call_record r = pidsh_record(call, PIDSH_ACTOR_PIDSH);
+    r.fd = fd;
+    r.target = (uint64_t)(int64_t)to;
+    r.flags = flags;
+    pidsh_record_text(&r, text);
+    pidsh_record_result(&r, result, error);
+    pidsh_trace_add(t, &r);
+}
+
 // Binds `name` of the original directory onto the same name in the mirror (which the
 // caller created), with every mount below it.
-static int bind_entry(int original, int mirror, const char *name) {
-    int tree = (int)syscall(SYS_open_tree, original, name,
-                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_NO_AUTOMOUNT | AT_SYMLINK_NOFOLLOW);
+static int bind_entry(int original, int mirror, const char *name, pidsh_trace *t) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_NO_AUTOMOUNT | AT_SYMLINK_NOFOLLOW;
+    int tree = (int)syscall(SYS_open_tree, original, name, flags);
+    note(t, PIDSH_CALL_OPEN_TREE, tree, errno, original, -1, flags, name);
     if (tree < 0) return errno;
-    int e = syscall(SYS_move_mount, tree, "", mirror, name, MOVE_MOUNT_F_EMPTY_PATH) == 0 ? 0 : errno;
+    long m = syscall(SYS_move_mount, tree, "", mirror, name, MOVE_MOUNT_F_EMPTY_PATH);
+    int e = m == 0 ? 0 : errno;
+    note(t, PIDSH_CALL_MOVE_MOUNT, m, e, tree, mirror, MOVE_MOUNT_F_EMPTY_PATH, name);
     close(tree);
     return e;
 }
 
 // One entry of the original in the mirror. Returns 0 or errno.
-static int mirror_entry(int original, int mirror, const char *name) {
+static int mirror_entry(int original, int mirror, const char *name, pidsh_trace *t) {
     struct stat st;
     if (fstatat(original, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : errno;
     if (S_ISLNK(st.st_mode)) {
@@ -54,13 +69,13 @@ static int mirror_entry(int original, int mirror, const char *name) {
         if (fd < 0) return errno;
         close(fd);
     }
-    return bind_entry(original, mirror, name);
+    return bind_entry(original, mirror, name, t);
 }
 
 // Mirrors the directory open as `dirfd` (an O_PATH fd from a walk that followed no
 // symlink: no path is looked up again). Returns 0 or errno; on failure nothing has
 // changed.
-int pidsh_mirror_directory(int dirfd) {
+int pidsh_mirror_directory(int dirfd, pidsh_trace *t) {
     char cwd[PATH_MAX];
     int have_cwd = getcwd(cwd, sizeof cwd) != NULL;
 
@@ -72,13 +87,19 @@ int pidsh_mirror_directory(int dirfd) {
 
     // The tmpfs, with the original's permission bits (its owner is pidsh's root).
     int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+    note(t, PIDSH_CALL_FSOPEN, fs, errno, -1, -1, FSOPEN_CLOEXEC, "tmpfs");
     if (fs < 0) { int e = errno; close(original); return e; }
     char mode[16];
     snprintf(mode, sizeof mode, "%o", (unsigned)(st.st_mode & 07777));
     int mirror = -1;
-    if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", mode, 0) == 0 &&
-        syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
-        mirror = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", mode, 0) == 0) {
+        long c = syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+        note(t, PIDSH_CALL_FSCONFIG, c, errno, fs, -1, FSCONFIG_CMD_CREATE, NULL);
+        if (c == 0) {
+            mirror = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+            note(t, PIDSH_CALL_FSMOUNT, mirror, errno, fs, -1, FSMOUNT_CLOEXEC, NULL);
+        }
+    }
     int e = mirror < 0 ? errno : 0;
     close(fs);
     if (mirror < 0) { close(original); return e; }
@@ -86,7 +107,9 @@ int pidsh_mirror_directory(int dirfd) {
     // Attached over the original first (lookups by path still find the original: a
     // mount on `/` is not followed from the root, and the original is open here), so
     // that binds can be mounted into it.
-    if (syscall(SYS_move_mount, mirror, "", original, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    long attached = syscall(SYS_move_mount, mirror, "", original, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    note(t, PIDSH_CALL_MOVE_MOUNT, attached, errno, mirror, original, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH, NULL);
+    if (attached != 0) {
         e = errno;
         close(mirror); close(original);
         return e;
@@ -95,15 +118,22 @@ int pidsh_mirror_directory(int dirfd) {
     if (dir == NULL) e = errno;
     for (struct dirent *d; e == 0 && dir && (d = readdir(dir)) != NULL;) {
         if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
-        e = mirror_entry(original, mirror, d->d_name);
+        e = mirror_entry(original, mirror, d->d_name, t);
     }
     if (dir) closedir(dir);
     if (e == 0 && is_root) {
         // The mirror becomes the root: pivot_root(".", ".") from inside it stacks the old
         // root on top, and detaching that leaves the mirror (every process whose root was
         // the old one now has the mirror).
-        if (fchdir(mirror) != 0 || syscall(SYS_pivot_root, ".", ".") != 0) e = errno;
-        else if (fchdir(original) != 0 || umount2(".", MNT_DETACH) != 0) e = errno;
+        long p = fchdir(mirror) != 0 ? -1 : syscall(SYS_pivot_root, ".", ".");
+        note(t, PIDSH_CALL_PIVOT_ROOT, p, errno, -1, -1, 0, NULL);
+        if (p != 0) e = errno;
+        else if (fchdir(original) != 0) e = errno;
+        else {
+            int u = umount2(".", MNT_DETACH);
+            note(t, PIDSH_CALL_UMOUNT2, u, errno, -1, -1, MNT_DETACH, ".");
+            if (u != 0) e = errno;
+        }
     }
     if (e != 0) {
         // Nothing to keep: the half-made mirror goes (binds and all).

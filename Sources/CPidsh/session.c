@@ -24,24 +24,24 @@ static int write_file(const char *path, const char *text) {
 }
 
 int pidsh_enter_session(int private_mounts, int rootless, int own_pid_namespace, int *stage) {
-    *stage = 0;
+    *stage = PIDSH_SESSION_OK;
     int e = pidsh_ensure_life_pipe();
     if (e != 0) return e;
     if (rootless) {
         uid_t uid = geteuid();
         gid_t gid = getegid();
-        if (unshare(CLONE_NEWUSER) != 0) { *stage = 1; return errno; }
+        if (unshare(CLONE_NEWUSER) != 0) { *stage = PIDSH_SESSION_USER_NAMESPACE; return errno; }
         char map[64];
         e = write_file("/proc/self/setgroups", "deny");
-        if (e != 0 && e != ENOENT) { *stage = 2; return e; }
+        if (e != 0 && e != ENOENT) { *stage = PIDSH_SESSION_ID_MAPS; return e; }
         snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
-        if ((e = write_file("/proc/self/uid_map", map)) != 0) { *stage = 2; return e; }
+        if ((e = write_file("/proc/self/uid_map", map)) != 0) { *stage = PIDSH_SESSION_ID_MAPS; return e; }
         snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
-        if ((e = write_file("/proc/self/gid_map", map)) != 0) { *stage = 2; return e; }
+        if ((e = write_file("/proc/self/gid_map", map)) != 0) { *stage = PIDSH_SESSION_ID_MAPS; return e; }
     }
     if (private_mounts) {
-        if (unshare(CLONE_NEWNS) != 0) { *stage = 3; return errno; }
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) { *stage = 4; return errno; }
+        if (unshare(CLONE_NEWNS) != 0) { *stage = PIDSH_SESSION_MOUNT_NAMESPACE; return errno; }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) { *stage = PIDSH_SESSION_PRIVATE_ROOT; return errno; }
     }
     if (rootless && own_pid_namespace) {
         // To send its children back after setns/unshare, a rootless pidsh's own PID
@@ -49,7 +49,7 @@ int pidsh_enter_session(int private_mounts, int rootless, int own_pid_namespace,
         // the target's owner). So it becomes PID 1 of a new one with its own /proc, as
         // `unshare -r -p -f --mount-proc` does; the parent stays as its janitor.
         int e2 = pidsh_enter_own_pid_namespace();
-        if (e2 != 0) { *stage = 5; return e2; }
+        if (e2 != 0) { *stage = PIDSH_SESSION_OWN_PID_NAMESPACE; return e2; }
     } else if (rootless) {
         // In the host's PID namespace, with all 32 levels below it; setns into another
         // namespace would be for good, so a helper process does it for each clone.

@@ -17,24 +17,58 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <time.h>
 
 int pidsh_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int pidsh_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
-int pidsh_pidfd_send_signal(int pidfd, int sig) {
-    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+int pidsh_pidfd_send_signal(int pidfd, int sig, pid_t pid, pidsh_call_record *rec) {
+    int r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_PIDFD_SEND_SIGNAL, PIDSH_ACTOR_PIDSH);
+        rec->fd = pidfd;
+        rec->target = (uint64_t)pid;
+        rec->flags2 = (uint64_t)sig;
+        pidsh_record_result(rec, r, e);
+    }
+    errno = e;
+    return r;
 }
 
 int pidsh_ns_get_parent(int nsfd) { return ioctl(nsfd, NS_GET_PARENT); }
 int pidsh_ns_get_nstype(int nsfd) { return ioctl(nsfd, NS_GET_NSTYPE); }
-int pidsh_setns(int fd, int nstype) {
+
+int pidsh_setns(int fd, int nstype, pidsh_call_record *rec) {
     if (nstype == 0 || (nstype & CLONE_NEWPID)) pidsh_pid_for_children_moved = 1;
-    return setns(fd, nstype);
+    int r = setns(fd, nstype);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_SETNS, PIDSH_ACTOR_PIDSH);
+        rec->fd = fd;
+        rec->flags = (uint64_t)(unsigned)nstype;
+        rec->target = pidsh_ns_inode(fd);
+        pidsh_record_result(rec, r, e);
+    }
+    errno = e;
+    return r;
 }
-int pidsh_unshare(int flags) {
+
+int pidsh_unshare(int flags, pidsh_call_record *rec) {
     if (flags & CLONE_NEWPID) pidsh_pid_for_children_moved = 1;
-    return unshare(flags);
+    int r = unshare(flags);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_UNSHARE, PIDSH_ACTOR_PIDSH);
+        rec->flags = (uint64_t)(unsigned)flags;
+        pidsh_record_result(rec, r, e);
+    }
+    errno = e;
+    return r;
 }
 
 int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number) {
@@ -130,4 +164,57 @@ void pidsh_reap_pid(pid_t pid) {
 
 int pidsh_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : errno;
+}
+
+// ---------------------------------------------------------------------------------
+// Mount points shared between sessions (see MountLog): each session using one holds a
+// shared flock on it; the session that made it removes it only under an exclusive one.
+
+int pidsh_lock_directory_shared(int dirfd, int timeout_ms) {
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    for (int waited = 0;; waited += 10) {
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0) return fd;
+        if (errno != EWOULDBLOCK || waited >= timeout_ms) break;
+        struct timespec ten = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ten, NULL);
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+int pidsh_try_lock_exclusive(int fd) {
+    return flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
+}
+
+const char *pidsh_errno_name(int e) { return strerrorname_np(e); }
+
+int pidsh_umount(const char *path, int flags, pidsh_call_record *rec) {
+    int r = umount2(path, flags | UMOUNT_NOFOLLOW);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_UMOUNT2, PIDSH_ACTOR_PIDSH);
+        rec->flags = (uint64_t)(flags | UMOUNT_NOFOLLOW);
+        pidsh_record_text(rec, path);
+        pidsh_record_result(rec, r, e);
+    }
+    return r == 0 ? 0 : e;
+}
+
+int pidsh_open_tree_nofollow(int dirfd, const char *name) {
+    return openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int pidsh_open_path_dir(const char *path) {
+    return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+int pidsh_open_path_nofollow(const char *path) {
+    return open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int pidsh_mount_make_private_tree(const char *path) {
+    return mount(NULL, path, NULL, MS_REC | MS_PRIVATE, NULL) == 0 ? 0 : errno;
 }

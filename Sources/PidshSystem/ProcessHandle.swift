@@ -176,13 +176,18 @@ public final class ProcessHandle: @unchecked Sendable {
         }
     }
 
-    /// Sends a signal through the pidfd.
-    public func signal(_ sig: Int32) throws {
+    /// Sends a signal through the pidfd; the call's record goes to `recorder` (--trace).
+    public func signal(_ sig: Int32, recorder: CallRecorder? = nil) throws {
         guard pidfd >= 0, exitStatus == nil else {
             throw SystemError(errnoValue: ESRCH, "kill -\(Signals.name(of: sig).dropFirst(3)) \(pid)",
                               explanation: "process \(pid) has already ended (\(exitStatus?.description ?? "reaped")): there is nothing left to signal")
         }
-        if pidsh_pidfd_send_signal(pidfd, sig) != 0 {
+        var rec = pidsh_call_record()
+        let r = pidsh_pidfd_send_signal(pidfd, sig, pid, &rec)
+        let saved = Glibc.errno
+        recorder.add(rec)
+        Glibc.errno = saved
+        if r != 0 {
             let e = Glibc.errno
             throw SystemError(errnoValue: e, "kill -\(Signals.name(of: sig).dropFirst(3)) \(pid)",
                               explanation: e == ESRCH ? "process \(pid) has already ended: there is nothing left to signal" : nil)

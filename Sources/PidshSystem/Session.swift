@@ -27,7 +27,14 @@ public final class Session: @unchecked Sendable {
     /// Called with each process the session starts, so callers can number ids.
     public var onNewProcess: ((ProcessHandle) -> Void)?
     public var onNewNamespace: ((Namespace) -> Void)?
-    public var tracer: Tracer?
+    /// `--trace`: what the C layer records goes to the tracer.
+    public var tracer: Tracer? {
+        didSet {
+            recorder = tracer.map { CallRecorder(tracer: $0) }
+            mounts.recorder = recorder
+        }
+    }
+    public private(set) var recorder: CallRecorder?
 
     public init(mounts: MountLog = MountLog()) {
         self.mounts = mounts
@@ -41,10 +48,15 @@ public final class Session: @unchecked Sendable {
         reapFinished()
         let opts = options
         let wasUnshared = childrenTarget == .unshared && unsharedNamespace == nil
+        var context = TraceContext(argv: opts.arguments)
+        if let point = opts.procMountPoint { context.paths[Int64(point.fd)] = point.path }
         do {
-            let p = try Spawner.spawn(opts)
+            let p = try recorder.run(context) { trace in
+                try Spawner.spawn(opts, trace: trace) { handle in
+                    if let point = opts.procMountPoint { mounts.adopt(mount: handle, on: point) }
+                }
+            }
             track(p)
-            tracer?.spawned(opts, process: p)
             if wasUnshared, !opts.newPIDNamespace, opts.joinNamespace == nil { firstUnsharedChild = firstUnsharedChild ?? p }
             if wasUnshared, !opts.newPIDNamespace, opts.joinNamespace == nil, let ns = try? p.namespace() {
                 unsharedNamespace = ns
@@ -53,11 +65,7 @@ public final class Session: @unchecked Sendable {
             }
             return p
         } catch let e as SystemError where e.errno.rawValue == ENOMEM && opts.joinNamespace == nil && childrenTarget != .own {
-            tracer?.failed(opts, error: e)
             throw deadChildrenNamespaceError(e)
-        } catch {
-            tracer?.failed(opts, error: error)
-            throw error
         }
     }
 
@@ -147,34 +155,24 @@ public final class Session: @unchecked Sendable {
     /// `nest N`: returns the namespaces outermost first (each with its init).
     public func nest(levels: Int, mountPattern: String?, path: String?, arguments: [String]) throws -> [Namespace] {
         reapFinished()
-        var dirfds: [Int32] = []
-        defer { for fd in dirfds { close(fd) } }
-        var mountPaths: [String] = []
+        var points: [MountPoint] = []
+        defer { for p in points { p.close() } }
         if let mountPattern {
-            for level in 0..<levels {
-                let p = mountPattern.replacingLevel(level)
-                mountPaths.append(p)
-                dirfds.append(try mounts.prepareMountPoint(p))
-            }
+            for level in 0..<levels { points.append(try mounts.prepareMountPoint(mountPattern.replacingLevel(level))) }
         }
         let join: Namespace? = {
             if case .joined(let inode) = childrenTarget { return namespaces.first { $0.inode == inode } }
             return nil
         }()
-        let handles: [Spawner.NestedLevel]
-        do {
-            handles = try Spawner.nest(levels: levels, procDirFDs: mountPattern == nil ? nil : dirfds,
-                                       path: path, arguments: arguments, join: join)
-        } catch {
-            // The levels made before the failure had mounted their procfs already (in
-            // pidsh's mount namespace; the processes are gone, the mounts are not):
-            // record each directory something now covers, so clean-up unmounts it.
-            for (p, fd) in zip(mountPaths, dirfds) where Self.isCovered(path: p, openedAs: fd) {
-                mounts.recordMount(p)
+        var context = TraceContext(argv: arguments)
+        for p in points { context.paths[Int64(p.fd)] = p.path }
+        let handles = try recorder.run(context) { trace in
+            try Spawner.nest(levels: levels, mountPoints: mountPattern == nil ? nil : points, path: path,
+                             arguments: arguments, join: join, trace: trace) { level, handle in
+                // Recorded even when a later level failed: its procfs stays until undone.
+                mounts.adopt(mount: handle, on: points[level])
             }
-            throw error
         }
-        for p in mountPaths.reversed() { mounts.recordMount(p) }
         var result: [Namespace] = []
         for level in handles {
             track(level.process)
@@ -183,7 +181,6 @@ public final class Session: @unchecked Sendable {
             adopt(ns)
             result.append(ns)
         }
-        tracer?.nested(levels: levels, processes: handles.map { $0.process })
         return result
     }
 
@@ -191,8 +188,7 @@ public final class Session: @unchecked Sendable {
     /// pidsh spawned (with setns) are pidsh's children: the dying init waits for them to
     /// be reaped (zap_pid_ns_processes), so pidsh reaps while it waits.
     public func killNamespace(initProcess: ProcessHandle) throws {
-        try initProcess.signal(SIGKILL)
-        tracer?.call("pidfd_send_signal(\(initProcess.pid), SIGKILL) = 0")
+        try initProcess.signal(SIGKILL, recorder: recorder)
         var spins = 0
         while spins < 20000 {
             reapFinished()
@@ -204,13 +200,6 @@ public final class Session: @unchecked Sendable {
         forgetDeadNamespaces()
     }
 
-    /// Whether a mount now covers the directory opened (O_PATH) as `fd` at `path`.
-    static func isCovered(path: String, openedAs fd: Int32) -> Bool {
-        var opened = stat(), now = stat()
-        guard fstat(fd, &opened) == 0, lstat(path, &now) == 0 else { return false }
-        return opened.st_dev != now.st_dev || opened.st_ino != now.st_ino
-    }
-
     // MARK: where children go
 
     public func unsharePID() throws {
@@ -219,12 +208,10 @@ public final class Session: @unchecked Sendable {
             // The kernel would say EINVAL; say why before asking it.
             throw KernelRules.unshareError(EINVAL)
         }
-        if pidsh_unshare(PIDSH_CLONE_NEWPID) != 0 {
-            let e = Glibc.errno
-            tracer?.call("unshare(CLONE_NEWPID) = -1 \(Errno.symbolicName(e))")
-            throw KernelRules.unshareError(e)
-        }
-        tracer?.call("unshare(CLONE_NEWPID) = 0")
+        var rec = pidsh_call_record()
+        let r = pidsh_unshare(PIDSH_CLONE_NEWPID, &rec)
+        recorder.add(rec)
+        if r != 0 { throw KernelRules.unshareError(rec.error) }
         childrenTarget = .unshared
         unsharedNamespace = nil
         firstUnsharedChild = nil
@@ -235,12 +222,10 @@ public final class Session: @unchecked Sendable {
             if ns.inode == Namespace.ownInode { return }
             throw KernelRules.childrenNamespaceFixedError("setns(\(ns.id), CLONE_NEWPID)")
         }
-        if pidsh_setns(ns.fd, PIDSH_CLONE_NEWPID) != 0 {
-            let e = Glibc.errno
-            tracer?.call("setns(\(ns.id), CLONE_NEWPID) = -1 \(Errno.symbolicName(e))")
-            throw KernelRules.setnsError(e, namespace: ns)
-        }
-        tracer?.call("setns(\(ns.id), CLONE_NEWPID) = 0")
+        var rec = pidsh_call_record()
+        let r = pidsh_setns(ns.fd, PIDSH_CLONE_NEWPID, &rec)
+        recorder.add(rec)
+        if r != 0 { throw KernelRules.setnsError(rec.error, namespace: ns) }
         adopt(ns)
         childrenTarget = ns.inode == Namespace.ownInode ? .own : .joined(inode: ns.inode)
     }
@@ -250,11 +235,10 @@ public final class Session: @unchecked Sendable {
         // would need privilege over the host's user namespace).
         if SessionSetup.childrenNamespaceIsFixed { return }
         let own = try Namespace.own()
-        if pidsh_setns(own.fd, PIDSH_CLONE_NEWPID) != 0 {
-            let e = Glibc.errno
-            throw KernelRules.setnsError(e, namespace: own)
-        }
-        tracer?.call("setns(\(own.id), CLONE_NEWPID) = 0")
+        var rec = pidsh_call_record()
+        let r = pidsh_setns(own.fd, PIDSH_CLONE_NEWPID, &rec)
+        recorder.add(rec)
+        if r != 0 { throw KernelRules.setnsError(rec.error, namespace: own) }
         childrenTarget = .own
     }
 

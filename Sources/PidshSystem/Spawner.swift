@@ -8,9 +8,8 @@ public struct SpawnOptions {
     public var environment: [String]
     public var newPIDNamespace = false
     public var joinNamespace: Namespace?
-    /// An O_PATH directory fd (from MountLog.prepareMountPoint) where the child mounts
-    /// its own procfs before exec.
-    public var procMountDirFD: Int32 = -1
+    /// Where the child mounts its own procfs before exec (MountLog.prepareMountPoint).
+    public var procMountPoint: MountPoint?
     public var remountProc = false
     /// (target, source) pairs wired with dup2 in the child.
     public var fileDescriptors: [(Int32, Int32)] = []
@@ -34,7 +33,8 @@ public struct SpawnOptions {
 public enum Spawner {
     /// Forks and starts the child (see CPidsh); the child is held by pidfd. Errors carry
     /// the kernel rule behind them.
-    public static func spawn(_ options: SpawnOptions) throws -> ProcessHandle {
+    public static func spawn(_ options: SpawnOptions, trace: UnsafeMutablePointer<pidsh_trace>? = nil,
+                             onMount: (pidsh_mount_handle) -> Void = { _ in }) throws -> ProcessHandle {
         let argv = CStringArray(options.arguments)
         let envp = CStringArray(options.environment)
         let flatMap = options.fileDescriptors.flatMap { [$0.0, $0.1] }
@@ -51,7 +51,9 @@ public enum Spawner {
                             req.envp = e
                             req.new_pid_namespace = options.newPIDNamespace ? 1 : 0
                             req.join_pid_namespace_fd = options.joinNamespace?.fd ?? -1
-                            req.proc_mount_dirfd = options.procMountDirFD
+                            req.proc_mount_dirfd = options.procMountPoint?.fd ?? -1
+                            req.proc_mount_record = options.procMountPoint?.record ?? 0
+                            req.trace = trace
                             req.remount_proc = options.remountProc ? 1 : 0
                             req.fd_map = map.baseAddress
                             req.fd_map_count = Int32(options.fileDescriptors.count)
@@ -65,10 +67,12 @@ public enum Spawner {
                 }
             }
         }
+        // The child's procfs mount is pidsh's to undo, even when the exec then failed.
+        if result.mount.fd >= 0 { onMount(result.mount) }
         if rc != 0 {
             if result.pidfd >= 0 {
                 // The child exists but pidsh could not restore its own pid_for_children.
-                _ = pidsh_pidfd_send_signal(result.pidfd, SIGKILL)
+                _ = pidsh_pidfd_send_signal(result.pidfd, SIGKILL, result.pid, nil)
                 let orphan = ProcessHandle.adopt(pid: result.pid, pidfd: result.pidfd, isChild: true, command: options.arguments)
                 _ = try? orphan.wait(interruptible: false)
             }
@@ -81,8 +85,10 @@ public enum Spawner {
     }
 
     /// `nest`: N nested namespaces; returns one process per level, outermost first.
-    public static func nest(levels: Int, procDirFDs: [Int32]?, path: String?, arguments: [String],
-                            environment: [String] = currentEnvironment(), join: Namespace? = nil) throws -> [NestedLevel] {
+    public static func nest(levels: Int, mountPoints: [MountPoint]?, path: String?, arguments: [String],
+                            environment: [String] = currentEnvironment(), join: Namespace? = nil,
+                            trace: UnsafeMutablePointer<pidsh_trace>? = nil,
+                            onMount: (Int, pidsh_mount_handle) -> Void = { _, _ in }) throws -> [NestedLevel] {
         let argv = CStringArray(arguments)
         let envp = CStringArray(environment)
         var out = [pidsh_nest_level](repeating: pidsh_nest_level(), count: levels)
@@ -90,19 +96,25 @@ public enum Spawner {
         let rc: Int32 = argv.withUnsafeArgv { a in
             envp.withUnsafeArgv { e in
                 withOptionalCString(path) { p in
-                    withOptionalIntArray(procDirFDs) { dirs in
+                    withOptionalArray(mountPoints?.map { $0.fd }) { dirs in
+                      withOptionalArray(mountPoints?.map { $0.record }) { records in
                         var req = pidsh_nest_request()
                         req.levels = Int32(levels)
                         req.proc_dirfds = dirs
+                        req.proc_mount_records = records
+                        req.trace = trace
                         req.path = p
                         req.argv = a
                         req.envp = e
                         req.join_pid_namespace_fd = join?.fd ?? -1
                         return pidsh_nest(&req, &out, &result)
+                      }
                     }
                 }
             }
         }
+        // Each level's procfs mount is pidsh's to undo, also when a later level failed.
+        for level in 0..<levels where out[level].mount.fd >= 0 { onMount(level, out[level].mount) }
         if rc != 0 {
             throw KernelRules.nestError(result: result, levels: levels, program: arguments.first)
         }
@@ -154,7 +166,7 @@ func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) throws
     return try s.withCString { try body($0) }
 }
 
-func withOptionalIntArray<R>(_ a: [Int32]?, _ body: (UnsafePointer<Int32>?) throws -> R) rethrows -> R {
+func withOptionalArray<T, R>(_ a: [T]?, _ body: (UnsafePointer<T>?) throws -> R) rethrows -> R {
     guard let a else { return try body(nil) }
     return try a.withUnsafeBufferPointer { try body($0.baseAddress) }
 }

@@ -1,3 +1,4 @@
+import CPidsh
 import Glibc
 import SystemPackage
 
@@ -40,19 +41,12 @@ public struct UsageError: Error, CustomStringConvertible, Equatable {
     public init(_ message: String) { description = message }
 }
 
-private let errnoNames: [Int32: String] = [
-        EPERM: "EPERM", ENOENT: "ENOENT", ESRCH: "ESRCH", EINTR: "EINTR", EIO: "EIO",
-        E2BIG: "E2BIG", ENOEXEC: "ENOEXEC", EBADF: "EBADF", ECHILD: "ECHILD", EAGAIN: "EAGAIN",
-        ENOMEM: "ENOMEM", EACCES: "EACCES", EBUSY: "EBUSY", EEXIST: "EEXIST", ENOTDIR: "ENOTDIR",
-        EISDIR: "EISDIR", EINVAL: "EINVAL", EMFILE: "EMFILE", ENOSPC: "ENOSPC", EUSERS: "EUSERS",
-        ELOOP: "ELOOP", ENAMETOOLONG: "ENAMETOOLONG", ENOSYS: "ENOSYS", EROFS: "EROFS",
-        ENOTEMPTY: "ENOTEMPTY", EXDEV: "EXDEV", ETXTBSY: "ETXTBSY", EOPNOTSUPP: "EOPNOTSUPP",
-]
-
 extension Errno {
-    /// "ENOMEM" rather than "Cannot allocate memory": the name people search for.
+    /// "ENOMEM" rather than "Cannot allocate memory": the name people search for
+    /// (glibc's strerrorname_np).
     public static func symbolicName(_ value: Int32) -> String {
-        errnoNames[value] ?? "errno \(value)"
+        guard let name = pidsh_errno_name(value) else { return "errno \(value)" }
+        return String(cString: name)
     }
 }
 

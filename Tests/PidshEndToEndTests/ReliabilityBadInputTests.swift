@@ -177,8 +177,9 @@ final class ReliabilityBadInputTests: ReliabilityTestCase {
             ("mount proc \(d)/missing/sub", "-c:1:12", "\(d)/missing does not exist"),
             ("mount proc \(d)/../\(URL(fileURLWithPath: d).lastPathComponent)/x", "-c:1:12", "contains `..`"),
             ("mount proc \(d)/x/..", "-c:1:12", "contains `..`"),
-            ("spawn --newpid --mount-proc \(d)/file /bin/true", "-c:1:1", "is not a directory"),
-            ("nest 2 --mount-proc \(d)/missing/p{level}", "-c:1:1", "does not exist"),
+            // The caret is on the path, not on the command.
+            ("spawn --newpid --mount-proc \(d)/file /bin/true", "-c:1:29", "is not a directory"),
+            ("nest 2 --mount-proc \(d)/missing/p{level}", "-c:1:21", "does not exist"),
             ("mount proc ''", "-c:1:12", "mount point is empty"),
         ]
         for (code, location, message) in cases {

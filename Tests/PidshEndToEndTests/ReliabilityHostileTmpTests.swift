@@ -27,9 +27,9 @@ final class ReliabilityHostileTmpTests: ReliabilityTestCase {
             ("mount proc \(d)/dangling", "-c:1:12", "\(d)/dangling is a symbolic link"),
             ("mount proc \(d)/etc-link/pidsh-planted", "-c:1:12", "\(d)/etc-link is a symbolic link"),
             ("mount proc \(d)/dangling/sub", "-c:1:12", "\(d)/dangling is a symbolic link"),
-            ("spawn --newpid --mount-proc \(d)/etc-link /bin/true", "-c:1:1", "is a symbolic link"),
-            ("spawn --newpid --mount-proc \(d)/dangling /bin/true", "-c:1:1", "is a symbolic link"),
-            ("nest 2 --mount-proc \(d)/lvl{level}", "-c:1:1", "is a symbolic link"),
+            ("spawn --newpid --mount-proc \(d)/etc-link /bin/true", "-c:1:29", "is a symbolic link"),
+            ("spawn --newpid --mount-proc \(d)/dangling /bin/true", "-c:1:29", "is a symbolic link"),
+            ("nest 2 --mount-proc \(d)/lvl{level}", "-c:1:21", "is a symbolic link"),
         ]
         for flags in [[], ["--shared-mounts"]] {
             for (code, location, message) in attempts {
@@ -67,7 +67,7 @@ final class ReliabilityHostileTmpTests: ReliabilityTestCase {
             assertContains(r.stderr, "refused")
             let plain = pidsh(code)
             XCTAssertEqual(plain.status, 1, plain.transcript)
-            assertLocatedError(plain.stderr, at: code.hasPrefix("mount") ? "-c:1:12" : "-c:1:1", "owned by uid 65534")
+            assertLocatedError(plain.stderr, at: code.hasPrefix("mount") ? "-c:1:12" : "-c:1:29", "owned by uid 65534")
         }
         XCTAssertTrue(exists(d + "/foreign"), "a directory pidsh did not create is never removed")
         // A directory of root's (pidsh's user) is fine, and stays after.
@@ -95,7 +95,7 @@ final class ReliabilityHostileTmpTests: ReliabilityTestCase {
         XCTAssertEqual(r.status, 0, r.transcript)
         assertLocatedError(r.stderr, at: "-c:1:16", "is a symbolic link")
         assertLocatedError(r.stderr, at: "-c:2:16", "is a symbolic link")
-        assertLocatedError(r.stderr, at: "-c:3:5", "is a symbolic link")
+        assertLocatedError(r.stderr, at: "-c:3:33", "is a symbolic link")
         XCTAssertEqual((r.fields["procmounts"] ?? "").split(separator: " ").map(String.init).filter { $0.hasPrefix(d) || $0.hasPrefix("/etc") }, ["\(d)/fine"], r.transcript)
         XCTAssertFalse(exists(d + "/target"))
         XCTAssertFalse(exists(d + "/fine"), "removed at exit")

@@ -31,10 +31,15 @@ final class ReliabilitySharedMountsTests: ReliabilityTestCase {
         guard let run = startSharedRun(d) else { return }
         let mounts = hostMountPoints()
         for p in sharedPaths { XCTAssertTrue(mounts.contains(p), "\(p) is visible in the host's /proc/self/mounts") }
-        let text = (try? String(contentsOfFile: journal(run), encoding: .utf8)) ?? ""
+        // A binary journal: each path is stored with its length, once for the directory
+        // and once for the mount (no line of text a path could forge).
+        let bytes = [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: journal(run)))) ?? Data())
+        XCTAssertEqual(Array(bytes.prefix(8)), Array("PIDSHJ2\n".utf8))
         for p in sharedPaths {
-            assertContains(text, "mount\t\(p)\n")
-            assertContains(text, "dir\t\(p)\n")
+            let path = [UInt8](p.utf8)
+            let needle = withUnsafeBytes(of: UInt32(path.count).littleEndian) { [UInt8]($0) } + path
+            let hits = (0...(max(0, bytes.count - needle.count))).filter { Array(bytes[$0..<min(bytes.count, $0 + needle.count)]) == needle }
+            XCTAssertEqual(hits.count, 2, "\(p): directory and mount")
         }
         FileManager.default.createFile(atPath: d + "/go", contents: nil)
         XCTAssertEqual(waitForExit(run), 0, run.transcript)
@@ -105,9 +110,39 @@ final class ReliabilitySharedMountsTests: ReliabilityTestCase {
                                  ("cd /\nmount proc proc", "-c:2:12"), ("cd /\nmount proc ./proc", "-c:2:12")] {
             let r = pidsh(code, flags: ["--shared-mounts"])
             XCTAssertEqual(r.status, 1, "\(code)\n\(r.transcript)")
-            assertLocatedError(r.stderr, at: location, "refusing to mount over the host's /proc")
+            assertLocatedError(r.stderr, at: location, "refusing to mount over /proc")
         }
         XCTAssertEqual(hostMountPoints().filter { $0 == "/proc" }.count, before, "the host's /proc is untouched")
         XCTAssertEqual((try? String(contentsOfFile: "/proc/1/comm", encoding: .utf8))?.isEmpty, false)
+    }
+
+    /// Every way a target can land on /proc or under it is refused, shared or private:
+    /// shared it would cover the host's /proc, private it would blind pidsh itself.
+    func testEveryTargetThatLandsOnProcIsRefused() throws {
+        try requireRoot("--shared-mounts")
+        let before = hostMountPoints().filter { $0.hasPrefix("/proc") }.sorted()
+        // (set-up, command, where the caret goes on line 2, what it says)
+        let attempts: [(String, String, String, String)] = [
+            ("true", "nest 1 --mount-proc /proc", "-c:2:21", "refusing to mount over /proc"),
+            ("cd /", "spawn --newpid --mount-proc ./proc /bin/true", "-c:2:29", "refusing to mount over /proc"),
+            ("let n = ns new", "mount proc /proc/sys --ns $n", "-c:2:12", "refusing to mount over /proc/sys"),
+            ("true", "umount /proc", "-c:2:8", "refusing to unmount /proc"),
+            ("cd /proc", "umount .", "-c:2:8", "refusing to unmount /proc"),
+        ]
+        let check = "spawn --wait true\necho procmounts=$(awk '$2 ~ /^\\/proc/ {print $2}' /proc/self/mounts | sort | tr '\\n' ' ')\necho self=$(cat /proc/$$/comm)"
+        for flags in [[], ["--shared-mounts"]] {
+            for (setup, command, location, message) in attempts {
+                let plain = pidsh(setup + "\n" + command, flags: flags)
+                XCTAssertEqual(plain.status, 1, "\(flags) \(command)\n\(plain.transcript)")
+                assertLocatedError(plain.stderr, at: location, message)
+                // After the refusal pidsh still sees its processes: its /proc is intact.
+                let r = pidsh(setup + "\ntry " + command + "\n" + check, flags: flags)
+                XCTAssertEqual(r.status, 0, "\(flags) \(command)\n\(r.transcript)")
+                XCTAssertEqual((r.fields["procmounts"] ?? "").split(separator: " ").map(String.init), before,
+                               "\(flags) \(command): nothing mounted on or under /proc, nothing unmounted\n\(r.transcript)")
+                XCTAssertEqual(r.fields["self"], "pidsh", "pidsh still sees itself\n\(r.transcript)")
+            }
+        }
+        XCTAssertEqual(hostMountPoints().filter { $0.hasPrefix("/proc") }, before, "the host's /proc is untouched")
     }
 }

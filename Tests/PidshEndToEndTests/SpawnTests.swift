@@ -194,7 +194,7 @@ final class SpawnTests: EndToEndTestCase {
         assertContains(r.stderr, "--newpid and --ns exclude each other")
         assertContains(r.stderr, "command not found: no-such-program-xyz")
         assertContains(r.stderr, "unknown option --bogus")
-        assertContains(r.stderr, "--mount-proc /proc would hide pidsh's own view")
+        assertContains(r.stderr, "refusing to mount over /proc")
         assertContains(r.stderr, "-c:6:")
         assertNotContains(r.stdout, "not-reached")
     }

@@ -131,19 +131,18 @@ final class MountTests: SystemTestCase {
         assertUsageError(mentions: ["NUL"]) { try MountLog().prepareMountPoint("/tmp/a\u{0}b") }
     }
 
-    func testHostProcIsRecognisedInEveryForm() throws {
-        // Only the predicate is tested: a mistake here must not mount over the real /proc.
-        XCTAssertTrue(MountLog.isHostProc("/proc"))
-        XCTAssertTrue(MountLog.isHostProc("/proc/"))
-        XCTAssertTrue(MountLog.isHostProc("//proc"))
-        XCTAssertTrue(MountLog.isHostProc("/./proc/."))
-        XCTAssertFalse(MountLog.isHostProc("/proc/1"))
-        XCTAssertFalse(MountLog.isHostProc(path("proc")))
+    func testHostProcIsRefusedWhereverThePathLands() throws {
+        // Resolved from the directory reached, not from the text: relative paths, `//`,
+        // `.` and /proc's own subdirectories all land on /proc.
+        for p in ["/proc", "/proc/", "//proc", "/./proc/.", "/proc/sys", "/proc/sys/kernel"] {
+            assertUsageError(mentions: ["refusing to mount over /proc"]) { try session.mounts.prepareMountPoint(p) }
+        }
         let old = FileManager.default.currentDirectoryPath
         XCTAssertEqual(chdir("/"), 0)
         defer { chdir(old) }
-        XCTAssertTrue(MountLog.isHostProc("proc"), "relative to cwd /, `proc` is the host's /proc")
-        XCTAssertTrue(MountLog.isHostProc("./proc"))
+        assertUsageError(mentions: ["refusing to mount over /proc"]) { try session.mounts.prepareMountPoint("proc") }
+        assertUsageError(mentions: ["refusing to mount over /proc/sys"]) { try session.mounts.prepareMountPoint("./proc/sys") }
+        XCTAssertEqual(session.mounts.entries, [])
     }
 
     func testUnmount() throws {
@@ -206,11 +205,22 @@ final class MountTests: SystemTestCase {
         let ns = try session.newNamespace()
         try log.mountProc(at: path("j"), namespace: ns)
         defer { log.undoAll() }
-        XCTAssertEqual(MountLog.readJournal(journal), [.directory(path("j")), .mount(path("j"))])
-        // A new log adopting the journal (as `pidsh cleanup` does) undoes it all.
-        let cleanup = MountLog()
-        cleanup.adopt(MountLog.readJournal(journal))
-        XCTAssertEqual(cleanup.undoAll(), [])
+        let entries = MountJournal.read(journal)
+        XCTAssertEqual(entries.map { $0.kind }, [.directory, .mount])
+        XCTAssertEqual(entries.map { $0.path }, [path("j"), path("j")])
+        XCTAssertNotEqual(entries[0].ino, 0, "the directory is recorded by device and inode")
+        XCTAssertNotEqual(entries[1].mountID, 0, "the mount by its unique id")
+        // A record that does not match what is there now is left alone.
+        let forged = [MountJournal.Entry(kind: .directory, path: path("j"), dev: entries[0].dev, ino: entries[0].ino + 1, mountID: 0),
+                      MountJournal.Entry(kind: .mount, path: path("j"), dev: 0, ino: 0, mountID: entries[1].mountID + 1)]
+        let refusals = MountJournal.undo(forged) { _ in XCTFail("nothing may be undone") }
+        XCTAssertEqual(refusals.count, 2, "\(refusals)")
+        XCTAssertEqual(mountPoints(under: tempDir), [path("j")])
+        // Undoing the journal (as `pidsh cleanup` does) walks the paths again, checks the
+        // mount id and the inode, and undoes it all.
+        var lines: [String] = []
+        XCTAssertEqual(MountJournal.undo(entries) { lines.append($0) }, [])
+        XCTAssertEqual(lines, ["unmounted \(path("j"))", "removed \(path("j"))"])
         XCTAssertEqual(mountPoints(under: tempDir), [])
         XCTAssertFalse(exists(path("j")))
         log.undoAll()

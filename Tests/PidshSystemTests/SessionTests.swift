@@ -7,11 +7,9 @@ import XCTest
 /// Session: the bookkeeping of everything made, the tracer's view of it, and tear-down.
 final class SessionTests: SystemTestCase {
     final class RecordingTracer: Tracer {
-        var lines: [String] = []
-        func call(_ line: String) { lines.append("call " + line) }
-        func spawned(_ options: SpawnOptions, process: ProcessHandle) { lines.append("spawned \(options.arguments.first ?? "?")") }
-        func failed(_ options: SpawnOptions, error: Error) { lines.append("failed \(options.arguments.first ?? "?")") }
-        func nested(levels: Int, processes: [ProcessHandle]) { lines.append("nested \(levels) \(processes.count)") }
+        var calls: [SystemCall] = []
+        func trace(_ calls: [SystemCall], context: TraceContext, lost: Int) { self.calls += calls }
+        var names: [String] { calls.map { $0.name } }
     }
 
     func testTearDownKillsReapsAndUndoesEverything() throws {
@@ -64,13 +62,14 @@ final class SessionTests: SystemTestCase {
         try session.setChildrenNamespaceToOwn()
         _ = try? session.spawn(SpawnOptions(path: "/nonexistent", arguments: ["nothing"]))
         _ = try session.nest(levels: 2, mountPattern: nil, path: nil, arguments: [])
-        XCTAssertEqual(tracer.lines.count, 6, "\(tracer.lines)")
-        XCTAssertEqual(tracer.lines[0], "spawned pidsh-init")
-        XCTAssertEqual(tracer.lines[1], "call setns(\(ns.id), CLONE_NEWPID) = 0")
-        XCTAssertEqual(tracer.lines[2], "spawned sleep")
-        XCTAssertTrue(tracer.lines[3].hasPrefix("call setns(pid:[\(Namespace.ownInode)]"))
-        XCTAssertEqual(tracer.lines[4], "failed nothing")
-        XCTAssertEqual(tracer.lines[5], "nested 2 2")
+        // What the C layer did, in order: the init (a fork: it never execs), setns, the
+        // sleep (vfork-style: it execs), setns back, a failed exec and its reaping, the
+        // outermost nest level (a fork) and the level it clones (CLONE_VM).
+        XCTAssertEqual(tracer.names, ["clone3", "setns", "clone", "execve", "setns", "clone", "execve", "waitid", "clone3", "clone"],
+                       tracer.calls.map { $0.line() }.joined(separator: "\n"))
+        XCTAssertEqual(tracer.calls[1].line(), "setns(\(ns.fd)<\(ns.id)>, CLONE_NEWPID) = 0")
+        XCTAssertTrue(tracer.calls[2].line().hasPrefix("clone(flags=CLONE_VM|CLONE_PIDFD|CLONE_VFORK|SIGCHLD) = "), tracer.calls[2].line())
+        XCTAssertEqual(tracer.calls[6].line(), "execve(\"/nonexistent\", []) = -1 ENOENT (No such file or directory)   # in the child \(tracer.calls[6].actorPID)")
     }
 
     func testChildrenNamespaceFollowsTheTarget() throws {

@@ -112,12 +112,12 @@ final class SpawnTests: SystemTestCase {
 
     func testChildMountsItsOwnProcOnPreparedMountPoint() throws {
         try requireRoot("mount proc")
-        let dirfd = try session.mounts.prepareMountPoint(path("p"))
-        defer { close(dirfd) }
+        let point = try session.mounts.prepareMountPoint(path("p"))
+        defer { point.close() }
         var o = sleepOptions(newPID: true)
-        o.procMountDirFD = dirfd
+        o.procMountPoint = point
         let p = try session.spawn(o)
-        session.mounts.recordMount(path("p"))
+        XCTAssertEqual(session.mounts.entries, [.directory(path("p")), .mount(path("p"))], "the child's mount is recorded by handle")
         XCTAssertEqual(mountPoints(under: tempDir), [path("p")])
         XCTAssertEqual(numericEntries(path("p")), [1], "the procfs of the child's namespace holds only it")
         XCTAssertEqual(p.nspid, 1)

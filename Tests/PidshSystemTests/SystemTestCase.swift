@@ -44,7 +44,7 @@ class SystemTestCase: XCTestCase {
         let leftMounts = mountPoints(under: tempDir)
         XCTAssertEqual(leftMounts, [], "mounts left under \(tempDir) after the test")
         // Never leave them in the host mount namespace, whatever the test did.
-        for m in leftMounts.sorted(by: { $0.count > $1.count }) { _ = pidsh_umount(m, Int32(MNT_DETACH)) }
+        for m in leftMounts.sorted(by: { $0.count > $1.count }) { _ = pidsh_umount(m, Int32(MNT_DETACH), nil) }
 
         let leftProcesses = descendants(of: getpid())
         XCTAssertEqual(leftProcesses.map { $0.pid }, [],

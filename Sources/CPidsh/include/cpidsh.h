@@ -1,7 +1,9 @@
 // CPidsh: the only C in pidsh. Everything that runs between fork/clone and exec lives
 // here, because a Swift process is multi-threaded and its child may only make raw,
 // async-signal-safe calls (no Swift, no malloc, no locks). Every argument is prepared
-// by the Swift caller before the fork.
+// by the Swift caller before the fork. The C layer reports what it did: each system call
+// a user should see is recorded (pidsh_call_record) where it is made, in whichever
+// process, and `--trace` prints only those records.
 #ifndef CPIDSH_H
 #define CPIDSH_H
 
@@ -11,6 +13,64 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+// ---------------------------------------------------------------------------------
+// What the C layer did: one record per system call a user should see.
+
+typedef enum pidsh_call {
+    PIDSH_CALL_CLONE = 1,          // clone(2): flags as passed (CLONE_VM|CLONE_VFORK|...|SIGCHLD)
+    PIDSH_CALL_CLONE3 = 2,         // clone3(2): flags; flags2 = exit_signal
+    PIDSH_CALL_SETNS = 3,          // setns(fd, flags): target = the namespace's inode
+    PIDSH_CALL_UNSHARE = 4,
+    PIDSH_CALL_FSOPEN = 5,         // text = filesystem type
+    PIDSH_CALL_FSCONFIG = 6,       // flags = command
+    PIDSH_CALL_FSMOUNT = 7,        // flags = fsmount flags, flags2 = mount attributes
+    PIDSH_CALL_MOVE_MOUNT = 8,     // flags = move_mount flags, text = target path when known
+    PIDSH_CALL_OPEN_TREE = 9,      // flags = open_tree flags, text = path
+    PIDSH_CALL_MOUNT = 10,         // mount(2): flags = mountflags, text = target
+    PIDSH_CALL_UMOUNT2 = 11,       // flags = umount flags, text = path given to the kernel
+    PIDSH_CALL_PIDFD_SEND_SIGNAL = 12, // target = PID (pidsh's view), flags2 = signal
+    PIDSH_CALL_KILL = 13,          // target = PID, flags2 = signal
+    PIDSH_CALL_EXECVE = 14,        // text = program path
+    PIDSH_CALL_WAITID = 15,        // flags = options, target = PID waited for
+    PIDSH_CALL_MKDIRAT = 16,       // text = name, flags = mode
+    PIDSH_CALL_UNLINKAT = 17,      // text = name, flags = AT_REMOVEDIR
+    PIDSH_CALL_PIVOT_ROOT = 18,
+} pidsh_call;
+
+/// In which process a call ran.
+typedef enum pidsh_actor {
+    PIDSH_ACTOR_PIDSH = 0,   // pidsh itself (the interpreter's thread)
+    PIDSH_ACTOR_CHILD = 1,   // the new process, before exec (or before its init loop)
+    PIDSH_ACTOR_HELPER = 2,  // a helper process cloning on pidsh's behalf
+    PIDSH_ACTOR_LEVEL = 3,   // a level of `nest` (PID 1 of its namespace); `level` says which
+    PIDSH_ACTOR_JANITOR = 4, // pidsh's janitor (it makes mount points, undoes at the end)
+} pidsh_actor;
+
+typedef struct pidsh_call_record {
+    int32_t call;       // pidsh_call
+    int32_t actor;      // pidsh_actor
+    int32_t level;      // nest level for PIDSH_ACTOR_LEVEL, else -1
+    int32_t error;      // errno when the call failed, else 0
+    int64_t result;     // the call's return value (-1 on failure)
+    int64_t fd;         // the descriptor argument, -1 if none
+    uint64_t flags;     // the flags argument as the kernel got it
+    uint64_t flags2;    // a second flags argument (see pidsh_call)
+    uint64_t target;    // namespace inode, PID, ... (see pidsh_call)
+    int64_t actor_pid;  // the acting process in pidsh's view when known, else 0
+    char text[88];      // a path, filesystem type or program (truncated, NUL-terminated)
+} pidsh_call_record;
+
+/// Where records go: an array Swift owns. Full: later records are counted in `lost`.
+typedef struct pidsh_trace {
+    pidsh_call_record *records;
+    int32_t capacity;
+    int32_t count;
+    int32_t lost;
+} pidsh_trace;
+
+// ---------------------------------------------------------------------------------
+// Spawning.
 
 /// Where a spawn failed; reported with the errno so Swift can explain the kernel's rule.
 typedef enum pidsh_stage {
@@ -23,9 +83,16 @@ typedef enum pidsh_stage {
     PIDSH_STAGE_MOUNT_PROC = 6,    // the child's own procfs mount (--mount-proc PATH)
     PIDSH_STAGE_REMOUNT_PROC = 7,  // private mount ns + /proc remount (--mount-proc)
     PIDSH_STAGE_EXEC = 8,          // execve
-    PIDSH_STAGE_PIPE = 9,          // the parent's report pipe / socket
+    PIDSH_STAGE_PIPE = 9,          // the report channel between pidsh and the child
     PIDSH_STAGE_PARENT_GONE = 10,  // pidsh died before the child could start
 } pidsh_stage;
+
+/// A procfs mount made on pidsh's behalf: a descriptor of the mount itself (its root,
+/// from fsmount or open_tree) and its STATX_MNT_ID_UNIQUE, or -1 / 0 when none was made.
+typedef struct pidsh_mount_handle {
+    int fd;
+    uint64_t mount_id;
+} pidsh_mount_handle;
 
 typedef struct pidsh_spawn_request {
     /// Program to execve; NULL runs pidsh's minimal init loop instead (never returns).
@@ -34,12 +101,14 @@ typedef struct pidsh_spawn_request {
     char *const *envp;
     /// 1: the child is PID 1 of a new PID namespace (CLONE_NEWPID).
     int new_pid_namespace;
-    /// >= 0: setns(fd, CLONE_NEWPID) on this thread before the clone and back after, so
-    /// the child joins that namespace (as a child of pidsh).
+    /// >= 0: the child joins that PID namespace (setns on this thread around the clone,
+    /// or in a helper when pidsh may not move).
     int join_pid_namespace_fd;
     /// >= 0: an O_PATH directory fd; the child mounts a procfs of its own PID namespace
     /// on it before exec (new mount API, so no path is resolved in the child).
     int proc_mount_dirfd;
+    /// The janitor's record id for that mount (see pidsh_janitor_note_mount).
+    uint64_t proc_mount_record;
     /// 1: the child gets a private mount namespace with /proc remounted
     /// (as `unshare --mount-proc`).
     int remount_proc;
@@ -52,6 +121,8 @@ typedef struct pidsh_spawn_request {
     const char *working_directory;
     /// comm name for the init loop ("pidsh-init"); ignored when exec'ing.
     const char *init_name;
+    /// Records of the calls made (NULL: none kept).
+    pidsh_trace *trace;
 } pidsh_spawn_request;
 
 typedef struct pidsh_spawn_result {
@@ -59,9 +130,12 @@ typedef struct pidsh_spawn_result {
     int pidfd;      // close-on-exec pidfd, or -1 on error
     int error;      // errno, 0 on success
     int stage;      // pidsh_stage where it failed
+    /// The child's procfs mount, when it made one: reported even when the spawn then
+    /// failed (the exec), so pidsh still undoes it.
+    pidsh_mount_handle mount;
 } pidsh_spawn_result;
 
-/// Forks (clone3, CLONE_PIDFD) and runs the child side. Returns 0 or -1 (see res).
+/// Clones the child (see launch.c for how) and runs its side. Returns 0 or -1 (see res).
 /// Must be called on the thread whose pid_for_children pidsh manages (the interpreter's).
 int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res);
 
@@ -70,15 +144,18 @@ typedef struct pidsh_nest_level {
     int pidfd;      // the level's first process (PID 1 of that namespace)
     pid_t pid;      // its PID as pidsh sees it
     int nsfd;       // its PID namespace, opened by the level itself (outlives a quick exit)
+    pidsh_mount_handle mount;  // its procfs mount, when it made one
 } pidsh_nest_level;
 
 typedef struct pidsh_nest_request {
     int levels;                 // N: level N-1 outermost .. 0 innermost
     const int *proc_dirfds;     // N O_PATH dirfds, indexed by level, or NULL: no mounts
+    const uint64_t *proc_mount_records; // the janitor's record id of each level's mount
     const char *path;           // innermost program, NULL: pidsh init loop (sleep forever)
     char *const *argv;
     char *const *envp;
     int join_pid_namespace_fd;  // >= 0: the outermost level is created inside this ns
+    pidsh_trace *trace;         // records of the calls made, or NULL
 } pidsh_nest_request;
 
 typedef struct pidsh_nest_result {
@@ -90,41 +167,85 @@ typedef struct pidsh_nest_result {
 
 /// Builds N nested PID namespaces as multi_pidns does: each level is PID 1 of its own
 /// namespace, mounts its procfs, and clones the next; the innermost execs. `out` gets
-/// N entries, indexed by level. Every process is killed again on failure.
+/// N entries, indexed by level. Every process is killed again on failure; the mounts
+/// reported stay in `out` (the caller undoes them).
 int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_result *res);
 
 /// Runs pidsh's init loop in the calling process (PID 1 of a namespace): reaps orphans
 /// on SIGCHLD and never returns.
 void pidsh_init_loop(void) __attribute__((noreturn));
 
+// ---------------------------------------------------------------------------------
+// Session start-up.
+
+/// Start-up stages (pidsh_enter_session's *stage).
+typedef enum pidsh_session_stage {
+    PIDSH_SESSION_OK = 0,
+    PIDSH_SESSION_USER_NAMESPACE = 1,   // unshare(CLONE_NEWUSER)
+    PIDSH_SESSION_ID_MAPS = 2,          // uid_map / gid_map / setgroups
+    PIDSH_SESSION_MOUNT_NAMESPACE = 3,  // unshare(CLONE_NEWNS)
+    PIDSH_SESSION_PRIVATE_ROOT = 4,     // making / MS_REC|MS_PRIVATE
+    PIDSH_SESSION_OWN_PID_NAMESPACE = 5,// rootless: PID 1 of a namespace of its own
+    PIDSH_SESSION_JANITOR = 6,          // starting the janitor
+} pidsh_session_stage;
+
 /// Start-up, while the process is still single-threaded: enter a new user namespace
 /// mapping the caller to root (when `rootless`), and a private mount namespace with
 /// `/` made MS_REC|MS_PRIVATE (when `private_mounts`). Rootless, pidsh then either
 /// becomes PID 1 of a PID namespace of its own (`own_pid_namespace`), or stays in the
 /// host's and joins other namespaces only through a helper process. Creates the life
-/// pipe that lets children notice pidsh's death. Returns 0, or the errno with *stage
-/// set: 1 user namespace, 2 uid/gid map, 3 mount namespace, 4 making / private, 5 own
-/// PID namespace.
+/// pipe that lets children notice pidsh's death. Returns 0, or the errno with *stage set.
 int pidsh_enter_session(int private_mounts, int rootless, int own_pid_namespace, int *stage);
 
 /// Mirrors the directory open as `dirfd` (O_PATH) with a writable tmpfs that binds
 /// every original entry (see mirror.c); `/` by pivot_root. Only in pidsh's own mount
 /// namespace. Returns 0 or errno; on failure nothing changed.
-int pidsh_mirror_directory(int dirfd);
+int pidsh_mirror_directory(int dirfd, pidsh_trace *trace);
 
-/// Forks the janitor (see janitor.c): it undoes recorded mounts and directories once
-/// pidsh is gone, however it went. Call at start-up. Returns 0 or errno.
+// ---------------------------------------------------------------------------------
+// The janitor (janitor.c): a process forked at start-up that outlives pidsh and undoes,
+// by handle, every mount and directory still recorded once pidsh is gone, however it
+// went. Records are binary messages with descriptors attached; no path is parsed.
+
+/// Forks the janitor. Call at start-up. Returns 0 or errno.
 int pidsh_start_janitor(void);
-/// Tells the janitor one journal line ("+m PATH\n", "-d PATH\n"...).
-int pidsh_janitor_note(const char *line);
+/// The most records (mount points made plus mounts) the janitor holds at once.
+int pidsh_janitor_capacity(void);
+/// Asks the janitor to make directory `name` in `parent_fd` (so no moment exists at
+/// which pidsh could die with the directory made and unrecorded). Returns 0 and an
+/// O_PATH fd of the new directory in *dir_fd, or errno (EEXIST: it was there already).
+/// Without a janitor, makes it itself.
+int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode, uint64_t record,
+                                 int *dir_fd, pidsh_trace *trace);
+/// Records a mount (a descriptor of its root) before it is attached. Raw calls only:
+/// children call it between fork and exec.
+int pidsh_janitor_note_mount(int mount_fd, uint64_t mount_id, uint64_t record);
+/// The record is undone (or kept on purpose): the janitor lets go of it.
+int pidsh_janitor_forget(uint64_t record);
+/// The `--shared-mounts` journal: removed by the janitor once everything is undone.
+int pidsh_janitor_note_journal(int dir_fd, const char *name);
 /// At a normal exit, after everything was undone: the janitor exits, pidsh reaps it.
 void pidsh_stop_janitor(void);
+/// Is `pid` the janitor (so orphan reaping leaves it alone)?
+int pidsh_janitor_pid(void);
+
+/// The same undo by handle for `pidsh cleanup` and a live session: unmounts the mount
+/// whose root `mount_fd` is, after checking its STATX_MNT_ID_UNIQUE is `mount_id`
+/// (MNT_DETACH through /proc/self/fd). Returns 0, EINVAL (not mounted any more),
+/// ESTALE (another mount), or errno.
+int pidsh_unmount_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec);
+/// Removes directory `name` in `parent_fd` if it is still the one made (device and
+/// inode). Returns 0, ESTALE (another entry is there now), or errno.
+int pidsh_remove_directory_handle(int parent_fd, const char *name, uint64_t dev, uint64_t ino,
+                                  pidsh_call_record *rec);
+/// STATX_MNT_ID_UNIQUE of the mount holding `fd` (0 when the kernel cannot say).
+uint64_t pidsh_mount_id_of(int fd);
+/// 1 when `fd` is the root of a mount (STATX_ATTR_MOUNT_ROOT), 0 when not, -1 unknown.
+int pidsh_is_mount_root(int fd);
 
 /// Rootless start-up step: unshare(CLONE_NEWPID) + fork; the child returns as pidsh
 /// (PID 1 of its own namespace, /proc remounted), the parent never returns.
 int pidsh_enter_own_pid_namespace(void);
-/// Is `pid` the janitor (so orphan reaping leaves it alone)?
-int pidsh_janitor_pid(void);
 /// waitid(P_ALL, WNOHANG|WNOWAIT): the PID of some child that has ended, or 0.
 pid_t pidsh_peek_ended_child(void);
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): 0 or errno.
@@ -135,27 +256,29 @@ void pidsh_reap_pid(pid_t pid);
 /// Creates the life pipe only (for embedders and tests that skip pidsh_enter_session).
 int pidsh_ensure_life_pipe(void);
 
-/// Mounts a procfs showing the caller's PID namespace at dirfd (O_PATH dir, no
-/// symlink followed). Used by the helper of `mount proc`.
-int pidsh_mount_proc_at(int dirfd);
+// ---------------------------------------------------------------------------------
+// Mounts.
 
-/// `mount proc PATH --ns NS`: forks a helper into the namespace (setns + clone on this
-/// thread), which mounts its procfs at dirfd and exits. Returns 0 or errno (*stage set).
-int pidsh_mount_proc_in_namespace(int ns_fd, int dirfd, int *stage);
-/// Binds /proc (with the mounts below it) at dirfd. Returns 0 or errno.
-int pidsh_bind_proc_at(int dirfd);
+/// `mount proc PATH --ns NS`: a helper made in the namespace (see launch.c) mounts its
+/// procfs at dirfd and exits. Returns 0 or errno (*stage set); *mount gets the mount.
+int pidsh_mount_proc_in_namespace(int ns_fd, int dirfd, uint64_t record, pidsh_mount_handle *mount,
+                                  int *stage, pidsh_trace *trace);
+/// Binds /proc (with the mounts below it) at dirfd. Returns 0 or errno; *mount set.
+int pidsh_bind_proc_at(int dirfd, uint64_t record, pidsh_mount_handle *mount, pidsh_trace *trace);
 
 /// CLONE_NEWPID, which Glibc's Swift overlay does not export without _GNU_SOURCE.
 static const int PIDSH_CLONE_NEWPID = 0x20000000;
 
-// Thin syscall wrappers Swift cannot reach through Glibc.
+// Thin syscall wrappers Swift cannot reach through Glibc. The ones a user may see in
+// `--trace` fill a record (rec may be NULL).
 int pidsh_pidfd_open(pid_t pid);
-int pidsh_pidfd_send_signal(int pidfd, int sig);
+int pidsh_pidfd_send_signal(int pidfd, int sig, pid_t pid, pidsh_call_record *rec);
 int pidsh_ns_get_parent(int nsfd);
 int pidsh_ns_get_nstype(int nsfd);
-int pidsh_setns(int fd, int nstype);
-int pidsh_unshare(int flags);
-int pidsh_umount(const char *path, int flags);
+int pidsh_setns(int fd, int nstype, pidsh_call_record *rec);
+int pidsh_unshare(int flags, pidsh_call_record *rec);
+/// umount2(path, flags | UMOUNT_NOFOLLOW): 0 or errno.
+int pidsh_umount(const char *path, int flags, pidsh_call_record *rec);
 int pidsh_mount_make_private_tree(const char *path);
 /// waitid(P_PIDFD): returns 0 and fills code/status, or -1 (errno). nohang/nowait flags.
 int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number);
@@ -164,6 +287,16 @@ int pidsh_open_tree_nofollow(int dirfd, const char *name);
 int pidsh_pipe_cloexec(int fds[2]);
 /// open(path, O_PATH|O_DIRECTORY|O_CLOEXEC): the start of a no-follow walk.
 int pidsh_open_path_dir(const char *path);
+/// open(path, O_PATH|O_NOFOLLOW|O_CLOEXEC): the last component is not followed.
+int pidsh_open_path_nofollow(const char *path);
+/// A shared flock on the directory open as `dirfd` (O_PATH), on a descriptor of its
+/// own: waits at most `timeout_ms` for an exclusive holder. Returns the locked fd, or
+/// -1 with errno (EWOULDBLOCK: still held after the wait).
+int pidsh_lock_directory_shared(int dirfd, int timeout_ms);
+/// flock(fd, LOCK_EX|LOCK_NB): 0, or errno (EWOULDBLOCK: another session uses it).
+int pidsh_try_lock_exclusive(int fd);
+/// The errno's symbolic name (ENOENT...), from glibc's strerrorname_np; NULL if unknown.
+const char *pidsh_errno_name(int e);
 
 // Signals of pidsh itself: handlers set flags that the interpreter polls.
 void pidsh_install_signal_handlers(void);

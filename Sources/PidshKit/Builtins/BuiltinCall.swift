@@ -19,12 +19,11 @@ public struct BuiltinCall {
     public func print(_ line: String) { io.out.write(line + "\n") }
     public func write(_ text: String) { io.out.write(text) }
     public func warn(_ line: String) { io.err.write(line + "\n") }
-    /// A `--trace` line for a system call a builtin made itself.
-    public func trace(_ line: String) { session.tracer?.call(line) }
-
     /// Parsed arguments: options by name, positionals, and a trailing command.
     public struct Parsed {
         public var options: [String: Value] = [:]
+        /// Where each option's value stands (an argument index), for carets.
+        public var valueIndex: [String: Int] = [:]
         public var flags: Set<String> = []
         public var positionals: [(Value, Int)] = []   // value, argument index
         public var command: [Value] = []
@@ -66,8 +65,10 @@ public struct BuiltinCall {
                 if let valueName = opt.value {
                     if let inlineValue {
                         p.options[opt.name] = .string(inlineValue)
+                        p.valueIndex[opt.name] = i
                     } else if i + 1 < args.count, !opt.valueOptional || Self.looksLikePath(args[i + 1]) {
                         p.options[opt.name] = args[i + 1]
+                        p.valueIndex[opt.name] = i + 1
                         i += 1
                     } else if opt.valueOptional {
                         p.flags.insert(opt.name)

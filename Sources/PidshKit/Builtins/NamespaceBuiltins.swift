@@ -47,25 +47,22 @@ enum NamespaceBuiltins {
         }
         var join: Namespace?
         if let v = p.value("--ns") { join = try call.namespace(v, argument: nil) }
-        var dirfd: Int32 = -1
-        var mountPath: String?
+        var point: MountPoint?
         if let v = p.value("--mount-proc") {
-            let path = Printer.string(v)
-            if path.split(separator: "/").filter({ $0 != "." }) == ["proc"] && path.hasPrefix("/") {
-                throw BuiltinError("--mount-proc /proc would hide pidsh's own view of its processes; use `--mount-proc` without a path: the child then gets a private mount namespace with /proc remounted")
+            do {
+                point = try call.session.mounts.prepareMountPoint(Printer.string(v))
+            } catch let e as UsageError {
+                throw BuiltinError(e.description, argument: p.valueIndex["--mount-proc"])
             }
-            dirfd = try call.session.mounts.prepareMountPoint(path)
-            mountPath = path
         }
-        defer { if dirfd >= 0 { FileIO.close(dirfd) } }
+        defer { point?.close() }
         let wait = p.has("--wait")
         let (proc, status) = try call.spawnProgram(p.command, configure: { o in
             o.newPIDNamespace = p.has("--newpid")
             o.joinNamespace = join
-            o.procMountDirFD = dirfd
+            o.procMountPoint = point
             o.remountProc = p.flags.contains("--mount-proc")
         }, wait: wait, argument: p.commandIndex)
-        if let mountPath { call.session.mounts.recordMount(mountPath) }
         proc.label = p.value("--name").map(Printer.string)
         if let status {
             // spawn itself succeeded; `$?` tells how the program ended.
@@ -127,7 +124,6 @@ enum NamespaceBuiltins {
         if let v = p.value("--ns") { ns = try call.namespace(v, argument: nil) }
         do {
             try call.session.mounts.mountProc(at: path, namespace: ns)
-            for step in call.session.mounts.lastSteps { call.trace(step) }
         } catch let e as UsageError {
             throw BuiltinError(e.description, argument: p.positionals[0].1)
         }
@@ -140,8 +136,11 @@ enum NamespaceBuiltins {
         examples: ["umount /tmp/nsproc"], errors: ["EINVAL: not a mount point", "EPERM: no privilege"]
     ) { call in
         guard call.arguments.count == 1 else { throw BuiltinError("umount needs one PATH") }
-        try call.session.mounts.unmount(Printer.string(call.arguments[0]))
-        call.trace("umount2(\(Printer.string(call.arguments[0])), UMOUNT_NOFOLLOW) = 0")
+        do {
+            try call.session.mounts.unmount(Printer.string(call.arguments[0]))
+        } catch let e as UsageError {
+            throw BuiltinError(e.description, argument: 0)
+        }
         return nil
     }
 
@@ -181,7 +180,12 @@ enum NamespaceBuiltins {
             path = sleep
             argv = ["sleep", "infinity"]
         }
-        let namespaces = try call.session.nest(levels: n, mountPattern: pattern, path: path, arguments: argv)
+        let namespaces: [Namespace]
+        do {
+            namespaces = try call.session.nest(levels: n, mountPattern: pattern, path: path, arguments: argv)
+        } catch let e as UsageError {
+            throw BuiltinError(e.description, argument: p.valueIndex["--mount-proc"])
+        }
         if p.has("--verbose") {
             // Progress messages, not the value: under `let levels = nest 5 --verbose` the
             // capture buffer would swallow them, so they go to pidsh's output then.
@@ -229,8 +233,7 @@ enum NamespaceBuiltins {
                 continue
             }
             let sig = signal ?? 15
-            try proc.signal(sig)
-            call.trace("pidfd_send_signal(\(proc.pid), \(Signals.name(of: sig))) = 0")
+            try proc.signal(sig, recorder: call.session.recorder)
             if let status, status.nspid.count > 1, status.nspid.last == 1, sig != 9, sig != 19, !status.catches(signal: sig) {
                 dropped(sig, pid: proc.pid, call: &call)
             }
@@ -248,8 +251,7 @@ enum NamespaceBuiltins {
             return
         }
         let status = initProcess.procStatus()
-        try initProcess.signal(signal)
-        call.trace("pidfd_send_signal(\(initProcess.pid), \(Signals.name(of: signal))) = 0")
+        try initProcess.signal(signal, recorder: call.session.recorder)
         if let status, signal != 19, !status.catches(signal: signal) {
             dropped(signal, pid: initProcess.pid, call: &call)
         }

@@ -118,18 +118,11 @@ extension Launcher {
                 continue
             }
             let path = SessionSetup.journalDirectory + "/" + name
-            let log = MountLog(sharedMounts: true, journalPath: path)
-            let entries = MountLog.readJournal(path)
-            log.adopt(entries)
             FileIO.writeAll(1, "pidsh cleanup: run \(pid) is gone; undoing its journal \(path)\n")
-            // Newest first, and only what was still there (its janitor may have undone
-            // part of it before it was killed too).
-            let failures = log.undoAll { e in
-                switch e {
-                case .mount(let p): FileIO.writeAll(1, "unmounted \(p)\n")
-                case .directory(let p): FileIO.writeAll(1, "removed \(p)\n")
-                }
-            }
+            // Newest first, and only what is still there and still what was recorded (its
+            // janitor may have undone part of it before it was killed too).
+            let failures = MountJournal.undo(MountJournal.read(path)) { FileIO.writeAll(1, $0 + "\n") }
+            if failures.isEmpty { FileIO.removeFile(path) }
             for f in failures { FileIO.writeAll(2, "pidsh cleanup: \(f)\n"); status = 1 }
             undone += 1
         }

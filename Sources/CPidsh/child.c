@@ -1,0 +1,158 @@
+// The child side of a spawn: between clone and exec only raw, async-signal-safe calls
+// are made; the parent prepared argv, envp, paths and descriptors. What the child does
+// is reported over its report channel (report.c): the calls it made when pidsh traces,
+// its procfs mount, or why it gave up. Layer 3: calls clone.c, procfs.c, report.c,
+// janitor_link.c.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+#include "cpidsh_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// dup2 the (target, source) pairs without one clobbering another's source: first move
+// every source above the highest target, then place them.
+static int wire_descriptors(const int *map, int count) {
+    if (count <= 0) return 0;
+    int highest = 2;
+    for (int i = 0; i < count; i++) if (map[2 * i] > highest) highest = map[2 * i];
+    int moved[32];
+    if (count > 32) return EINVAL;
+    for (int i = 0; i < count; i++) {
+        int fd = fcntl(map[2 * i + 1], F_DUPFD_CLOEXEC, highest + 1);
+        if (fd < 0) return errno;
+        moved[i] = fd;
+    }
+    for (int i = 0; i < count; i++) {
+        if (dup2(moved[i], map[2 * i]) < 0) return errno;
+    }
+    return 0;
+}
+
+// Whether /proc/self is the calling process (raw calls only).
+static int proc_shows_self(void) {
+    char link[32], mine[32];
+    ssize_t n = readlink("/proc/self", link, sizeof link - 1);
+    if (n <= 0) return 0;
+    link[n] = 0;
+    // Decimal PID by hand: snprintf is not async-signal-safe.
+    pid_t pid = (pid_t)syscall(SYS_getpid);
+    int len = 0;
+    char rev[16];
+    do { rev[len++] = (char)('0' + pid % 10); pid /= 10; } while (pid > 0 && len < 15);
+    for (int i = 0; i < len; i++) mine[i] = rev[len - 1 - i];
+    mine[len] = 0;
+    return strcmp(link, mine) == 0;
+}
+
+static void record_mount(pidsh_report *rep, const char *target, unsigned long flags, int result, int error) {
+    pidsh_call_record r = pidsh_record(PIDSH_CALL_MOUNT, PIDSH_ACTOR_CHILD);
+    r.flags = flags;
+    pidsh_record_text(&r, target);
+    pidsh_record_result(&r, result, error);
+    pidsh_report_add(rep, &r);
+}
+
+// `--mount-proc` without a path: a private mount namespace (the clone's CLONE_NEWNS)
+// with /proc remounted, as `unshare --mount-proc` does. 0 or errno.
+static int remount_proc(pidsh_report *rep) {
+    int r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    record_mount(rep, "/", MS_REC | MS_PRIVATE, r, errno);
+    if (r != 0) return errno;
+    unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    r = mount("proc", "/proc", "proc", flags, NULL);
+    int e = errno;
+    record_mount(rep, "/proc", flags, r, e);
+    // Rootless in the host's PID namespace a new procfs of it needs privilege over the
+    // host's user namespace; but when /proc already shows this process's namespace (its
+    // /proc/self is itself) there is nothing to redo.
+    if (r != 0 && !(e == EPERM && proc_shows_self())) return e;
+    return 0;
+}
+
+int pidsh_child_mount_proc(int dirfd, uint64_t record, pidsh_report *rep, int actor, int level,
+                           pidsh_mount_handle *mount) {
+    pidsh_calls calls = { .n = 0 };
+    mount->fd = -1;
+    mount->mount_id = 0;
+    int mnt = pidsh_procfs_create(&calls);
+    int e = mnt < 0 ? errno : 0;
+    if (mnt >= 0) {
+        // The janitor holds the mount before it is attached anywhere: whenever pidsh
+        // dies from here on, the janitor finds it.
+        mount->mount_id = pidsh_mount_id_of(mnt);
+        pidsh_janitor_note_mount(mnt, mount->mount_id, record);
+        e = pidsh_mount_attach(mnt, dirfd, &calls);
+        if (e != 0) { close(mnt); pidsh_janitor_forget(record); mount->mount_id = 0; }
+        else mount->fd = mnt;
+    }
+    pidsh_report_add_calls(rep, &calls, actor, level);
+    return e;
+}
+
+void pidsh_child_close_all(void) {
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+}
+
+static void record_execve(pidsh_report *rep, const char *path) {
+    // Result 0 for now: a successful exec closes the channel, a failed one reports why
+    // (pidsh_drain_reports settles it).
+    pidsh_call_record r = pidsh_record(PIDSH_CALL_EXECVE, PIDSH_ACTOR_CHILD);
+    pidsh_record_text(&r, path);
+    pidsh_report_add(rep, &r);
+}
+
+int pidsh_spawn_child(void *args) {
+    const pidsh_child_args *a = args;
+    const pidsh_spawn_request *req = a->req;
+    int sock = a->report;
+    close(a->other_end);
+    pidsh_child_tie_to_parent();
+    pidsh_child_reset_signals();
+    pidsh_report rep;
+    pidsh_report_init(&rep, PIDSH_REPORT_CALLS, -1);
+    pidsh_report_bind(&rep, req->trace ? sock : -1);
+    if (req->new_process_group) setpgid(0, 0);
+    if (req->remount_proc) {
+        int e = remount_proc(&rep);
+        if (e != 0) pidsh_report_fail(sock, &rep, PIDSH_STAGE_REMOUNT_PROC, e);
+    }
+    if (req->proc_mount_dirfd >= 0) {
+        pidsh_mount_handle mount;
+        int e = pidsh_child_mount_proc(req->proc_mount_dirfd, req->proc_mount_record, &rep, PIDSH_ACTOR_CHILD, -1, &mount);
+        if (e != 0) pidsh_report_fail(sock, &rep, PIDSH_STAGE_MOUNT_PROC, e);
+        // pidsh holds the mount too, even if the exec then fails.
+        rep.kind = PIDSH_REPORT_MOUNTED;
+        rep.mount_id = mount.mount_id;
+        pidsh_report_send(sock, &rep, &mount.fd, 1);
+        rep.kind = PIDSH_REPORT_CALLS;
+        close(mount.fd);
+        close(req->proc_mount_dirfd);
+    }
+    int e = wire_descriptors(req->fd_map, req->fd_map_count);
+    if (e != 0) pidsh_report_fail(sock, &rep, PIDSH_STAGE_CHILD_SETUP, e);
+    if (req->working_directory && chdir(req->working_directory) != 0)
+        pidsh_report_fail(sock, &rep, PIDSH_STAGE_CHILD_SETUP, errno);
+    if (req->path == NULL) {
+        // Named before the channel closes: pidsh returns on that end-of-file.
+        if (req->init_name) prctl(PR_SET_NAME, req->init_name, 0, 0, 0);
+        if (req->trace) pidsh_report_send(sock, &rep, NULL, 0);
+        pidsh_child_close_all();
+        pidsh_init_loop();
+    }
+    // Nothing of pidsh's but stdio survives the exec, whoever forgot O_CLOEXEC.
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (req->trace) {
+        record_execve(&rep, req->path);
+        pidsh_report_send(sock, &rep, NULL, 0);
+    }
+    execve(req->path, req->argv, req->envp);
+    pidsh_report_fail(sock, &rep, PIDSH_STAGE_EXEC, errno);
+}

@@ -1,0 +1,103 @@
+// pidsh's side of the janitor's socket (the janitor itself is janitor.c): binary
+// messages with descriptors attached, so what the janitor undoes is named by handle,
+// never by a path it would parse or walk. Children use pidsh_janitor_note_mount between
+// fork and exec: raw calls only. Layer 2: calls fdpass.c.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+#include "cpidsh_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int pidsh_janitor_socket = -1;
+pid_t pidsh_janitor_process = -1;
+
+int pidsh_janitor_capacity(void) { return PIDSH_JANITOR_CAPACITY; }
+
+int pidsh_janitor_pid(void) { return pidsh_janitor_process; }
+
+static void message_init(pidsh_janitor_message *m, uint32_t kind, uint64_t record) {
+    memset(m, 0, sizeof *m);
+    m->kind = kind;
+    m->record = record;
+}
+
+// A component fits when it has no '/' and is shorter than the message's name field.
+static int set_name(pidsh_janitor_message *m, const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof m->name || memchr(name, '/', n)) return EINVAL;
+    memcpy(m->name, name, n + 1);
+    return 0;
+}
+
+int pidsh_janitor_note_mount(int mount_fd, uint64_t mount_id, uint64_t record) {
+    if (pidsh_janitor_socket < 0) return 0;
+    pidsh_janitor_message m;
+    message_init(&m, PIDSH_JANITOR_MOUNT, record);
+    m.mount_id = mount_id;
+    return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &mount_fd, 1);
+}
+
+int pidsh_janitor_forget(uint64_t record) {
+    if (pidsh_janitor_socket < 0) return 0;
+    pidsh_janitor_message m;
+    message_init(&m, PIDSH_JANITOR_FORGET, record);
+    return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, NULL, 0);
+}
+
+int pidsh_janitor_note_journal(int dir_fd, const char *name) {
+    if (pidsh_janitor_socket < 0) return 0;
+    pidsh_janitor_message m;
+    message_init(&m, PIDSH_JANITOR_JOURNAL, 0);
+    int e = set_name(&m, name);
+    if (e != 0) return e;
+    return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &dir_fd, 1);
+}
+
+// Without a janitor (embedders, tests): pidsh makes the directory itself.
+static int make_directory_here(int parent_fd, const char *name, unsigned mode, int *dir_fd) {
+    if (mkdirat(parent_fd, name, (mode_t)mode) != 0) return errno;
+    int fd = openat(parent_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return errno;
+    *dir_fd = fd;
+    return 0;
+}
+
+int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode, uint64_t record,
+                                 int *dir_fd, pidsh_trace *trace) {
+    *dir_fd = -1;
+    pidsh_call_record r = pidsh_record(PIDSH_CALL_MKDIRAT, PIDSH_ACTOR_JANITOR);
+    r.fd = parent_fd;
+    r.flags = mode;
+    r.actor_pid = pidsh_janitor_process > 0 ? pidsh_janitor_process : 0;
+    pidsh_record_text(&r, name);
+    int e;
+    if (pidsh_janitor_socket < 0) {
+        r.actor = PIDSH_ACTOR_PIDSH;
+        e = make_directory_here(parent_fd, name, mode, dir_fd);
+    } else {
+        pidsh_janitor_message m;
+        message_init(&m, PIDSH_JANITOR_MAKE_DIRECTORY, record);
+        m.mode = mode;
+        e = set_name(&m, name);
+        if (e == 0) e = pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fd, 1);
+        if (e == 0) {
+            // The janitor answers each request in turn, with the new directory attached.
+            int fds[PIDSH_MAX_PASSED_FDS], count = 0;
+            ssize_t n = pidsh_receive_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, &count);
+            if (n != (ssize_t)sizeof m) e = n < 0 ? errno : EPIPE;
+            else e = m.error;
+            for (int i = 0; i < count; i++) {
+                if (i == 0 && e == 0) *dir_fd = fds[0];
+                else close(fds[i]);
+            }
+            if (e == 0 && *dir_fd < 0) e = EPIPE;
+        }
+    }
+    pidsh_record_result(&r, e == 0 ? 0 : -1, e);
+    pidsh_trace_add(trace, &r);
+    return e;
+}

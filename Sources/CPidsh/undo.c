@@ -1,0 +1,75 @@
+// Undoing by handle: a mount through a descriptor of its own root, a directory through
+// a descriptor of its parent, each only after checking it is still what pidsh made. No
+// path is walked again, so a parent directory renamed and replaced by a symlink while
+// pidsh ran cannot redirect the undo. Used by a live session, by the janitor and by
+// `pidsh cleanup`. Layer 2: calls procfs.c.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+#include "cpidsh_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+
+// Writes `prefix` + decimal fd into buf (raw: the janitor is a forked child).
+static void fd_path(char *buf, size_t size, const char *prefix, int fd) {
+    size_t n = 0;
+    while (prefix[n] && n < size - 12) { buf[n] = prefix[n]; n++; }
+    char rev[12];
+    int len = 0;
+    unsigned v = (unsigned)fd;
+    do { rev[len++] = (char)('0' + v % 10); v /= 10; } while (v > 0);
+    while (len > 0) buf[n++] = rev[--len];
+    buf[n] = 0;
+}
+
+int pidsh_unmount_handle_at(const char *fd_dir, int mount_fd, uint64_t mount_id, pidsh_call_record *rec) {
+    // A plain umount2 of /proc/self/fd/N fails EBUSY (the descriptor itself holds the
+    // mount), so it is detached lazily; before that, the magic link is checked to lead
+    // to the very mount recorded (STATX_MNT_ID_UNIQUE: plain mount ids are reused).
+    char path[64];
+    fd_path(path, sizeof path, fd_dir, mount_fd);
+    struct statx st;
+    if (syscall(SYS_statx, AT_FDCWD, path, 0, STATX_MNT_ID_UNIQUE, &st) != 0) return errno;
+    if (mount_id != 0 && (!(st.stx_mask & STATX_MNT_ID_UNIQUE) || st.stx_mnt_id != mount_id)) return ESTALE;
+    int r = umount2(path, MNT_DETACH);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_UMOUNT2, PIDSH_ACTOR_PIDSH);
+        rec->flags = MNT_DETACH;
+        rec->fd = mount_fd;
+        pidsh_record_text(rec, path);
+        pidsh_record_result(rec, r, e);
+    }
+    return r == 0 ? 0 : e;
+}
+
+int pidsh_unmount_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec) {
+    return pidsh_unmount_handle_at("/proc/self/fd/", mount_fd, mount_id, rec);
+}
+
+int pidsh_remove_directory_handle(int parent_fd, const char *name, uint64_t dev, uint64_t ino,
+                                  pidsh_call_record *rec) {
+    struct stat st;
+    if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    // Another entry under that name now (or a mount still covering it): not pidsh's.
+    if ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino) return ESTALE;
+    int r = unlinkat(parent_fd, name, AT_REMOVEDIR);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_UNLINKAT, PIDSH_ACTOR_PIDSH);
+        rec->fd = parent_fd;
+        rec->flags = AT_REMOVEDIR;
+        pidsh_record_text(rec, name);
+        pidsh_record_result(rec, r, e);
+    }
+    return r == 0 ? 0 : e;
+}
