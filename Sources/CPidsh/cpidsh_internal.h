@@ -145,6 +145,7 @@ enum pidsh_janitor_kind {
     PIDSH_JANITOR_MOUNT = 2,          // fds: [mount root]; mount_id
     PIDSH_JANITOR_FORGET = 3,
     PIDSH_JANITOR_JOURNAL = 4,        // fds: [directory]; name: the journal file to remove
+    PIDSH_JANITOR_DIRECTORY = 5,      // fds: [parent, directory]; name: a mount point pidsh found
 };
 typedef struct pidsh_janitor_message {
     uint32_t kind;

@@ -3,10 +3,12 @@
 // with descriptors attached: each mount pidsh makes (a descriptor of the mount, sent
 // before it is attached) and each mount point it makes (the janitor makes those itself,
 // on request, so no moment exists at which pidsh could die with a directory made and
-// unrecorded). When the socket reaches end-of-file (pidsh exited, or was SIGKILLed), it
-// undoes by handle what is still recorded, newest first. A directory another session
-// still uses (that session holds a shared flock on it while it mounts there) is removed
-// once it lets go, by a lingering copy of the janitor. Only raw calls: the janitor is a fork of pidsh.
+// unrecorded), and each mount point pidsh found. When the socket reaches end-of-file
+// (pidsh exited, or was SIGKILLed), it undoes by handle what is still recorded, newest
+// first. A mount point some pidsh made is removed by whichever session lets go of it
+// last (see pidsh_remove_if_last_user): not while another holds a shared flock on it,
+// since an rmdir detaches the mounts on it in every mount namespace. Only raw calls:
+// the janitor is a fork of pidsh.
 #define _GNU_SOURCE
 #include "cpidsh.h"
 #include "cpidsh_internal.h"
@@ -14,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -24,7 +25,7 @@
 #include <unistd.h>
 
 typedef struct janitor_entry {
-    uint32_t kind;          // PIDSH_JANITOR_MOUNT or PIDSH_JANITOR_MAKE_DIRECTORY; 0: undone
+    uint32_t kind;          // PIDSH_JANITOR_MOUNT, _MAKE_DIRECTORY (made) or _DIRECTORY (found); 0: undone
     uint64_t record;
     int fd;                 // the mount's root, or the directory's parent
     int dir_fd;             // the directory made (O_PATH), or -1
@@ -76,6 +77,8 @@ static void make_directory(int sock, pidsh_janitor_message *m, int parent) {
     struct stat st;
     if (m->error == 0 && fstat(dir, &st) != 0) m->error = errno;
     if (m->error == 0) {
+        // Marked at once: a session that finds it knows a pidsh made it.
+        pidsh_mark_directory(dir);
         e->kind = PIDSH_JANITOR_MAKE_DIRECTORY;
         e->record = m->record;
         e->fd = parent;
@@ -102,6 +105,19 @@ static void note_mount(const pidsh_janitor_message *m, const int *fds, int count
     for (int i = 1; i < count; i++) close(fds[i]);
 }
 
+static void note_directory(const pidsh_janitor_message *m, const int *fds, int count) {
+    struct stat st;
+    janitor_entry *e = count == 2 && fstat(fds[1], &st) == 0 ? new_entry() : NULL;
+    if (!e) { for (int i = 0; i < count; i++) close(fds[i]); return; }
+    e->kind = PIDSH_JANITOR_DIRECTORY;
+    e->record = m->record;
+    e->fd = fds[0];
+    e->dir_fd = fds[1];
+    e->dev = (uint64_t)st.st_dev;
+    e->ino = (uint64_t)st.st_ino;
+    memcpy(e->name, m->name, sizeof e->name);
+}
+
 // Reads records until pidsh and every child holding the socket are gone.
 static void listen_until_end(int sock) {
     for (;;) {
@@ -120,6 +136,7 @@ static void listen_until_end(int sock) {
             count = 0;
             break;
         case PIDSH_JANITOR_MOUNT: note_mount(&m, fds, count); count = 0; break;
+        case PIDSH_JANITOR_DIRECTORY: note_directory(&m, fds, count); count = 0; break;
         case PIDSH_JANITOR_FORGET: forget(m.record); break;
         case PIDSH_JANITOR_JOURNAL:
             if (count < 1) break;
@@ -134,56 +151,20 @@ static void listen_until_end(int sock) {
     }
 }
 
-// An exclusive flock on a directory the janitor made: no other session holds a shared
-// one (it mounts there). The lock's descriptor, or -1 when another session does (and
-// -2 when the directory cannot be opened for it: removed without waiting).
-static int lock_exclusive(janitor_entry *e, int wait) {
-    int lock = openat(e->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (lock < 0) return -2;
-    int r;
-    while ((r = flock(lock, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR) {}
-    if (r == 0) return lock;
-    close(lock);
-    return -1;
-}
-
-// Undoes what is left, newest first. Returns how many directories another session
-// still uses (left recorded).
-static int undo_what_is_left(void) {
-    int waiting = 0;
+// Undoes what is left, newest first. A mount point another session still uses stays:
+// that session removes it when it lets go.
+static void undo_what_is_left(void) {
     for (int i = used - 1; i >= 0; i--) {
         janitor_entry *e = &table[i];
         if (e->kind == PIDSH_JANITOR_MOUNT) {
             // The working directory is the janitor's own fd directory (see below).
             pidsh_unmount_handle_at("", e->fd, e->mount_id, NULL);
-            release(e);
-        } else if (e->kind == PIDSH_JANITOR_MAKE_DIRECTORY) {
-            int lock = lock_exclusive(e, 0);
-            if (lock == -1) { waiting++; continue; }
-            pidsh_remove_directory_handle(e->fd, e->name, e->dev, e->ino, NULL);
-            if (lock >= 0) close(lock);
-            release(e);
+        } else if (e->kind == PIDSH_JANITOR_MAKE_DIRECTORY || e->kind == PIDSH_JANITOR_DIRECTORY) {
+            pidsh_remove_if_last_user(e->fd, e->dir_fd, e->name, e->dev, e->ino,
+                                      e->kind == PIDSH_JANITOR_MAKE_DIRECTORY, NULL);
         }
-    }
-    return waiting;
-}
-
-// A copy of the janitor that waits, detached from pidsh and its output, until every
-// other session has let go of the directories still in use, and removes them.
-static void linger_for_directories(void) {
-    pid_t pid = fork();
-    if (pid != 0) return;
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
-    for (int i = used - 1; i >= 0; i--) {
-        janitor_entry *e = &table[i];
-        if (e->kind != PIDSH_JANITOR_MAKE_DIRECTORY) continue;
-        int lock = lock_exclusive(e, 1);
-        pidsh_remove_directory_handle(e->fd, e->name, e->dev, e->ino, NULL);
-        if (lock >= 0) close(lock);
         release(e);
     }
-    _exit(0);
 }
 
 void pidsh_janitor_main(int sock) {
@@ -200,9 +181,8 @@ void pidsh_janitor_main(int sock) {
     }
     listen_until_end(sock);
     close(sock);
-    int waiting = undo_what_is_left();
+    undo_what_is_left();
     if (journal_dir >= 0) unlinkat(journal_dir, journal_name, 0);
-    if (waiting > 0) linger_for_directories();
     _exit(0);
 }
 

@@ -41,6 +41,16 @@ int pidsh_janitor_note_mount(int mount_fd, uint64_t mount_id, uint64_t record) {
     return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &mount_fd, 1);
 }
 
+int pidsh_janitor_note_directory(int parent_fd, int dir_fd, const char *name, uint64_t record) {
+    if (pidsh_janitor_socket < 0) return 0;
+    pidsh_janitor_message m;
+    message_init(&m, PIDSH_JANITOR_DIRECTORY, record);
+    int e = set_name(&m, name);
+    if (e != 0) return e;
+    int fds[2] = { parent_fd, dir_fd };
+    return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, 2);
+}
+
 int pidsh_janitor_forget(uint64_t record) {
     if (pidsh_janitor_socket < 0) return 0;
     pidsh_janitor_message m;

@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #ifndef STATX_MNT_ID_UNIQUE
@@ -72,4 +74,43 @@ int pidsh_remove_directory_handle(int parent_fd, const char *name, uint64_t dev,
         pidsh_record_result(rec, r, e);
     }
     return r == 0 ? 0 : e;
+}
+
+// ---------------------------------------------------------------------------------
+// Mount points shared between sessions. Every session that uses one holds a shared
+// flock on it while it does; a directory some pidsh made carries the mark below, and
+// whichever session lets go of it last (an exclusive flock succeeds) removes it. The
+// mark is a user xattr: only a user allowed to write the directory can set it, and
+// pidsh only ever uses directories of root's or of its own user.
+static const char mark_name[] = "user.pidsh.made";
+
+int pidsh_mark_directory(int dirfd) {
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    int e = fsetxattr(fd, mark_name, "1", 1, 0) == 0 ? 0 : errno;
+    close(fd);
+    return e;
+}
+
+int pidsh_directory_is_marked(int dirfd) {
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char value[4];
+    ssize_t n = fgetxattr(fd, mark_name, value, sizeof value);
+    close(fd);
+    return n == 1 && value[0] == '1';
+}
+
+int pidsh_remove_if_last_user(int parent_fd, int dirfd, const char *name, uint64_t dev, uint64_t ino, int made,
+                              pidsh_call_record *rec) {
+    if (!made && !pidsh_directory_is_marked(dirfd)) return EPERM;
+    int lock = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(lock);
+        return e == EWOULDBLOCK ? EBUSY : e;
+    }
+    int e = pidsh_remove_directory_handle(parent_fd, name, dev, ino, rec);
+    if (lock >= 0) close(lock);
+    return e;
 }

@@ -22,11 +22,12 @@ public enum MountJournal {
 
     static let magic: [UInt8] = Array("PIDSHJ2\n".utf8)
 
+    /// The mounts and the directories pidsh made (not those it found).
     static func entries(of log: MountLog) -> [Entry] {
-        log.records.map { record in
+        log.records.compactMap { record in
             switch record {
             case .mount(let m): return Entry(kind: .mount, path: m.path, dev: 0, ino: 0, mountID: m.mountID)
-            case .directory(let d): return Entry(kind: .directory, path: d.path, dev: d.dev, ino: d.ino, mountID: 0)
+            case .directory(let d): return d.made ? Entry(kind: .directory, path: d.path, dev: d.dev, ino: d.ino, mountID: 0) : nil
             }
         }
     }
@@ -103,10 +104,14 @@ public enum MountJournal {
         let parent = walk(parentPath)
         guard parent >= 0 else { return nil }
         defer { close(parent) }
-        let r = pidsh_remove_directory_handle(parent, name, e.dev, e.ino, nil)
+        let dir = MountPath.openComponent(parent, name).fd
+        guard dir >= 0 else { return nil }
+        defer { close(dir) }
+        let r = pidsh_remove_if_last_user(parent, dir, name, e.dev, e.ino, 1, nil)
         switch r {
         case 0: report("removed \(e.path)"); return nil
         case ENOENT: return nil
+        case EBUSY: return "\(e.path): another pidsh session mounts there now: left to it"
         case ESTALE: return "\(e.path): not the directory pidsh made (device and inode differ): left alone"
         default: return "rmdir \(e.path): \(Errno.symbolicName(r))"
         }

@@ -20,12 +20,14 @@ public final class MountLog: @unchecked Sendable {
         let fd: Int32
         let mountID: UInt64
         let path: String
-        let lockFD: Int32
-        init(id: UInt64, fd: Int32, mountID: UInt64, path: String, lockFD: Int32) {
-            self.id = id; self.fd = fd; self.mountID = mountID; self.path = path; self.lockFD = lockFD
+        init(id: UInt64, fd: Int32, mountID: UInt64, path: String) {
+            self.id = id; self.fd = fd; self.mountID = mountID; self.path = path
         }
     }
 
+    /// A mount point pidsh made, or found and mounts on. pidsh holds a shared flock on
+    /// it for the session: an rmdir by another session would detach pidsh's mounts
+    /// there, so a session removes a mount point only when it is the last to use it.
     final class DirectoryRecord {
         let id: UInt64
         let parentFD: Int32
@@ -34,9 +36,13 @@ public final class MountLog: @unchecked Sendable {
         let dev: UInt64
         let ino: UInt64
         let path: String
-        init(id: UInt64, parentFD: Int32, fd: Int32, name: String, dev: UInt64, ino: UInt64, path: String) {
+        let made: Bool
+        var lockFD: Int32
+        /// Set once undone: the directory was removed.
+        var removed = false
+        init(id: UInt64, parentFD: Int32, fd: Int32, name: String, dev: UInt64, ino: UInt64, path: String, made: Bool, lockFD: Int32) {
             self.id = id; self.parentFD = parentFD; self.fd = fd; self.name = name
-            self.dev = dev; self.ino = ino; self.path = path
+            self.dev = dev; self.ino = ino; self.path = path; self.made = made; self.lockFD = lockFD
         }
     }
 
@@ -52,7 +58,13 @@ public final class MountLog: @unchecked Sendable {
     }
 
     var records: [Record] = []
-    public var entries: [Entry] { records.map { $0.entry } }
+    /// What pidsh made, by path: its mounts and the directories it created.
+    public var entries: [Entry] {
+        records.compactMap { r in
+            if case .directory(let d) = r, !d.made { return nil }
+            return r.entry
+        }
+    }
     /// Where the log is mirrored for `pidsh cleanup` (shared-mounts mode), or nil.
     public let journalPath: String?
     /// True when pidsh works in the host's mount namespace (`--shared-mounts`).
@@ -60,6 +72,8 @@ public final class MountLog: @unchecked Sendable {
     /// Where the calls made go when tracing.
     public var recorder: CallRecorder?
     private var lastRecordID: UInt64 = 0
+    /// The record id the janitor got for the directory it is making.
+    var pendingDirectoryID: UInt64 = 0
     /// Directories mirrored so far (see mirror.c), each at most once.
     var mirrored: Set<String> = []
 
@@ -139,8 +153,7 @@ public final class MountLog: @unchecked Sendable {
     /// which the janitor already holds under `point.record`.
     public func adopt(mount handle: pidsh_mount_handle, on point: MountPoint) {
         guard handle.fd >= 0 else { return }
-        append(.mount(MountRecord(id: point.record, fd: handle.fd, mountID: handle.mount_id,
-                                  path: point.path, lockFD: point.takeLock())))
+        append(.mount(MountRecord(id: point.record, fd: handle.fd, mountID: handle.mount_id, path: point.path)))
     }
 
     /// Forgets a mount and the directory pidsh made for it (`--keep`).
@@ -190,10 +203,11 @@ public final class MountLog: @unchecked Sendable {
         switch record {
         case .mount(let m):
             close(m.fd)
-            if m.lockFD >= 0 { close(m.lockFD) }
         case .directory(let d):
             close(d.parentFD)
             close(d.fd)
+            if d.lockFD >= 0 { close(d.lockFD) }
+            d.lockFD = -1
         }
         _ = pidsh_janitor_forget(record.id)
     }

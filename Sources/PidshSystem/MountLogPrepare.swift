@@ -33,45 +33,52 @@ extension MountLog {
         var dirfd = pidsh_open_path_dir(fromRoot ? "/" : ".")
         if dirfd < 0 { throw SystemError.last("open \(fromRoot ? "/" : ".")") }
         var walked = fromRoot ? "" : "."
-        var made = false
-        for (i, name) in parts.enumerated() {
+        for name in parts.dropLast() {
             walked += "/" + name
-            var (next, e) = MountPath.openComponent(dirfd, name)
-            if next < 0, e == ENOENT, i == parts.count - 1 {
-                do {
-                    (next, made) = try makeDirectory(name, in: dirfd, path: path)
-                } catch {
-                    close(dirfd)
-                    throw error
-                }
-                e = Glibc.errno
-            }
+            let (next, e) = MountPath.openComponent(dirfd, name)
             close(dirfd)
             if next < 0 { throw MountPath.error(e, path: path, component: walked) }
             dirfd = next
         }
-        return try finish(dirfd, path: path, made: made)
+        // The last component: opened (or made) from its parent, which the log keeps.
+        let name = parts.last!
+        walked += "/" + name
+        var (fd, e) = MountPath.openComponent(dirfd, name)
+        var made = false
+        if fd < 0, e == ENOENT {
+            do {
+                (fd, made) = try makeDirectory(name, in: dirfd, path: path)
+            } catch {
+                close(dirfd)
+                throw error
+            }
+            e = Glibc.errno
+        }
+        if fd < 0 {
+            close(dirfd)
+            throw MountPath.error(e, path: path, component: walked)
+        }
+        do {
+            return try finish(fd, parent: dirfd, name: name, path: path, made: made)
+        } catch {
+            close(fd)
+            close(dirfd)
+            throw error
+        }
     }
 
     /// The missing last component, made by the janitor (so it is recorded the moment it
-    /// exists). Returns its O_PATH fd (-1 with errno set) and whether pidsh made it.
+    /// exists, and marked as pidsh's). Returns its O_PATH fd (-1 with errno set) and
+    /// whether pidsh made it.
     private func makeDirectory(_ name: String, in parent: Int32, path: String) throws -> (Int32, Bool) {
         let parentPath = MountPath.resolved(parent) ?? "."
         if MountPath.isProc(parentPath) { throw UsageError(Self.procRefusal(parentPath + "/" + name, unmounting: false)) }
         try checkCapacity()
-        let id = newRecordID()
+        pendingDirectoryID = newRecordID()
         var fd: Int32 = -1
-        let context = TraceContext(paths: [Int64(parent): parentPath])
-        let e = recorder.run(context) { pidsh_janitor_make_directory(parent, name, 0o755, id, &fd, $0) }
-        if e == 0 {
-            var st = stat()
-            fstat(fd, &st)
-            let parentCopy = fcntl(parent, F_DUPFD_CLOEXEC, 3)
-            append(.directory(DirectoryRecord(id: id, parentFD: parentCopy, fd: fcntl(fd, F_DUPFD_CLOEXEC, 3), name: name,
-                                              dev: UInt64(st.st_dev), ino: UInt64(st.st_ino),
-                                              path: MountPath.resolved(fd) ?? MountPath.absolute(path))))
-            return (fd, true)
-        }
+        let id = pendingDirectoryID
+        let e = recorder.run(TraceContext(paths: [Int64(parent): parentPath])) { pidsh_janitor_make_directory(parent, name, 0o755, id, &fd, $0) }
+        if e == 0 { return (fd, true) }
         if e == EEXIST {
             let (again, e2) = MountPath.openComponent(parent, name)
             Glibc.errno = e2
@@ -84,40 +91,41 @@ extension MountLog {
             : nil)
     }
 
-    /// The checks on the directory reached, and the shared lock on one pidsh did not make.
-    private func finish(_ fd: Int32, path: String, made: Bool) throws -> MountPoint {
+    /// The checks on the directory reached, and its record: a shared flock held for the
+    /// session, so a session that made it does not remove it while this one mounts there.
+    private func finish(_ fd: Int32, parent: Int32, name: String, path: String, made: Bool) throws -> MountPoint {
         let resolved = MountPath.resolved(fd) ?? MountPath.absolute(path)
         var st = stat()
-        if !made, fstat(fd, &st) == 0, st.st_uid != geteuid(), st.st_uid != 0 {
-            close(fd)
+        guard fstat(fd, &st) == 0 else { throw SystemError.last("stat \(path)") }
+        if !made, st.st_uid != geteuid(), st.st_uid != 0 {
             throw UsageError("mount point \(path) is owned by uid \(st.st_uid), not by pidsh's user: refused (someone else could swap what is mounted there)")
         }
-        if MountPath.isProc(resolved) {
-            close(fd)
-            throw UsageError(Self.procRefusal(resolved, unmounting: false))
-        }
-        var lock: Int32 = -1
-        if !made && !madeHere(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)) {
-            // Another session may have made it: a shared flock tells that session not
-            // to remove it while this one mounts there (an rmdir anywhere detaches the
-            // mounts on it in every mount namespace).
-            lock = pidsh_lock_directory_shared(fd, 2000)
+        if MountPath.isProc(resolved) { throw UsageError(Self.procRefusal(resolved, unmounting: false)) }
+        if directoryRecord(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)) == nil {
+            let lock = pidsh_lock_directory_shared(fd, 2000)
             if lock < 0 && Glibc.errno == EWOULDBLOCK {
-                close(fd)
                 throw UsageError("mount point \(path) is locked by another process (flock): it is being removed, or held; try again")
             }
             var now = stat()
-            if lock >= 0, fstat(lock, &now) == 0, now.st_nlink == 0 {
+            if !made, lock >= 0, fstat(lock, &now) == 0, now.st_nlink == 0 {
+                // The session that made it removed it between the walk and the lock.
                 close(lock)
-                close(fd)
                 throw Removed()
             }
+            let id = made ? pendingDirectoryID : newRecordID()
+            let record = DirectoryRecord(id: id, parentFD: parent, fd: fcntl(fd, F_DUPFD_CLOEXEC, 3), name: name,
+                                         dev: UInt64(st.st_dev), ino: UInt64(st.st_ino), path: resolved, made: made, lockFD: lock)
+            if !made { _ = pidsh_janitor_note_directory(parent, fd, name, id) }
+            append(.directory(record))
+        } else {
+            close(parent)
         }
-        return MountPoint(path: resolved, fd: fd, made: made, lockFD: lock, record: newRecordID())
+        return MountPoint(path: resolved, fd: fd, made: made, record: newRecordID())
     }
 
-    func madeHere(dev: UInt64, ino: UInt64) -> Bool {
-        records.contains { if case .directory(let d) = $0 { return d.dev == dev && d.ino == ino } else { return false } }
+    func directoryRecord(dev: UInt64, ino: UInt64) -> DirectoryRecord? {
+        for case .directory(let d) in records where d.dev == dev && d.ino == ino { return d }
+        return nil
     }
 
     static func procRefusal(_ resolved: String, unmounting: Bool) -> String {

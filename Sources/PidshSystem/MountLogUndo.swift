@@ -20,12 +20,8 @@ extension MountLog {
                 else if e != EINVAL && e != ENOENT { failures.append("umount \(m.path): \(Errno.symbolicName(e))") }
                 release(record)
             case .directory(let d):
-                switch removeDirectory(d) {
-                case .removed: undone?(record.entry); release(record)
-                case .gone: release(record)
-                case .inUse: closeOnly(d)
-                case .failed(let why): failures.append(why); release(record)
-                }
+                if let failure = removeIfLastUser(d) { failures.append(failure) } else if d.removed { undone?(record.entry) }
+                release(record)
             }
         }
         records.removeAll()
@@ -33,31 +29,20 @@ extension MountLog {
         return failures
     }
 
-    enum DirectoryOutcome {
-        case removed, gone, inUse
-        case failed(String)
-    }
-
-    /// Removes a directory pidsh made, unless another session holds a shared lock on it
-    /// (it mounts there): an rmdir would detach that session's mount.
-    func removeDirectory(_ d: DirectoryRecord) -> DirectoryOutcome {
-        let lock = openat(d.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        defer { if lock >= 0 { close(lock) } }
-        if lock >= 0, pidsh_try_lock_exclusive(lock) == EWOULDBLOCK { return .inUse }
+    /// Lets go of pidsh's own use of a mount point, then removes it if a pidsh made it
+    /// and no other session uses it (that one removes it when it lets go). Returns what
+    /// went wrong, or nil.
+    func removeIfLastUser(_ d: DirectoryRecord) -> String? {
+        if d.lockFD >= 0 { close(d.lockFD) }
+        d.lockFD = -1
         var rec = pidsh_call_record()
-        let e = pidsh_remove_directory_handle(d.parentFD, d.name, d.dev, d.ino, &rec)
+        let e = pidsh_remove_if_last_user(d.parentFD, d.fd, d.name, d.dev, d.ino, d.made ? 1 : 0, &rec)
         if rec.call != 0 { recorder.add(rec, TraceContext(paths: [Int64(d.parentFD): MountPath.resolved(d.parentFD) ?? ""])) }
+        d.removed = e == 0
         switch e {
-        case 0: return .removed
-        case ENOENT: return .gone
-        case ESTALE: return .failed("rmdir \(d.path): another entry or a mount is there now, not the directory pidsh made: left alone")
-        default: return .failed("rmdir \(d.path): \(Errno.symbolicName(e))")
+        case 0, ENOENT, EPERM, EBUSY: return nil
+        case ESTALE: return d.made ? "rmdir \(d.path): another entry or a mount is there now, not the directory pidsh made: left alone" : nil
+        default: return "rmdir \(d.path): \(Errno.symbolicName(e))"
         }
-    }
-
-    /// Lets go of pidsh's handles but not of the janitor's record: it finishes the job.
-    func closeOnly(_ d: DirectoryRecord) {
-        close(d.parentFD)
-        close(d.fd)
     }
 }

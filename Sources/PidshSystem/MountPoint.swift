@@ -12,32 +12,18 @@ public final class MountPoint {
     public let fd: Int32
     /// True when pidsh made it (through its janitor) for this mount.
     public let made: Bool
-    /// A shared flock held while pidsh uses a directory another session may have made
-    /// (so that session does not remove it under pidsh's mount); -1 when none.
-    var lockFD: Int32
     /// The janitor's record id for the mount about to be made here.
     public let record: UInt64
 
-    init(path: String, fd: Int32, made: Bool, lockFD: Int32, record: UInt64) {
+    init(path: String, fd: Int32, made: Bool, record: UInt64) {
         self.path = path
         self.fd = fd
         self.made = made
-        self.lockFD = lockFD
         self.record = record
     }
 
-    /// Lets go of the handles a mount did not take over.
-    public func close() {
-        Glibc.close(fd)
-        if lockFD >= 0 { Glibc.close(lockFD) }
-        lockFD = -1
-    }
-
-    /// The lock passes to the mount record (held as long as the mount is).
-    func takeLock() -> Int32 {
-        defer { lockFD = -1 }
-        return lockFD
-    }
+    /// Lets go of the directory's descriptor (the log keeps its own).
+    public func close() { Glibc.close(fd) }
 }
 
 /// Walking a mount path one component at a time without following symlinks.

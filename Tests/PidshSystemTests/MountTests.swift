@@ -216,10 +216,16 @@ final class MountTests: SystemTestCase {
         let refusals = MountJournal.undo(forged) { _ in XCTFail("nothing may be undone") }
         XCTAssertEqual(refusals.count, 2, "\(refusals)")
         XCTAssertEqual(mountPoints(under: tempDir), [path("j")])
-        // Undoing the journal (as `pidsh cleanup` does) walks the paths again, checks the
-        // mount id and the inode, and undoes it all.
+        // Undoing the journal (as `pidsh cleanup` does) walks the paths again and acts only
+        // where the mount id and the inode are what was recorded: first the mount...
         var lines: [String] = []
-        XCTAssertEqual(MountJournal.undo(entries) { lines.append($0) }, [])
+        XCTAssertEqual(MountJournal.undo([entries[1]]) { lines.append($0) }, [])
+        XCTAssertEqual(lines, ["unmounted \(path("j"))"])
+        // ...then the directory; not while the run still uses it (its shared flock)...
+        XCTAssertEqual(MountJournal.undo([entries[0]]) { _ in }, ["\(path("j")): another pidsh session mounts there now: left to it"])
+        // ...but once the run's death released its lock (its descriptors close with it).
+        for case .directory(let d) in log.records where d.lockFD >= 0 { close(d.lockFD); d.lockFD = -1 }
+        XCTAssertEqual(MountJournal.undo([entries[0]]) { lines.append($0) }, [])
         XCTAssertEqual(lines, ["unmounted \(path("j"))", "removed \(path("j"))"])
         XCTAssertEqual(mountPoints(under: tempDir), [])
         XCTAssertFalse(exists(path("j")))

@@ -238,6 +238,19 @@ int pidsh_unmount_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec
 /// inode). Returns 0, ESTALE (another entry is there now), or errno.
 int pidsh_remove_directory_handle(int parent_fd, const char *name, uint64_t dev, uint64_t ino,
                                   pidsh_call_record *rec);
+/// Marks a directory as made by pidsh (an xattr), so whichever session uses it last
+/// removes it. 0 or errno (EOPNOTSUPP: the filesystem keeps no user xattrs).
+int pidsh_mark_directory(int dirfd);
+int pidsh_directory_is_marked(int dirfd);
+/// Removes directory `name` in `parent_fd` (opened as `dirfd`) when pidsh made it
+/// (`made`, or the mark) and no other session holds a shared flock on it; the caller
+/// has let go of its own. 0, EPERM (not pidsh's to remove), EBUSY (another session uses
+/// it: that one removes it), ESTALE, or errno.
+int pidsh_remove_if_last_user(int parent_fd, int dirfd, const char *name, uint64_t dev, uint64_t ino, int made,
+                              pidsh_call_record *rec);
+/// A directory pidsh found (not made) and mounts on: the janitor removes it if a pidsh
+/// made it and nobody uses it any more when pidsh is gone.
+int pidsh_janitor_note_directory(int parent_fd, int dir_fd, const char *name, uint64_t record);
 /// STATX_MNT_ID_UNIQUE of the mount holding `fd` (0 when the kernel cannot say).
 uint64_t pidsh_mount_id_of(int fd);
 /// 1 when `fd` is the root of a mount (STATX_ATTR_MOUNT_ROOT), 0 when not, -1 unknown.
