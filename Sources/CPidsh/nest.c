@@ -212,6 +212,19 @@ static void read_reports(int sock, const pidsh_nest_request *req, pidsh_nest_lev
     }
 }
 
+// Each level's PID (pidsh's view, from its pidfd), also on the records it made.
+static void name_level_actors(const pidsh_nest_request *req, pidsh_nest_level *out, int from) {
+    for (int i = 0; i < req->levels - 1; i++) {
+        if (out[i].pidfd >= 0) out[i].pid = pidsh_pid_of_pidfd(out[i].pidfd);
+    }
+    pidsh_trace *t = req->trace;
+    if (!t || !t->records) return;
+    for (int i = from; i < t->count; i++) {
+        pidsh_call_record *r = &t->records[i];
+        if (r->actor == PIDSH_ACTOR_LEVEL && r->level >= 0 && r->level < req->levels) r->actor_pid = out[r->level].pid;
+    }
+}
+
 // Killing the outermost init kills every level below it. The mounts stay in `out`.
 static void undo_levels(int outer_pidfd, const pidsh_nest_request *req, pidsh_nest_level *out) {
     syscall(SYS_pidfd_send_signal, outer_pidfd, SIGKILL, NULL, 0);
@@ -259,6 +272,7 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     int from = req->trace ? req->trace->count : 0;
     read_reports(sv[0], req, out, res);
     close(sv[0]);
+    name_level_actors(req, out, from);
     pidsh_trace_move_tail(req->trace, from, launched.trace_mark);
     if (rc != 0 && res->error == 0) { res->error = launched.error; res->stage = launched.stage; res->failed_level = req->levels - 1; }
     if (res->error != 0 || res->levels_made != req->levels) {

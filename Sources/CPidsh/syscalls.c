@@ -71,11 +71,22 @@ int pidsh_unshare(int flags, pidsh_call_record *rec) {
     return r;
 }
 
-int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number) {
+int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number,
+                     pid_t pid, pidsh_call_record *rec) {
     siginfo_t info;
     info.si_pid = 0;
     int options = WEXITED | (nohang ? WNOHANG : 0) | (nowait ? WNOWAIT : 0);
-    if (waitid(P_PIDFD, (id_t)pidfd, &info, options) != 0) return -1;
+    int r = waitid(P_PIDFD, (id_t)pidfd, &info, options);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_WAITID, PIDSH_ACTOR_PIDSH);
+        rec->fd = pidfd;
+        rec->flags = (uint64_t)options;
+        rec->target = (uint64_t)pid;
+        pidsh_record_result(rec, r, e);
+    }
+    errno = e;
+    if (r != 0) return -1;
     *exited = info.si_pid != 0;
     *code = 0;
     *signal_number = 0;

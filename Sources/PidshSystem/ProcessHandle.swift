@@ -16,6 +16,8 @@ public final class ProcessHandle: @unchecked Sendable {
     public let command: [String]
     /// A name given with `--name`.
     public var label: String?
+    /// Where a blocking wait's calls go (`--trace`); set by the session that tracks it.
+    public var recorder: CallRecorder?
     /// Fields captured on the way out so an ended process still prints sensibly.
     private var lastKnownPids: [Int32] = []
     private var lastKnownName: String = ""
@@ -66,9 +68,9 @@ public final class ProcessHandle: @unchecked Sendable {
             return nil
         }
         var exited: Int32 = 0, code: Int32 = 0, sig: Int32 = 0
-        if pidsh_wait_pidfd(pidfd, 1, 1, &exited, &code, &sig) == 0, exited != 0 {
+        if pidsh_wait_pidfd(pidfd, 1, 1, &exited, &code, &sig, pid, nil) == 0, exited != 0 {
             captureLastFields()
-            _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig)
+            _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig, pid, nil)
             finish(code: code, signal: sig)
         }
         return exitStatus
@@ -96,7 +98,12 @@ public final class ProcessHandle: @unchecked Sendable {
         var exited: Int32 = 0, code: Int32 = 0, sig: Int32 = 0
         while true {
             // WNOWAIT leaves the zombie, so its fields can still be read before the reap.
-            if pidsh_wait_pidfd(pidfd, 0, capturingFields ? 1 : 0, &exited, &code, &sig) == 0 { break }
+            var rec = pidsh_call_record()
+            let r = pidsh_wait_pidfd(pidfd, 0, capturingFields ? 1 : 0, &exited, &code, &sig, pid, &rec)
+            let e = Glibc.errno
+            if r == 0 || e != EINTR { recorder.add(rec) }
+            Glibc.errno = e
+            if r == 0 { break }
             if Glibc.errno == EINTR {
                 if interruptible, pidsh_peek_pending_signal() != 0 {
                     throw Interrupted(signal: pidsh_peek_pending_signal())
@@ -107,7 +114,9 @@ public final class ProcessHandle: @unchecked Sendable {
         }
         if capturingFields {
             captureLastFields()
-            _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig)
+            var rec = pidsh_call_record()
+            _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig, pid, &rec)
+            recorder.add(rec)
         }
         finish(code: code, signal: sig)
         return exitStatus!

@@ -94,6 +94,7 @@ public final class Session: @unchecked Sendable {
     }
 
     public func track(_ p: ProcessHandle) {
+        p.recorder = recorder
         children.append(p)
         onNewProcess?(p)
     }

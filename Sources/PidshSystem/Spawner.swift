@@ -121,7 +121,7 @@ public enum Spawner {
         var levelsMade: [NestedLevel] = []
         for level in stride(from: levels - 1, through: 0, by: -1) {
             let entry = out[level]
-            let pid = level == levels - 1 ? entry.pid : pidOfPidfd(entry.pidfd)
+            let pid = entry.pid
             let command = level == 0 ? (path == nil ? ["pidsh-init"] : arguments) : ["pidsh-init"]
             let process = ProcessHandle.adopt(pid: pid, pidfd: entry.pidfd, isChild: level == levels - 1, command: command)
             // The innermost exec'd program, as for spawn: shown as itself from now on.

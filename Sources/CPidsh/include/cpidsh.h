@@ -294,7 +294,9 @@ int pidsh_unshare(int flags, pidsh_call_record *rec);
 int pidsh_umount(const char *path, int flags, pidsh_call_record *rec);
 int pidsh_mount_make_private_tree(const char *path);
 /// waitid(P_PIDFD): returns 0 and fills code/status, or -1 (errno). nohang/nowait flags.
-int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number);
+/// `rec` (may be NULL) gets the call, with `pid` as its target.
+int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number,
+                     pid_t pid, pidsh_call_record *rec);
 int pidsh_open_tree_nofollow(int dirfd, const char *name);
 /// pipe2(fds, O_CLOEXEC): 0 or -1 (errno).
 int pidsh_pipe_cloexec(int fds[2]);
