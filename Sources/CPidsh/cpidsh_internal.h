@@ -162,11 +162,6 @@ extern pid_t pidsh_janitor_process;
 /// The janitor's main loop (janitor.c): never returns.
 void pidsh_janitor_main(int sock) __attribute__((noreturn));
 
-// ---- 2: undo.c -------------------------------------------------------------------
-/// pidsh_unmount_handle with the magic links looked up in `fd_dir` ("/proc/self/fd/",
-/// or "" when the caller's working directory is its own fd directory: the janitor).
-int pidsh_unmount_handle_at(const char *fd_dir, int mount_fd, uint64_t mount_id, pidsh_call_record *rec);
-
 // ---- 3: child.c ------------------------------------------------------------------
 /// The child side of pidsh_spawn: raw calls, then exec or the init loop. `report` is
 /// the child's end of the report channel, `other_end` pidsh's (closed here).

@@ -157,8 +157,7 @@ static void undo_what_is_left(void) {
     for (int i = used - 1; i >= 0; i--) {
         janitor_entry *e = &table[i];
         if (e->kind == PIDSH_JANITOR_MOUNT) {
-            // The working directory is the janitor's own fd directory (see below).
-            pidsh_unmount_handle_at("", e->fd, e->mount_id, NULL);
+            pidsh_unmount_handle(e->fd, e->mount_id, NULL);
         } else if (e->kind == PIDSH_JANITOR_MAKE_DIRECTORY || e->kind == PIDSH_JANITOR_DIRECTORY) {
             pidsh_remove_if_last_user(e->fd, e->dir_fd, e->name, e->dev, e->ino,
                                       e->kind == PIDSH_JANITOR_MAKE_DIRECTORY, NULL);
@@ -168,11 +167,6 @@ static void undo_what_is_left(void) {
 }
 
 void pidsh_janitor_main(int sock) {
-    // Its own fd directory as working directory: a rootless pidsh later mounts a procfs
-    // of its own PID namespace over /proc, in which the janitor (outside it) has no
-    // /proc/self; this one stays reachable beneath.
-    int fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_dir >= 0) { int ignored = fchdir(fd_dir); (void)ignored; close(fd_dir); }
     // Every record may hold descriptors: as many as the hard limit allows.
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {

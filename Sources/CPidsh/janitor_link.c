@@ -19,6 +19,8 @@ int pidsh_janitor_capacity(void) { return PIDSH_JANITOR_CAPACITY; }
 
 int pidsh_janitor_pid(void) { return pidsh_janitor_process; }
 
+void pidsh_janitor_gone(void) { pidsh_janitor_process = -1; }
+
 static void message_init(pidsh_janitor_message *m, uint32_t kind, uint64_t record) {
     memset(m, 0, sizeof *m);
     m->kind = kind;

@@ -19,6 +19,7 @@ static void reap_failed(int pidfd, pid_t pid, pidsh_trace *trace) {
     pidsh_call_record rec = pidsh_record(PIDSH_CALL_WAITID, PIDSH_ACTOR_PIDSH);
     rec.fd = pidfd;
     rec.flags = WEXITED;
+    rec.flags2 = P_PIDFD;
     rec.target = (uint64_t)pid;
     pidsh_record_result(&rec, r, errno);
     pidsh_trace_add(trace, &rec);

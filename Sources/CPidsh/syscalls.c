@@ -71,31 +71,6 @@ int pidsh_unshare(int flags, pidsh_call_record *rec) {
     return r;
 }
 
-int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number,
-                     pid_t pid, pidsh_call_record *rec) {
-    siginfo_t info;
-    info.si_pid = 0;
-    int options = WEXITED | (nohang ? WNOHANG : 0) | (nowait ? WNOWAIT : 0);
-    int r = waitid(P_PIDFD, (id_t)pidfd, &info, options);
-    int e = errno;
-    if (rec) {
-        *rec = pidsh_record(PIDSH_CALL_WAITID, PIDSH_ACTOR_PIDSH);
-        rec->fd = pidfd;
-        rec->flags = (uint64_t)options;
-        rec->target = (uint64_t)pid;
-        pidsh_record_result(rec, r, e);
-    }
-    errno = e;
-    if (r != 0) return -1;
-    *exited = info.si_pid != 0;
-    *code = 0;
-    *signal_number = 0;
-    if (info.si_pid == 0) return 0;
-    if (info.si_code == CLD_EXITED) *code = info.si_status;
-    else *signal_number = info.si_status;
-    return 0;
-}
-
 // ---------------------------------------------------------------------------------
 // pidsh's own signals: a flag the interpreter polls between statements and while it
 // waits. No SA_RESTART, so a blocking wait returns EINTR and can look at the flag.
@@ -161,16 +136,38 @@ ssize_t pidsh_write_unless_interrupted(int fd, const void *buf, size_t len) {
     return r;
 }
 
-pid_t pidsh_peek_ended_child(void) {
+pid_t pidsh_wait_any(int nohang, pidsh_call_record *rec) {
     siginfo_t info;
     info.si_pid = 0;
-    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return 0;
-    return info.si_pid;
+    int options = WEXITED | WNOWAIT | (nohang ? WNOHANG : 0);
+    int r = waitid(P_ALL, 0, &info, options);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_WAITID, PIDSH_ACTOR_PIDSH);
+        rec->flags = (uint64_t)options;
+        rec->flags2 = P_ALL;
+        pidsh_record_result(rec, r, e);
+    }
+    errno = e;
+    return r != 0 ? -1 : info.si_pid;
 }
 
-void pidsh_reap_pid(pid_t pid) {
-    int status;
-    while (waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {}
+int pidsh_reap_child(pid_t pid, int *code, int *signal_number, pidsh_call_record *rec) {
+    siginfo_t info;
+    info.si_pid = 0;
+    int r;
+    while ((r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG)) != 0 && errno == EINTR) {}
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_WAITID, PIDSH_ACTOR_PIDSH);
+        rec->flags = WEXITED | WNOHANG;
+        rec->flags2 = P_PID;
+        rec->target = (uint64_t)pid;
+        pidsh_record_result(rec, r, errno);
+    }
+    if (r != 0 || info.si_pid == 0) return -1;
+    *code = info.si_code == CLD_EXITED ? info.si_status : 0;
+    *signal_number = info.si_code == CLD_EXITED ? 0 : info.si_status;
+    return 0;
 }
 
 int pidsh_set_child_subreaper(void) {

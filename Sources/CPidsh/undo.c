@@ -1,4 +1,4 @@
-// Undoing by handle: a mount through a descriptor of its own root, a directory through
+// Undoing by handle: a mount from inside it (fchdir to its root), a directory through
 // a descriptor of its parent, each only after checking it is still what pidsh made. No
 // path is walked again, so a parent directory renamed and replaced by a symlink while
 // pidsh ran cannot redirect the undo. Used by a live session, by the janitor and by
@@ -21,41 +21,37 @@
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
 
-// Writes `prefix` + decimal fd into buf (raw: the janitor is a forked child).
-static void fd_path(char *buf, size_t size, const char *prefix, int fd) {
-    size_t n = 0;
-    while (prefix[n] && n < size - 12) { buf[n] = prefix[n]; n++; }
-    char rev[12];
-    int len = 0;
-    unsigned v = (unsigned)fd;
-    do { rev[len++] = (char)('0' + v % 10); v /= 10; } while (v > 0);
-    while (len > 0) buf[n++] = rev[--len];
-    buf[n] = 0;
-}
-
-int pidsh_unmount_handle_at(const char *fd_dir, int mount_fd, uint64_t mount_id, pidsh_call_record *rec) {
-    // A plain umount2 of /proc/self/fd/N fails EBUSY (the descriptor itself holds the
-    // mount), so it is detached lazily; before that, the magic link is checked to lead
-    // to the very mount recorded (STATX_MNT_ID_UNIQUE: plain mount ids are reused).
-    char path[64];
-    fd_path(path, sizeof path, fd_dir, mount_fd);
-    struct statx st;
-    if (syscall(SYS_statx, AT_FDCWD, path, 0, STATX_MNT_ID_UNIQUE, &st) != 0) return errno;
-    if (mount_id != 0 && (!(st.stx_mask & STATX_MNT_ID_UNIQUE) || st.stx_mnt_id != mount_id)) return ESTALE;
-    int r = umount2(path, MNT_DETACH);
-    int e = errno;
-    if (rec) {
-        *rec = pidsh_record(PIDSH_CALL_UMOUNT2, PIDSH_ACTOR_PIDSH);
-        rec->flags = MNT_DETACH;
-        rec->fd = mount_fd;
-        pidsh_record_text(rec, path);
-        pidsh_record_result(rec, r, e);
-    }
-    return r == 0 ? 0 : e;
-}
-
 int pidsh_unmount_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec) {
-    return pidsh_unmount_handle_at("/proc/self/fd/", mount_fd, mount_id, rec);
+    // No path names the mount: the process steps into it (fchdir to the descriptor of
+    // its root), checks that this is the root of the very mount recorded
+    // (STATX_MNT_ID_UNIQUE: plain mount ids are reused at once), and detaches "." —
+    // lazily: the descriptor itself holds the mount, so a plain unmount is EBUSY. No
+    // /proc is needed either (a janitor outside pidsh's PID namespace has no
+    // /proc/self there).
+    int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fchdir(mount_fd) != 0) { int e = errno; if (here >= 0) close(here); return e; }
+    struct statx st;
+    int e = 0;
+    if (syscall(SYS_statx, AT_FDCWD, ".", 0, STATX_MNT_ID_UNIQUE, &st) != 0) e = errno;
+    else if (mount_id != 0 && (!(st.stx_mask & STATX_MNT_ID_UNIQUE) || st.stx_mnt_id != mount_id)) e = ESTALE;
+    else if ((st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && !(st.stx_attributes & STATX_ATTR_MOUNT_ROOT)) e = EINVAL;
+    else {
+        int r = umount2(".", MNT_DETACH);
+        e = r == 0 ? 0 : errno;
+        if (rec) {
+            *rec = pidsh_record(PIDSH_CALL_UMOUNT2, PIDSH_ACTOR_PIDSH);
+            rec->flags = MNT_DETACH;
+            rec->fd = mount_fd;
+            pidsh_record_text(rec, ".");
+            pidsh_record_result(rec, r, e);
+        }
+    }
+    if (here >= 0) {
+        int ignored = fchdir(here);
+        (void)ignored;
+        close(here);
+    }
+    return e;
 }
 
 int pidsh_remove_directory_handle(int parent_fd, const char *name, uint64_t dev, uint64_t ino,

@@ -57,6 +57,11 @@ public struct ProcStatus: Sendable, Equatable {
     public var sigCaught: UInt64 = 0
     public var sigBlocked: UInt64 = 0
     public var sigIgnored: UInt64 = 0
+    /// Signals pending for the whole process (ShdPnd) and for its main thread (SigPnd).
+    public var sigPendingShared: UInt64 = 0
+    public var sigPendingThread: UInt64 = 0
+    /// The PID of the process tracing it (strace, gdb), 0 when none.
+    public var tracerPid: Int32 = 0
 
     public init() {}
 
@@ -95,6 +100,9 @@ public struct ProcStatus: Sendable, Equatable {
         case 6 where key.elementsEqual("SigCgt".utf8): sigCaught = Self.hex(value)
         case 6 where key.elementsEqual("SigBlk".utf8): sigBlocked = Self.hex(value)
         case 6 where key.elementsEqual("SigIgn".utf8): sigIgnored = Self.hex(value)
+        case 6 where key.elementsEqual("ShdPnd".utf8): sigPendingShared = Self.hex(value)
+        case 6 where key.elementsEqual("SigPnd".utf8): sigPendingThread = Self.hex(value)
+        case 9 where key.elementsEqual("TracerPid".utf8): tracerPid = Self.int(value)
         default: break
         }
     }
@@ -134,6 +142,12 @@ public struct ProcStatus: Sendable, Equatable {
     public var stateLetter: String { state.first.map(String.init) ?? "?" }
 
     public func catches(signal: Int32) -> Bool { sigCaught & (1 << UInt64(signal - 1)) != 0 }
+    public func blocks(signal: Int32) -> Bool { sigBlocked & (1 << UInt64(signal - 1)) != 0 }
+    public func ignores(signal: Int32) -> Bool { sigIgnored & (1 << UInt64(signal - 1)) != 0 }
+    /// PID 1 of a PID namespace (NSpid's last entry), whichever namespace that is.
+    public var isNamespaceInit: Bool { nspid.last == 1 }
+    /// Stopped (SIGSTOP, SIGTSTP...): State `T`.
+    public var isStopped: Bool { state.hasPrefix("T") }
 }
 
 /// /proc/PID/cmdline as a list of arguments.

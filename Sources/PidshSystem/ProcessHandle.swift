@@ -27,6 +27,7 @@ public final class ProcessHandle: @unchecked Sendable {
         self.pidfd = pidfd
         self.isChild = isChild
         self.command = command
+        if isChild && pidfd >= 0 { ChildReaper.shared.register(self) }
         // A child's last fields are captured when it is reaped (captureLastFields), or
         // when asked for between its end and its reaping (endedFields): reading
         // /proc/PID/status here as well would cost every spawn a second read.
@@ -59,7 +60,8 @@ public final class ProcessHandle: @unchecked Sendable {
         return Glibc.poll(&p, 1, 0) == 0
     }
 
-    /// Reaps without blocking when it has ended; returns the status if so.
+    /// Reaps without blocking when it has ended (every other ended child too: see
+    /// ChildReaper); returns the status if so.
     @discardableResult
     public func poll() -> ExitStatus? {
         if let exitStatus { return exitStatus }
@@ -67,17 +69,13 @@ public final class ProcessHandle: @unchecked Sendable {
             if !isRunning, pidfd >= 0 { captureLastFields(); }
             return nil
         }
-        var exited: Int32 = 0, code: Int32 = 0, sig: Int32 = 0
-        if pidsh_wait_pidfd(pidfd, 1, 1, &exited, &code, &sig, pid, nil) == 0, exited != 0 {
-            captureLastFields()
-            _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig, pid, nil)
-            finish(code: code, signal: sig)
-        }
+        ChildReaper.shared.reapAll()
         return exitStatus
     }
 
     /// Blocks until it ends. A SIGINT/SIGTERM to pidsh interrupts the wait with
-    /// `Interrupted` (the process is left alone: the caller decides).
+    /// `Interrupted` (the process is left alone: the caller decides). Meanwhile every
+    /// other child of pidsh that ends is reaped (a dying namespace init waits for that).
     /// `capturingFields: false` is for a handle nobody reads after the end (a job
     /// waited for in the foreground): its /proc/PID/status is then not read before the
     /// reap, which saves a costly read per job.
@@ -95,31 +93,27 @@ public final class ProcessHandle: @unchecked Sendable {
             }
             throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) is not pidsh's child: it ended, but only its parent learns how")
         }
-        var exited: Int32 = 0, code: Int32 = 0, sig: Int32 = 0
-        while true {
-            // WNOWAIT leaves the zombie, so its fields can still be read before the reap.
-            var rec = pidsh_call_record()
-            let r = pidsh_wait_pidfd(pidfd, 0, capturingFields ? 1 : 0, &exited, &code, &sig, pid, &rec)
-            let e = Glibc.errno
-            if r == 0 || e != EINTR { recorder.add(rec) }
-            Glibc.errno = e
-            if r == 0 { break }
-            if Glibc.errno == EINTR {
-                if interruptible, pidsh_peek_pending_signal() != 0 {
-                    throw Interrupted(signal: pidsh_peek_pending_signal())
-                }
-                continue
-            }
-            throw SystemError.last("waitid(P_PIDFD, \(pid))")
+        capturesFieldsAtExit = capturingFields
+        try ChildReaper.shared.waitUntilEnded(self, interruptible: interruptible, recorder: recorder)
+        guard let exitStatus else {
+            throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) was reaped by someone else")
         }
-        if capturingFields {
-            captureLastFields()
-            var rec = pidsh_call_record()
-            _ = pidsh_wait_pidfd(pidfd, 1, 0, &exited, &code, &sig, pid, &rec)
-            recorder.add(rec)
-        }
-        finish(code: code, signal: sig)
-        return exitStatus!
+        return exitStatus
+    }
+
+    /// Whether its last fields are read just before it is reaped.
+    var capturesFieldsAtExit = true
+
+    /// Called by the reaper just before the reap: the zombie's fields are still there.
+    func willBeReaped() { if capturesFieldsAtExit { captureLastFields() } }
+
+    /// Called by the reaper with the status it reaped.
+    func reaped(code: Int32, signal: Int32) { finish(code: code, signal: signal) }
+
+    /// Waits at most `milliseconds` for the process to end (its pidfd to be readable).
+    func waitReadable(milliseconds: Int32) {
+        var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        _ = Glibc.poll(&p, 1, milliseconds)
     }
 
     /// Waits for a foreground job as a shell does. SIGINT (a terminal's ^C reaches the

@@ -39,6 +39,7 @@ public final class Session: @unchecked Sendable {
     public init(mounts: MountLog = MountLog()) {
         self.mounts = mounts
         _ = pidsh_ensure_life_pipe()
+        ChildReaper.shared.onReaped = { [weak self] in self?.pruneNeeded = true }
     }
 
     // MARK: processes
@@ -106,11 +107,19 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    /// Reaps every child that has ended, so no zombie outlives a statement.
+    /// Reaps every child that has ended, so no zombie outlives a statement. Costs one
+    /// waitid per ended child, whatever the number alive (ChildReaper); the lists are
+    /// pruned only when something ended.
     public func reapFinished() {
-        for p in children where p.exitStatus == nil { p.poll() }
+        if ChildReaper.shared.reapAll() || pruneNeeded { prune() }
+    }
+
+    /// Set when the reaper reaped something outside reapFinished (a wait).
+    private var pruneNeeded = false
+
+    func prune() {
+        pruneNeeded = false
         children.removeAll { $0.exitStatus != nil || (!$0.isChild && !$0.isRunning) }
-        if isInit || isSubreaper { reapOrphans() }
         forgetDeadNamespaces()
     }
 
@@ -127,18 +136,8 @@ public final class Session: @unchecked Sendable {
     }
 
     /// pidsh is PID 1 of its namespace when rootless: orphans of that namespace are
-    /// re-parented to it, and it must reap them (the tracked ones via their handles).
+    /// re-parented to it, and the reaper reaps them with every other child.
     let isInit = getpid() == 1
-
-    func reapOrphans() {
-        var seen = Set<Int32>()
-        while true {
-            let pid = pidsh_peek_ended_child()
-            guard pid > 0, pid != pidsh_janitor_pid(), seen.insert(pid).inserted else { return }
-            if let tracked = children.first(where: { $0.pid == pid }) { tracked.poll() }
-            else { pidsh_reap_pid(pid) }
-        }
-    }
 
     /// `ns new`: a new PID namespace whose PID 1 is pidsh's init.
     public func newNamespace(parent: Namespace? = nil, name: String? = nil) throws -> Namespace {
@@ -185,20 +184,19 @@ public final class Session: @unchecked Sendable {
         return result
     }
 
-    /// SIGKILL to a namespace's init, then reap until it is gone. Its members that
-    /// pidsh spawned (with setns) are pidsh's children: the dying init waits for them to
-    /// be reaped (zap_pid_ns_processes), so pidsh reaps while it waits.
+    /// SIGKILL to a namespace's init, then wait until it is gone: reaped when it is
+    /// pidsh's child, exited otherwise. Its members that pidsh spawned (with setns) are
+    /// pidsh's children: the dying init waits for them to be reaped
+    /// (zap_pid_ns_processes), so pidsh reaps every child meanwhile.
     public func killNamespace(initProcess: ProcessHandle) throws {
         try initProcess.signal(SIGKILL, recorder: recorder)
-        var spins = 0
-        while spins < 20000 {
-            reapFinished()
-            initProcess.poll()
-            if initProcess.exitStatus != nil || (!initProcess.isChild && !initProcess.isRunning) { break }
-            usleep(500)
-            spins += 1
-        }
-        forgetDeadNamespaces()
+        try waitUntilGone(initProcess)
+    }
+
+    /// Waits for a process that was sent SIGKILL (never interrupted: it is dying).
+    public func waitUntilGone(_ process: ProcessHandle) throws {
+        try ChildReaper.shared.waitUntilEnded(process, interruptible: false, recorder: recorder)
+        prune()
     }
 
     // MARK: where children go
@@ -279,8 +277,7 @@ public final class Session: @unchecked Sendable {
         // child at a time can deadlock.
         var rounds = 0
         while rounds < 10_000 {
-            for p in children where p.isChild && p.exitStatus == nil { p.poll() }
-            reapOrphans()
+            ChildReaper.shared.reapAll()
             let waiting = children.contains { $0.isChild && $0.exitStatus == nil }
             if !waiting && directChildren().isEmpty { break }
             if rounds % 100 == 99 { killUntrackedChildren() }

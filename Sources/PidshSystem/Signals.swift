@@ -32,6 +32,8 @@ public enum Signals {
     }
 
     public static var allNames: [String] { table.map { $0.0 } }
+
+    public static let kill = SIGKILL, term = SIGTERM, stop = SIGSTOP, cont = SIGCONT
 }
 
 import CPidsh

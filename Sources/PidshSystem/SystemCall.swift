@@ -54,7 +54,7 @@ public struct SystemCall: Sendable {
         if actorPID > 0 { pids.append(actorPID) }
         let cloned = call == PIDSH_CALL_CLONE || call == PIDSH_CALL_CLONE3
         if cloned, result > 0, actor == .pidsh || actor == .helper { pids.append(Int32(truncatingIfNeeded: result)) }
-        if call == PIDSH_CALL_PIDFD_SEND_SIGNAL || call == PIDSH_CALL_WAITID || call == PIDSH_CALL_KILL {
+        if call == PIDSH_CALL_PIDFD_SEND_SIGNAL || (call == PIDSH_CALL_WAITID && target != 0) || call == PIDSH_CALL_KILL {
             pids.append(Int32(truncatingIfNeeded: target))
         }
         return pids

@@ -67,7 +67,12 @@ extension SystemCall {
             let argv = (context.argv ?? []).map { quoted($0) }.joined(separator: ", ")
             return "\(quoted(text)), [\(argv)]"
         case PIDSH_CALL_WAITID:
-            return "P_PIDFD, \(fd)<PID \(target)>, \(FlagNames.of(flags, FlagNames.wait))"
+            let options = FlagNames.of(flags, FlagNames.wait)
+            switch flags2 {
+            case 0: return "P_ALL, 0, \(options)"
+            case 1: return "P_PID, \(target), \(options)"
+            default: return "P_PIDFD, \(fd)<PID \(target)>, \(options)"
+            }
         case PIDSH_CALL_MKDIRAT:
             return "\(descriptor(fd, context)), \(quoted(text)), 0\(String(flags, radix: 8))"
         case PIDSH_CALL_UNLINKAT:

@@ -163,8 +163,9 @@ final class ReliabilityBadInputTests: ReliabilityTestCase {
         if getuid() == 0 {
             let n = pidsh("let ns = ns new\nkill $ns\ntry kill $ns\nkill $ns")
             XCTAssertEqual(n.status, 1, n.transcript)
-            assertLocatedError(n.stderr, at: "-c:3:5", "already torn down")
-            assertLocatedError(n.stderr, at: "-c:4:1", "already torn down")
+            // The caret is on the namespace, not on the command.
+            assertLocatedError(n.stderr, at: "-c:3:10", "already torn down")
+            assertLocatedError(n.stderr, at: "-c:4:6", "already torn down")
         }
     }
 

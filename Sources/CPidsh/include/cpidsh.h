@@ -32,7 +32,7 @@ typedef enum pidsh_call {
     PIDSH_CALL_PIDFD_SEND_SIGNAL = 12, // target = PID (pidsh's view), flags2 = signal
     PIDSH_CALL_KILL = 13,          // target = PID, flags2 = signal
     PIDSH_CALL_EXECVE = 14,        // text = program path
-    PIDSH_CALL_WAITID = 15,        // flags = options, target = PID waited for
+    PIDSH_CALL_WAITID = 15,        // flags = options, flags2 = idtype (P_ALL, P_PID, P_PIDFD), target = PID
     PIDSH_CALL_MKDIRAT = 16,       // text = name, flags = mode
     PIDSH_CALL_UNLINKAT = 17,      // text = name, flags = AT_REMOVEDIR
     PIDSH_CALL_PIVOT_ROOT = 18,
@@ -228,11 +228,13 @@ int pidsh_janitor_note_journal(int dir_fd, const char *name);
 void pidsh_stop_janitor(void);
 /// Is `pid` the janitor (so orphan reaping leaves it alone)?
 int pidsh_janitor_pid(void);
+/// The janitor was killed from outside and is reaped: pidsh goes on without one.
+void pidsh_janitor_gone(void);
 
 /// The same undo by handle for `pidsh cleanup` and a live session: unmounts the mount
-/// whose root `mount_fd` is, after checking its STATX_MNT_ID_UNIQUE is `mount_id`
-/// (MNT_DETACH through /proc/self/fd). Returns 0, EINVAL (not mounted any more),
-/// ESTALE (another mount), or errno.
+/// whose root `mount_fd` is, from inside it (fchdir, then MNT_DETACH of "."), after
+/// checking its STATX_MNT_ID_UNIQUE is `mount_id`. Returns 0, EINVAL (not mounted any
+/// more), ESTALE (another mount), or errno.
 int pidsh_unmount_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec);
 /// Removes directory `name` in `parent_fd` if it is still the one made (device and
 /// inode). Returns 0, ESTALE (another entry is there now), or errno.
@@ -259,12 +261,14 @@ int pidsh_is_mount_root(int fd);
 /// Rootless start-up step: unshare(CLONE_NEWPID) + fork; the child returns as pidsh
 /// (PID 1 of its own namespace, /proc remounted), the parent never returns.
 int pidsh_enter_own_pid_namespace(void);
-/// waitid(P_ALL, WNOHANG|WNOWAIT): the PID of some child that has ended, or 0.
-pid_t pidsh_peek_ended_child(void);
+/// waitid(P_ALL, WEXITED|WNOWAIT[|WNOHANG]): the PID of a child that has ended (left
+/// waitable), 0 when none has (nohang), -1 with errno (EINTR, ECHILD). `rec` gets the call.
+pid_t pidsh_wait_any(int nohang, pidsh_call_record *rec);
+/// Reaps child `pid` (waitid(P_PID, WEXITED|WNOHANG)): 0 and its code/signal, or -1.
+/// `rec` (may be NULL) gets the call.
+int pidsh_reap_child(pid_t pid, int *code, int *signal_number, pidsh_call_record *rec);
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): 0 or errno.
 int pidsh_set_child_subreaper(void);
-/// Reaps one child by PID (waitpid), for orphans pidsh does not track.
-void pidsh_reap_pid(pid_t pid);
 
 /// Creates the life pipe only (for embedders and tests that skip pidsh_enter_session).
 int pidsh_ensure_life_pipe(void);
@@ -293,10 +297,6 @@ int pidsh_unshare(int flags, pidsh_call_record *rec);
 /// umount2(path, flags | UMOUNT_NOFOLLOW): 0 or errno.
 int pidsh_umount(const char *path, int flags, pidsh_call_record *rec);
 int pidsh_mount_make_private_tree(const char *path);
-/// waitid(P_PIDFD): returns 0 and fills code/status, or -1 (errno). nohang/nowait flags.
-/// `rec` (may be NULL) gets the call, with `pid` as its target.
-int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number,
-                     pid_t pid, pidsh_call_record *rec);
 int pidsh_open_tree_nofollow(int dirfd, const char *name);
 /// pipe2(fds, O_CLOEXEC): 0 or -1 (errno).
 int pidsh_pipe_cloexec(int fds[2]);

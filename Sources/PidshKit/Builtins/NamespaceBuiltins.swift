@@ -199,67 +199,64 @@ enum NamespaceBuiltins {
     }
 
     static let kill = BuiltinSpec(
-        name: "kill", synopsis: "kill [-SIGNAL] PROCESS|NS...",
-        summary: "Send a signal (default TERM; KILL for a namespace or a namespace's PID 1, which tears the namespace down). A signal that a namespace's PID 1 does not catch is dropped by the kernel: pidsh says so.",
-        options: [OptionSpec("-SIGNAL", "a signal name or number: -KILL, -9, -SIGKILL, -TERM, -USR1 ...")],
-        examples: ["kill $child", "kill -KILL $ns", "try kill -TERM $ns"],
-        errors: ["ESRCH: the process has already ended", "dropped: PID 1 of a namespace has no handler for the signal (status 1, the error says so)",
+        name: "kill", synopsis: "kill [-q] [-SIGNAL] PROCESS|NS...",
+        summary: "Send a signal (default TERM; KILL for a namespace or a namespace's PID 1, which tears the namespace down and waits until it is gone). Succeeds whenever the kernel accepted the signal; the value is the kernel's verdict — delivered, queued (the target blocks it), discarded (a namespace's PID 1 without a handler, or an ignored signal) or resumed (SIGCONT woke a stopped process, the signal itself was discarded) — with a one-line note on stderr for all but delivered.",
+        options: [OptionSpec("-SIGNAL", "a signal name or number: -KILL, -9, -SIGKILL, -TERM, -USR1 ..."),
+                  OptionSpec("-q", "no note on stderr when the signal is not simply delivered")],
+        returns: "the verdict: delivered, queued, discarded or resumed (a list of them for several targets)",
+        examples: ["kill $child", "kill -KILL $ns", "let v = kill -USR1 $init", "expect $v == \"discarded\""],
+        errors: ["ESRCH: the process has already ended",
                  "unknown signal -NAME (with a \"did you mean\" note)", "NS has no live init: it is already torn down"]
     ) { call in
         var args = call.arguments
         var signal: Int32?
-        if let first = args.first, case .string(let s) = first, s.hasPrefix("-"), s.count > 1 {
+        var quiet = false
+        while let first = args.first, case .string(let s) = first, s.hasPrefix("-"), s.count > 1, Int(s.dropFirst()) == nil || signal == nil {
+            if s == "-q" { quiet = true; args.removeFirst(); continue }
+            guard signal == nil else { break }
             guard let n = Signals.number(of: String(s.dropFirst())) else {
                 var notes: [String] = []
                 if let g = Suggest.closest(to: String(s.dropFirst()).uppercased(), among: Signals.allNames) { notes.append("did you mean -\(g)?") }
-                throw BuiltinError("unknown signal \(s)", notes: notes, argument: 0)
+                throw BuiltinError("unknown signal \(s)", notes: notes, argument: call.arguments.count - args.count)
             }
             signal = n
             args.removeFirst()
         }
         guard !args.isEmpty else { throw BuiltinError("kill needs a process or a namespace") }
         let offset = call.arguments.count - args.count
+        var verdicts: [Value] = []
         for (i, target) in args.enumerated() {
+            let verdict: SignalVerdict
             if case .namespace(let ns) = target {
-                try killNamespace(ns, signal: signal ?? 9, call: &call)
-                continue
+                guard let initProcess = ns.findInit() else {
+                    throw BuiltinError("\(ns.id) has no live init: it is already torn down", argument: i + offset)
+                }
+                verdict = try send(signal ?? Signals.kill, to: initProcess, call: &call)
+            } else {
+                let proc = try call.process(target, argument: i + offset)
+                // Without a signal, a namespace's PID 1 is torn down (a TERM would be
+                // discarded by the kernel unless it has a handler).
+                let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? false
+                verdict = try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
             }
-            let proc = try call.process(target, argument: i + offset)
-            let status = proc.procStatus()
-            if signal == nil, let status, status.nspid.count > 1, status.nspid.last == 1 {
-                // PID 1 of a namespace: without a signal, kill tears its namespace down
-                // (a TERM would be dropped by the kernel unless it has a handler).
-                try call.session.killNamespace(initProcess: proc)
-                continue
-            }
-            let sig = signal ?? 15
-            try proc.signal(sig, recorder: call.session.recorder)
-            if let status, status.nspid.count > 1, status.nspid.last == 1, sig != 9, sig != 19, !status.catches(signal: sig) {
-                dropped(sig, pid: proc.pid, call: &call)
-            }
+            if let rule = verdict.rule, !quiet { call.warn(rule) }
+            verdicts.append(.string(verdict.kind.rawValue))
         }
-        return nil
+        return verdicts.count == 1 ? verdicts[0] : .list(verdicts)
     }
 
-    static func killNamespace(_ ns: Namespace, signal: Int32, call: inout BuiltinCall) throws {
-        guard let initProcess = ns.findInit() else {
-            throw BuiltinError("\(ns.id) has no live init: it is already torn down")
+    /// Sends and judges one signal. SIGKILL to a namespace's PID 1 waits until it is
+    /// gone (reaped, with every member of its namespace that is pidsh's child).
+    static func send(_ sig: Int32, to proc: ProcessHandle, call: inout BuiltinCall) throws -> SignalVerdict {
+        // Read before sending: the verdict depends on the dispositions and the state
+        // the signal meets (a SIGCONT changes the state itself).
+        let status = proc.procStatus()
+        try proc.signal(sig, recorder: call.session.recorder)
+        guard let status else { return .delivered }
+        if sig == Signals.kill && status.isNamespaceInit && status.nspid.count > 1 {
+            try call.session.waitUntilGone(proc)
         }
-        if signal == 9 {
-            // The kernel kills every member once its init dies; wait for that.
-            try call.session.killNamespace(initProcess: initProcess)
-            return
-        }
-        let status = initProcess.procStatus()
-        try initProcess.signal(signal, recorder: call.session.recorder)
-        if let status, signal != 19, !status.catches(signal: signal) {
-            dropped(signal, pid: initProcess.pid, call: &call)
-        }
-    }
-
-    static func dropped(_ sig: Int32, pid: Int32, call: inout BuiltinCall) {
-        call.status = 1
-        call.failureMessage = "kill: \(Signals.name(of: sig)) to PID 1 of its namespace (PID \(pid) here) was dropped by the kernel: a namespace's init receives only the signals it has a handler for (none for \(Signals.name(of: sig)), see SigCgt in /proc/\(pid)/status); only SIGKILL and SIGSTOP from an ancestor namespace always arrive. Use `kill -KILL` to tear the namespace down"
+        return SignalVerdict.judge(sig, target: status, pid: proc.pid)
     }
 
     static let wait = BuiltinSpec(

@@ -1,0 +1,85 @@
+import CPidsh
+import Glibc
+
+/// The one place pidsh reaps its children, whoever asked: a `wait`, a spawn, the end of
+/// a namespace, the tear-down. Each status goes to the handle of the child it belongs
+/// to, so a later `wait` on that handle gets it instead of ECHILD. Waiting for any
+/// child while waiting for one is what keeps pidsh from hanging when a namespace's
+/// PID 1 dies: the kernel finishes that exit (zap_pid_ns_processes) only once every
+/// other member is reaped, and some of them may be pidsh's own children.
+public final class ChildReaper: @unchecked Sendable {
+    public static let shared = ChildReaper()
+
+    /// Live children pidsh holds a handle of, by PID (a PID is not reused before pidsh
+    /// reaps it, so this never names the wrong process).
+    private var handles: [Int32: ProcessHandle] = [:]
+    /// Called after a round that reaped something (the session forgets what ended).
+    public var onReaped: (() -> Void)?
+
+    func register(_ p: ProcessHandle) { handles[p.pid] = p }
+
+    /// Reaps every child that has ended, without blocking; true if any was.
+    @discardableResult
+    public func reapAll() -> Bool {
+        var reaped = false
+        while true {
+            let pid = pidsh_wait_any(1, nil)
+            guard pid > 0 else { break }
+            if pid == pidsh_janitor_pid() {
+                // Killed from outside: reap it, or it would read as ended for ever.
+                var code: Int32 = 0, sig: Int32 = 0
+                _ = pidsh_reap_child(pid, &code, &sig, nil)
+                pidsh_janitor_gone()
+                continue
+            }
+            reap(pid)
+            reaped = true
+        }
+        if reaped { onReaped?() }
+        return reaped
+    }
+
+    /// Reaps `pid`, found waitable: its handle (if pidsh has one) gets the status.
+    private func reap(_ pid: Int32) {
+        let handle = handles.removeValue(forKey: pid)
+        handle?.willBeReaped()
+        var code: Int32 = 0, sig: Int32 = 0
+        var rec = pidsh_call_record()
+        let r = pidsh_reap_child(pid, &code, &sig, &rec)
+        // The reap of a process pidsh started is part of its story (--trace).
+        handle?.recorder.add(rec)
+        if r == 0 { handle?.reaped(code: code, signal: sig) }
+    }
+
+    /// Blocks until some child has ended (or a signal for pidsh arrives: `Interrupted`
+    /// when `interruptible`), then reaps every ended one. The blocking call goes to
+    /// `recorder` (--trace). ECHILD (no child left) returns at once.
+    public func waitForAny(interruptible: Bool, recorder: CallRecorder?) throws {
+        while true {
+            var rec = pidsh_call_record()
+            let pid = pidsh_wait_any(0, &rec)
+            let e = Glibc.errno
+            if pid >= 0 || e != EINTR { recorder.add(rec) }
+            if pid > 0 || e == ECHILD { reapAll(); return }
+            if e == EINTR, interruptible, pidsh_peek_pending_signal() != 0 {
+                throw Interrupted(signal: pidsh_peek_pending_signal())
+            }
+            if e != EINTR { reapAll(); return }
+        }
+    }
+
+    /// Waits until `process` has ended and is reaped (a child) or has exited (any
+    /// other), reaping pidsh's other children meanwhile.
+    public func waitUntilEnded(_ process: ProcessHandle, interruptible: Bool, recorder: CallRecorder?) throws {
+        while true {
+            reapAll()
+            if process.exitStatus != nil { return }
+            if !process.isChild {
+                if !process.isRunning { return }
+                process.waitReadable(milliseconds: 5)
+                continue
+            }
+            try waitForAny(interruptible: interruptible, recorder: recorder)
+        }
+    }
+}
