@@ -179,7 +179,10 @@ public struct BuiltinCall {
             errFD = interpreter.err.descriptor ?? 2
         }
         opts.fileDescriptors = [(0, io.stdin), (1, outFD), (2, errFD)]
-        if !wait { opts.newProcessGroup = true }
+        // clone(2) keeps the child in pidsh's process group, and so does a script. Only the
+        // REPL puts a background program in a group of its own, for job control: a ^C at
+        // the prompt is for the foreground job, not for what runs in the background.
+        if !wait && interpreter.options.interactive { opts.newProcessGroup = true }
         opts.awaitExecVisible = !wait
         let proc: ProcessHandle
         do {
