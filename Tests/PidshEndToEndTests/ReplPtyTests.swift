@@ -403,6 +403,33 @@ final class ReplPtyTests: EndToEndTestCase {
         XCTAssertFalse(t.screen.contains("tearing down"), t.dump)
     }
 
+    // MARK: a failing program sets the status, not an error
+
+    /// `false` and a grep that finds nothing print no error block at the prompt: the
+    /// status shows in the next prompt (as fish does) and in `$?`. A real error (a
+    /// command that does not exist) still shows its block.
+    func testFailingProgramShowsItsStatusInThePrompt() throws {
+        let t = try start("plain", environment: ["NO_COLOR": "1"])
+        defer { t.close() }
+        t.expectPrompt()
+        t.enter("false")
+        t.expectPrompt("[1] pidsh> ")
+        t.enter("grep no_such_text_pty /dev/null")
+        t.expectPrompt("[1] pidsh> ")
+        t.enter("sh -c 'exit 7'")
+        t.expectPrompt("[7] pidsh> ")
+        t.enter("echo \"status was $?\"")
+        t.expectLine("status was 7")
+        t.expectPrompt("\npidsh> ")
+        t.enter("no_such_command_status")
+        t.expect("error: command not found: no_such_command_status")
+        t.expectPrompt()
+        t.send(Key.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0, t.dump)
+        XCTAssertFalse(t.screen.contains("error: `false` failed"), t.dump)
+        XCTAssertFalse(t.screen.contains("exited with status"), t.dump)
+    }
+
     // MARK: PIDSH_PROMPT, NO_COLOR
 
     func testPromptOverrideAndNoColor_libedit() throws { try promptAndNoColor("libedit") }

@@ -120,6 +120,7 @@ enum CoreBuiltins {
                                        errors: ["always: status 1, which stops a script unless `try`, `if`, `while` or `!` takes it"]) { call in
         call.status = 1
         call.failureMessage = "`false` failed"
+        call.plainFailure = true
         return nil
     }
 }

@@ -206,9 +206,7 @@ enum NamespaceBuiltins {
         var signal: Int32?
         if let first = args.first, case .string(let s) = first, s.hasPrefix("-"), s.count > 1 {
             guard let n = Signals.number(of: String(s.dropFirst())) else {
-                var notes: [String] = []
-                if let g = Suggest.closest(to: String(s.dropFirst()).uppercased(), among: Signals.allNames) { notes.append("did you mean -\(g)?") }
-                throw BuiltinError("unknown signal \(s)", notes: notes, argument: 0)
+                throw BuiltinError("unknown signal \(s)", notes: [SignalSuggestions.note(for: String(s.dropFirst()))], argument: 0)
             }
             signal = n
             args.removeFirst()
@@ -222,6 +220,10 @@ enum NamespaceBuiltins {
             }
             let proc = try call.process(target, argument: i + offset)
             let status = proc.procStatus()
+            if signal == nil, status == nil, wasNamespaceInit(proc) {
+                // Already gone (a second `kill`): say the signal kill sends a PID 1, not TERM.
+                try proc.signal(9)
+            }
             if signal == nil, let status, status.nspid.count > 1, status.nspid.last == 1 {
                 // PID 1 of a namespace: without a signal, kill tears its namespace down
                 // (a TERM would be dropped by the kernel unless it has a handler).
@@ -236,6 +238,12 @@ enum NamespaceBuiltins {
             }
         }
         return nil
+    }
+
+    /// PID 1 of a namespace below pidsh's, as its last NSpid showed (also once ended).
+    static func wasNamespaceInit(_ proc: ProcessHandle) -> Bool {
+        let pids = proc.pids
+        return pids.count > 1 && pids.last == 1
     }
 
     static func killNamespace(_ ns: Namespace, signal: Int32, call: inout BuiltinCall) throws {

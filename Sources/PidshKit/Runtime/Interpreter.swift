@@ -151,6 +151,11 @@ public final class Interpreter {
             return .interrupted(e.signal)
         case let e as ExitRequest:
             return .exit(e.code)
+        case let e as CommandFailed where options.interactive && e.plainFailure:
+            // At the prompt a program that merely exited non-zero (`false`, a grep
+            // that found nothing) shows its status in the next prompt, not an error.
+            lastStatus = e.status
+            return .runtimeError
         default:
             report([diagnostic(for: error, at: nil)])
             return .runtimeError
