@@ -18,6 +18,14 @@ extension FileIO {
         return stat(path, &st) == 0 ? st.st_mode & 0o7777 : 0o644
     }
 
+    /// False for a path that holds something other than a regular file (a device such
+    /// as /dev/null, a FIFO, a directory): replacing it by rename would destroy it.
+    public static func isRegularFileOrAbsent(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return errno == ENOENT }
+        return (st.st_mode & S_IFMT) == S_IFREG
+    }
+
     public static func unsetEnvironment(_ name: String) { unsetenv(name) }
 
     public static func removeFile(_ path: String) throws {
