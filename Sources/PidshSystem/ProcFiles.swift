@@ -57,6 +57,8 @@ public struct ProcStatus: Sendable, Equatable {
     public var sigCaught: UInt64 = 0
     public var sigBlocked: UInt64 = 0
     public var sigIgnored: UInt64 = 0
+    /// The effective uid (the second number of `Uid:`), as ps's USER shows it.
+    public var effectiveUID: UInt32 = 0
 
     public init() {}
 
@@ -95,6 +97,7 @@ public struct ProcStatus: Sendable, Equatable {
         case 6 where key.elementsEqual("SigCgt".utf8): sigCaught = Self.hex(value)
         case 6 where key.elementsEqual("SigBlk".utf8): sigBlocked = Self.hex(value)
         case 6 where key.elementsEqual("SigIgn".utf8): sigIgnored = Self.hex(value)
+        case 3 where key.elementsEqual("Uid".utf8): effectiveUID = Self.secondNumber(value)
         default: break
         }
     }
@@ -115,6 +118,22 @@ public struct ProcStatus: Sendable, Equatable {
         }
         if inNumber { out.append(n) }
         return out
+    }
+
+    /// The second of the numbers on a line (`Uid:\treal\teffective\t...`), as a uid.
+    static func secondNumber(_ s: ArraySlice<UInt8>) -> UInt32 {
+        var n: UInt32 = 0, index = 0, inNumber = false
+        for c in s {
+            if c >= 48 && c <= 57 {
+                if index == 1 { n = n &* 10 &+ UInt32(c - 48) }
+                inNumber = true
+            } else if inNumber {
+                if index == 1 { return n }
+                index += 1
+                inNumber = false
+            }
+        }
+        return n
     }
 
     static func hex(_ s: ArraySlice<UInt8>) -> UInt64 {
