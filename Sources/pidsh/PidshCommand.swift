@@ -19,9 +19,8 @@ struct PidshCommand: ParsableCommand {
         or a script on stdin) it runs the script; a syntax error anywhere runs nothing.
         Exit codes: 0 success, 1 runtime error, 2 syntax error, 3 failed expect, N from `exit N`, \
         128+N when killed by signal N, 64 usage error, 70 could not start a session.
-        The options of the default subcommand (--stable-ids, --trace, --narrate, --step, \
-        --shared-mounts, --no-color, --own-pid-namespace, -n/--check, -c CODE) are listed by `pidsh run --help`; `man pidsh` \
-        and docs/ have the rest.
+        The options below go before the script (they are those of `pidsh run`, the default); \
+        `pidsh test --help` shows the test runner's; `man pidsh` and docs/ have the rest.
         """,
         version: PidshVersion.string,
         subcommands: [Run.self, Test.self, Cleanup.self, Docs.self],
