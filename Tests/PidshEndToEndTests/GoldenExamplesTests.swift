@@ -31,6 +31,36 @@ final class GoldenExamplesTests: EndToEndTestCase {
         XCTAssertEqual(serial.stdout, r.stdout, "the same report, in the same order")
     }
 
+    /// examples/README.md maps each claim to `file.pidsh:LINE`s (and ranges): those under
+    /// "Shown by" must be `#>` lines, those under "Checked by" `expect`s, so the map
+    /// stays true when a script changes.
+    func testReadmeLinesPointAtTranscriptAndExpects() throws {
+        let readme = try String(contentsOfFile: Self.examples + "/README.md", encoding: .utf8)
+        var checked = 0
+        for row in readme.split(separator: "\n") where row.hasPrefix("| ") && row.contains(".pidsh:") {
+            let cells = row.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard cells.count >= 6 else { continue }
+            for (cell, wanted) in [(cells[3], "#>"), (cells[4], "expect")] {
+                var file = ""
+                for ref in cell.split(separator: "`").filter({ $0.contains(":") && !$0.contains(" ") }) {
+                    let parts = ref.split(separator: ":", omittingEmptySubsequences: false)
+                    if !parts[0].isEmpty { file = String(parts[0]) }
+                    let range = parts[1].split(separator: "-").compactMap { Int($0) }
+                    guard let first = range.first, !file.isEmpty else { continue }
+                    let lines = try String(contentsOfFile: Self.examples + "/" + file, encoding: .utf8)
+                        .split(separator: "\n", omittingEmptySubsequences: false)
+                    // A range may hold the statements between its `#>` lines: its ends must be right.
+                    for n in Set([first, range.last ?? first]) {
+                        let text = n <= lines.count ? lines[n - 1].trimmingCharacters(in: .whitespaces) : ""
+                        XCTAssertTrue(text.hasPrefix(wanted), "README: \(file):\(n) should be a \(wanted) line, is `\(text)`")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 80)
+    }
+
     func testMismatchShowsNumberedDiffAndWhereItFailed() throws {
         let script = tempDir + "/greet.pidsh"
         try "echo one\necho two\necho three\n".write(toFile: script, atomically: true, encoding: .utf8)

@@ -4,7 +4,7 @@ import XCTest
 /// `pidsh test` as a transcript tester: inline `#>` expectations, the matching forms
 /// end to end, parallel runs (isolated, exclusive), skip directives, the timeout, and
 /// the TAP and JUnit reports (parsed by python3, as CI tools would).
-final class GoldenRunnerTests: EndToEndTestCase {
+final class GoldenRunnerTests: ReliabilityTestCase {
     func write(_ name: String, _ text: String) throws -> String {
         let path = tempDir + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -48,6 +48,19 @@ final class GoldenRunnerTests: EndToEndTestCase {
         let again = run([Self.binary!, "test", script])
         XCTAssertEqual(again.status, 0, again.transcript)
         assertContains(again.stdout, "ok   \(script)\n1 passed, 0 failed\n")
+    }
+
+    /// Recording `#>` lines moves the statements below them; an error that names its own
+    /// line is recorded again with the line it has now, so one --update is enough.
+    func testUpdateRecordsLineNumbersAsTheyEndUp() throws {
+        let script = try write("lines.pidsh", "echo a\necho b\ntry false\n")
+        let u = run([Self.binary!, "test", "--update", "--inline", script])
+        XCTAssertEqual(u.status, 0, u.transcript)
+        assertContains(u.stdout, "updated \(script) (inline)")
+        XCTAssertEqual(try String(contentsOfFile: script, encoding: .utf8),
+                       "echo a\n#> a\necho b\n#> b\ntry false\n#> lines.pidsh:5:5: error: `false` failed\n#>   try false\n#>       ^~~~~\n")
+        let again = run([Self.binary!, "test", script])
+        XCTAssertEqual(again.status, 0, again.transcript)
     }
 
     func testOutputInTheWrongStatementFails() throws {
@@ -169,6 +182,28 @@ final class GoldenRunnerTests: EndToEndTestCase {
         XCTAssertEqual(r.status, 1, r.transcript)
         assertContains(r.stdout, "FAIL \(script): timed out after 1 s (--timeout): stopped with SIGTERM")
         assertContains(r.stdout, "  started")
+    }
+
+    /// SIGTERM to `pidsh test` stops its runs (each pidsh tears down) and removes their
+    /// temporary directories: nothing is left.
+    func testStoppedRunnerLeavesNothing() throws {
+        let s = marker(7572)
+        let scratch = tempDir + "/scratch.txt"
+        let script = try write("long.pidsh", "echo $TMPDIR > \(scratch)\nsleep \(s)\n")
+        guard let bg = start([Self.binary!, "test", script]) else { return }
+        XCTAssertTrue(waitUntil(timeout: 10) { (try? String(contentsOfFile: scratch, encoding: .utf8))?.hasSuffix("\n") ?? false })
+        XCTAssertTrue(waitUntil(timeout: 10) { !self.processes().filter { $0.name == "sleep" && self.commandLine($0.pid) == "sleep \(s)" }.isEmpty })
+        kill(bg.pid, SIGTERM)
+        XCTAssertEqual(waitForExit(bg), 128 + SIGTERM, bg.transcript)
+        assertContains(bg.stdout, "pidsh test: stopped by SIGTERM: the runs under way were stopped")
+        let dir = (try String(contentsOfFile: scratch, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(dir.hasPrefix("/tmp/pidsh-test."), dir)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: String(dir.dropLast("/tmp".count))), "its temporary directory is gone")
+    }
+
+    func commandLine(_ pid: Int32) -> String {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
+        return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
     }
 
     func testColourOnlyOnATerminal() throws {

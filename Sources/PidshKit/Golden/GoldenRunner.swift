@@ -45,45 +45,12 @@ public struct GoldenRunner {
         }
         let palette = Palette(on: !options.tap && out.descriptor.map(FileIO.isTerminal) == true
                                   && (FileIO.environment("NO_COLOR") ?? "").isEmpty)
-        let cases = scripts.map { TestCase(script: $0, options: options) }
-        var results: [TestResult?] = Array(repeating: nil, count: cases.count)
-        var printed = 0
-        if options.tap { out.write(TestReports.tapHeader(count: cases.count)) }
-        // Reports come in the order of the scripts, whatever order the runs end in.
-        func flush() {
-            while printed < results.count, let r = results[printed] {
-                out.write(options.tap ? TestReports.tap(r, number: printed + 1) : TestReports.text(r, palette: palette))
-                printed += 1
-            }
-        }
-        for (i, c) in cases.enumerated() where c.verdictBeforeRunning != nil { results[i] = c.verdictBeforeRunning }
-        flush()
+        let session = TestSession(cases: scripts.map { TestCase(script: $0, options: options) }, options: options,
+                                  palette: palette, out: out)
         let started = FileIO.monotonicMilliseconds()
-        let scheduler = TestScheduler(pidshPath: pidshPath, jobs: options.jobs, timeoutSeconds: options.timeoutSeconds)
-        scheduler.finished = { index, run, problem, took in
-            var r: TestResult
-            if let run { r = GoldenRunner.judge(cases[index], run, options: self.options, palette: palette) }
-            else { r = .failed(cases[index].script, problem ?? "could not run") }
-            r.milliseconds = took
-            results[index] = r
-            flush()
-        }
         OwnSignals.install()
-        let signal = scheduler.run(cases.indices.filter { results[$0] == nil }.map { ($0, cases[$0].script, cases[$0].exclusive) })
-        let total = FileIO.monotonicMilliseconds() - started
-        let done = results.compactMap { $0 }
-        if signal != 0 {
-            out.write("pidsh test: stopped by \(Signals.name(of: signal)) after \(done.count) of \(cases.count) scripts\n")
-            return 128 + signal
-        }
-        if let path = options.junitPath {
-            do { try FileIO.writeFile(path, TestReports.junit(done, totalMilliseconds: total)) } catch {
-                out.write("pidsh test: cannot write the JUnit report: \(error)\n")
-                return 1
-            }
-        }
-        out.write((options.tap ? "# " : "") + TestReports.summary(done) + "\n")
-        return done.contains { $0.verdict == .failed } ? 1 : 0
+        let signal = session.runAll(TestScheduler(pidshPath: pidshPath, jobs: options.jobs, timeoutSeconds: options.timeoutSeconds))
+        return session.finish(signal: signal, milliseconds: FileIO.monotonicMilliseconds() - started)
     }
 
     static func judge(_ c: TestCase, _ run: RunOutput, options: GoldenOptions, palette: Palette) -> TestResult {

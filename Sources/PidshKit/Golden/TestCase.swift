@@ -86,7 +86,10 @@ struct TestCase {
                 if changed { try FileIO.replaceFile(script, Array(text.utf8), mode: FileIO.permissions(script)) }
                 if hadOut { try FileIO.removeFile(outPath) }
                 let summary = hadOut ? "updated \(script) (inline; \(outPath) removed)" : (changed ? "updated \(script) (inline)" : "ok")
-                return TestResult(script: script, verdict: .passed, summary: summary)
+                var result = TestResult(script: script, verdict: .passed, summary: summary)
+                let moved = ScriptOutline(source: SourceFile(name: outline.source.name, text: text)).groups.map { $0.startLine }
+                result.movedStatements = moved != outline.groups.map { $0.startLine }
+                return result
             }
             let lines = check.blocks[0].updated
             let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"

@@ -13,6 +13,10 @@ public struct TestResult {
     /// The same, coloured for a terminal.
     public var coloredDetail: String = ""
     public var milliseconds: Int64 = 0
+    /// `--update` moved the script's statements to other lines (new `#>` lines above
+    /// them): what the run printed about its own lines (an error's `FILE:LINE:COL`) is
+    /// out of date, so the runner records it once more.
+    var movedStatements = false
 
     static func failed(_ script: String, _ summary: String, detail: String = "") -> TestResult {
         TestResult(script: script, verdict: .failed, summary: summary, detail: detail, coloredDetail: detail)
