@@ -31,7 +31,7 @@ final class GoldenRunnerTests: ReliabilityTestCase {
         XCTAssertEqual(r.status, 1, r.transcript)
         // The failing expect's error and the status are missing: the diff says where.
         assertContains(r.stdout, "FAIL \(script): exit status 3, expected 0")
-        assertContains(r.stdout, "@@ -13,0 +6,4 @@ after `expect 1 == 2` (line 12)")
+        assertContains(r.stdout, "@@ -12,0 +6,4 @@ after `expect 1 == 2` (line 12)")
         assertContains(r.stdout, "+        6 | inline.pidsh:12:1: error: expectation failed: 1 == 2")
         assertContains(r.stdout, "+        9 | [3]")
         assertContains(r.stdout, "failed at \(script):13")
@@ -61,6 +61,27 @@ final class GoldenRunnerTests: ReliabilityTestCase {
                        "echo a\n#> a\necho b\n#> b\ntry false\n#> lines.pidsh:5:5: error: `false` failed\n#>   try false\n#>       ^~~~~\n")
         let again = run([Self.binary!, "test", script])
         XCTAssertEqual(again.status, 0, again.transcript)
+    }
+
+    /// docs/tutorials.md's worked example passes as written, and the failure it shows
+    /// (its `line 2` expected as `line two`) is what pidsh test prints.
+    func testTutorialsWorkedExampleIsTrue() throws {
+        try requireRoot("the example says #test: skip-unless root")
+        let doc = try String(contentsOf: HelpTests.root.appendingPathComponent("docs/tutorials.md"), encoding: .utf8)
+        let blocks = doc.components(separatedBy: "```\n").enumerated().filter { $0.offset % 2 == 1 }.map { $0.element }
+        guard let example = blocks.first(where: { $0.hasPrefix("#!/usr/bin/env pidsh\n#test:") }),
+              let failure = blocks.first(where: { $0.hasPrefix("FAIL greet.pidsh") }) else { return XCTFail("no worked example") }
+        let script = try write("greet.pidsh", example)
+        let ok = run([Self.binary!, "test", "greet.pidsh"].map { $0 }, in: tempDir)
+        XCTAssertEqual(ok.stdout, "ok   greet.pidsh\n1 passed, 0 failed\n", ok.transcript)
+        try example.replacingOccurrences(of: "#> line 2\n", with: "#> line two\n").write(toFile: script, atomically: true, encoding: .utf8)
+        let bad = run([Self.binary!, "test", "greet.pidsh"], in: tempDir)
+        XCTAssertEqual(bad.stdout, failure, bad.transcript)
+    }
+
+    /// Runs argv with its working directory set (through sh: `cd DIR && exec ...`).
+    func run(_ argv: [String], in directory: String) -> PidshRun {
+        run(["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory] + argv)
     }
 
     func testOutputInTheWrongStatementFails() throws {

@@ -13,6 +13,9 @@ struct TranscriptCheck {
         /// For inline blocks: the statement's lines, where a new block goes.
         var heading = ""
         var insertBefore: Int = 1
+        /// Where its output starts in the run's transcript (for an empty block's hunk).
+        var actualStart: Int { actualNumbers.first ?? firstActualNumber }
+        var firstActualNumber = 1
 
         var diff: TranscriptDiff {
             TranscriptDiff(expected: .init(numbers: expected.map { $0.line }, texts: expected.map { $0.text }),
@@ -80,6 +83,7 @@ struct TranscriptCheck {
             let expectedLines = k == 0 ? outline.prelude : outline.expectations[k - 1]
             var block = Block(expected: outline.expectedLines(expectedLines), actual: lines,
                               actualNumbers: Array(number ..< number + lines.count))
+            block.firstActualNumber = number
             if k == 0 {
                 block.heading = "before the first statement"
                 block.insertBefore = expectedLines.first ?? firstStart
@@ -118,8 +122,8 @@ struct TranscriptCheck {
         for b in blocks where !b.passes {
             let d = b.diff
             let heading = inline ? b.heading : ""
-            plain += d.render(heading: heading, color: Palette(on: false), emptyOldStart: b.insertBefore)
-            colored += d.render(heading: heading, color: palette, emptyOldStart: b.insertBefore)
+            plain += d.render(heading: heading, color: Palette(on: false), emptyOldStart: b.insertBefore - 1, emptyNewStart: b.actualStart - 1)
+            colored += d.render(heading: heading, color: palette, emptyOldStart: b.insertBefore - 1, emptyNewStart: b.actualStart - 1)
             if first == nil { first = d.firstDifference(fallback: b.insertBefore) }
         }
         for p in problems { plain += "note: \(p)\n"; colored += "note: \(p)\n" }

@@ -58,7 +58,9 @@ struct TranscriptDiff {
     }
 
     /// The hunks (context lines around each change), each headed `@@ -a,b +c,d @@`.
-    func render(heading: String = "", color: Palette, context: Int = 3, emptyOldStart: Int = 0) -> String {
+    /// `emptyOldStart`/`emptyNewStart`: where a side with no line in a hunk stands (the
+    /// line it would follow, as unified diffs count).
+    func render(heading: String = "", color: Palette, context: Int = 3, emptyOldStart: Int = 0, emptyNewStart: Int = 0) -> String {
         let changed = ops.indices.filter { if case .same = ops[$0] { return false }; return true }
         var out = ""
         var k = 0
@@ -71,14 +73,14 @@ struct TranscriptDiff {
                 next += 1
             }
             let slice = ops[start...end]
-            out += color.hunk(hunkHeader(slice, emptyOldStart: emptyOldStart) + (heading.isEmpty ? "" : " " + heading)) + "\n"
+            out += color.hunk(hunkHeader(slice, emptyOldStart: emptyOldStart, emptyNewStart: emptyNewStart) + (heading.isEmpty ? "" : " " + heading)) + "\n"
             for op in slice { out += line(op, color) + "\n" }
             k = next
         }
         return out
     }
 
-    func hunkHeader(_ slice: ArraySlice<Op>, emptyOldStart: Int) -> String {
+    func hunkHeader(_ slice: ArraySlice<Op>, emptyOldStart: Int, emptyNewStart: Int) -> String {
         var old: [Int] = [], new: [Int] = []
         for op in slice {
             switch op {
@@ -87,7 +89,7 @@ struct TranscriptDiff {
             case .added(let j): new.append(actual.numbers[j])
             }
         }
-        let oldStart = old.first ?? emptyOldStart, newStart = new.first ?? 0
+        let oldStart = old.first ?? emptyOldStart, newStart = new.first ?? emptyNewStart
         return "@@ -\(oldStart),\(old.count) +\(newStart),\(new.count) @@"
     }
 
