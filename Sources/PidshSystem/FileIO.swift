@@ -186,7 +186,6 @@ public enum FileIO {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    public static func removeFile(_ path: String) { _ = Glibc.unlink(path) }
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 

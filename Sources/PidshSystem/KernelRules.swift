@@ -49,7 +49,7 @@ public enum KernelRules {
             return SystemError(errnoValue: e, what, explanation:
                 "the PID namespace\(which) has no init any more: once its PID 1 has exited the kernel lets no new process into it (it killed every member, and fork fails ENOMEM). Spawn into a live namespace, or make a new one with `ns new`")
         case ENOSPC:
-            var level = depth.map { " (this would be level \($0))" } ?? ""
+            var level = ""
             if let depth, depth <= maxNestingDepth {
                 // Counted from what pidsh's /proc shows, the level looks allowed: pidsh's
                 // own namespace is nested deeper than its /proc can tell (a rootless
@@ -114,9 +114,10 @@ public enum KernelRules {
         let e = result.error
         switch result.stage {
         case Int32(PIDSH_STAGE_CLONE.rawValue):
-            // Levels are counted from the innermost (0); depth from pidsh's namespace.
+            // The C layer counts levels as multi_pidns does (innermost 0); the message
+            // counts them one way only, down from the root, as the explanation does.
             let depth = (Namespace.ownDepth ?? 0) + (levels - level)
-            return cloneError(e, what: "nest \(levels): clone(CLONE_NEWPID) for level \(level)", depth: depth)
+            return cloneError(e, what: "nest \(levels): clone(CLONE_NEWPID) for level \(depth) below the root namespace", depth: depth)
         case Int32(PIDSH_STAGE_MOUNT_PROC.rawValue):
             return SystemError(errnoValue: e, "nest \(levels): mount proc at level \(level)",
                                explanation: e == EPERM ? privilegeHint : nil)

@@ -41,13 +41,15 @@ enum MountPath {
 
     /// An error for a component that could not be opened as a directory.
     static func error(_ e: Int32, path: String, component: String) -> Error {
+        // "mount point /x: /x is not a directory" would say the path twice.
+        let subject = component == path ? "mount point \(path)" : "mount point \(path): \(component)"
         switch e {
         case ELOOP:
-            return UsageError("mount point \(path): \(component) is a symbolic link; pidsh never follows one in a mount point (a link planted in a shared directory could redirect the mount)")
+            return UsageError("\(subject) is a symbolic link; pidsh never follows one in a mount point (a link planted in a shared directory could redirect the mount)")
         case ENOTDIR:
-            return UsageError("mount point \(path): \(component) is not a directory")
+            return UsageError("\(subject) is not a directory")
         case ENOENT:
-            return UsageError("mount point \(path): \(component) does not exist (pidsh creates only the last component; make the parent first)")
+            return UsageError("\(subject) does not exist (pidsh creates only the last component; make the parent first)")
         default:
             return SystemError(errnoValue: e, "open \(component)")
         }

@@ -62,6 +62,8 @@ public struct ProcStatus: Sendable, Equatable {
     public var sigPendingThread: UInt64 = 0
     /// The PID of the process tracing it (strace, gdb), 0 when none.
     public var tracerPid: Int32 = 0
+    /// The effective uid (the second number of `Uid:`), as ps's USER shows it.
+    public var effectiveUID: UInt32 = 0
 
     public init() {}
 
@@ -103,6 +105,7 @@ public struct ProcStatus: Sendable, Equatable {
         case 6 where key.elementsEqual("ShdPnd".utf8): sigPendingShared = Self.hex(value)
         case 6 where key.elementsEqual("SigPnd".utf8): sigPendingThread = Self.hex(value)
         case 9 where key.elementsEqual("TracerPid".utf8): tracerPid = Self.int(value)
+        case 3 where key.elementsEqual("Uid".utf8): effectiveUID = Self.secondNumber(value)
         default: break
         }
     }
@@ -123,6 +126,22 @@ public struct ProcStatus: Sendable, Equatable {
         }
         if inNumber { out.append(n) }
         return out
+    }
+
+    /// The second of the numbers on a line (`Uid:\treal\teffective\t...`), as a uid.
+    static func secondNumber(_ s: ArraySlice<UInt8>) -> UInt32 {
+        var n: UInt32 = 0, index = 0, inNumber = false
+        for c in s {
+            if c >= 48 && c <= 57 {
+                if index == 1 { n = n &* 10 &+ UInt32(c - 48) }
+                inNumber = true
+            } else if inNumber {
+                if index == 1 { return n }
+                index += 1
+                inNumber = false
+            }
+        }
+        return n
     }
 
     static func hex(_ s: ArraySlice<UInt8>) -> UInt64 {

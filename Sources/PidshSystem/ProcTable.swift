@@ -10,6 +10,8 @@ public struct ProcEntry: Sendable {
     public var commandLine: [String]
     public var nspid: [Int32]        // pidsh's level first
     public var nsInode: UInt64
+    /// Its effective uid.
+    public var uid: UInt32 = 0
     /// Depth below pidsh's namespace.
     public var level: Int { nspid.count - 1 }
 }
@@ -60,7 +62,8 @@ public struct ProcTable: Sendable {
             let forkedHelper = status.name == "pidsh-init" || status.name == "pidsh-janitor"
             let cmd = !commandLines ? [] : (forkedHelper ? [status.name] : (readCommandLine(pid: pid) ?? []))
             entries.append(ProcEntry(pid: pid, ppid: status.ppid, state: status.stateLetter, name: status.name,
-                                     commandLine: cmd, nspid: status.nspid.isEmpty ? [pid] : status.nspid, nsInode: inode))
+                                     commandLine: cmd, nspid: status.nspid.isEmpty ? [pid] : status.nspid, nsInode: inode,
+                                     uid: status.effectiveUID))
         }
         entries.sort { $0.pid < $1.pid }
         return ProcTable(entries: entries, chains: chains)

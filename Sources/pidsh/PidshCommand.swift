@@ -11,7 +11,7 @@ struct PidshCommand: ParsableCommand {
         usage: """
         pidsh [<options>] [<script> [<arguments> ...]]
         pidsh [<options>] -c <code> [<arguments> ...]
-        pidsh test [--update] [<paths> ...]
+        pidsh test [--update] [-j <n>] [--tap] [--junit <file>] [<paths> ...]
         pidsh cleanup
         """,
         discussion: """
@@ -19,9 +19,8 @@ struct PidshCommand: ParsableCommand {
         or a script on stdin) it runs the script; a syntax error anywhere runs nothing.
         Exit codes: 0 success, 1 runtime error, 2 syntax error, 3 failed expect, N from `exit N`, \
         128+N when killed by signal N, 64 usage error, 70 could not start a session.
-        The options of the default subcommand (--stable-ids, --trace, --narrate, --step, \
-        --shared-mounts, --no-color, --own-pid-namespace, -n/--check, -c CODE) are listed by `pidsh run --help`; `man pidsh` \
-        and docs/ have the rest.
+        The options below go before the script (they are those of `pidsh run`, the default); \
+        `pidsh test --help` shows the test runner's; `man pidsh` and docs/ have the rest.
         """,
         version: PidshVersion.string,
         subcommands: [Run.self, Test.self, Cleanup.self, Docs.self],
@@ -84,15 +83,46 @@ extension PidshCommand {
     }
 
     struct Test: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run NAME.pidsh scripts against their NAME.out golden transcripts.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run NAME.pidsh scripts against their expected transcripts (#> lines, or NAME.out).",
+            discussion: """
+            Expected lines are literal, except one ending in ` (re)` (a POSIX extended regular expression \
+            over the whole line), ` (glob)` (`*`, `?`, `\\` escapes) or ` (no-eol)`, and a last line `[N]`: \
+            the run's exit status. docs/tutorials.md describes the format.
+            """)
 
-        @Flag(help: "Rewrite the .out files from this run.")
+        @Flag(help: "Record this run as the expectations (.out files, or the scripts' #> lines); matching pattern lines stay.")
         var update = false
+        @Flag(help: "With --update: record a run that exited non-zero although its expectations do not say so ([N]).")
+        var acceptFailures = false
+        @Flag(help: "With --update: record the expectations as #> lines in the script (NAME.out is removed).")
+        var inline = false
+        @Option(name: .customShort("j"), help: ArgumentHelp("Run N scripts at once (a `#test: exclusive` script runs alone).", valueName: "N"))
+        var jobs: Int = 1
+        @Option(help: ArgumentHelp("Also write a JUnit XML report to FILE.", valueName: "file"))
+        var junit: String?
+        @Flag(help: "Report in TAP (version 13) instead of text.")
+        var tap = false
+        @Option(help: ArgumentHelp("Stop a script that runs longer than this (default 300).", valueName: "seconds"))
+        var timeout: Int = 300
         @Argument(help: "Scripts or directories of scripts.", completion: .file(extensions: ["pidsh"]))
         var paths: [String] = ["examples"]
 
+        func validate() throws {
+            if jobs < 1 { throw ValidationError("-j needs 1 or more") }
+            if timeout < 1 { throw ValidationError("--timeout needs 1 or more seconds") }
+        }
+
         func run() throws {
-            let status = GoldenRunner(update: update).run(paths: paths)
+            var options = GoldenOptions()
+            options.update = update
+            options.acceptFailures = acceptFailures
+            options.inline = inline
+            options.jobs = jobs
+            options.junitPath = junit
+            options.tap = tap
+            options.timeoutSeconds = timeout
+            let status = GoldenRunner(options: options).run(paths: paths)
             if status != 0 { throw ExitCode(status) }
         }
     }

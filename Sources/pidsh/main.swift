@@ -20,7 +20,13 @@ func plainCommandLine(_ args: [String]) -> LaunchConfiguration? {
     return nil
 }
 
-if let config = plainCommandLine(Array(CommandLine.arguments.dropFirst())) {
+let commandLine = Array(CommandLine.arguments.dropFirst())
+if let config = plainCommandLine(commandLine) {
     exit(Launcher.run(config))
+}
+// The root's help lists the default subcommand's options too (HelpScreen).
+if commandLine == ["--help"] || commandLine == ["-h"] || commandLine == ["help"] {
+    print(HelpScreen.text(), terminator: "")
+    exit(0)
 }
 PidshCommand.main()

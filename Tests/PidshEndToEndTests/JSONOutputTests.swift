@@ -94,6 +94,8 @@ final class JSONOutputTests: EndToEndTestCase {
         echo "initpid=$ns.init.pid"
         echo "cpid=$c.pid"
         echo "self=$$"
+        echo "inituid=$(grep ^Uid: /proc/$ns.init.pid/status)"
+        echo "cuid=$(grep ^Uid: /proc/$c.pid/status)"
         let j = ps --ns $ns --json
         echo "ps=$j"
         let j = ps --mine --json
@@ -194,9 +196,12 @@ final class JSONOutputTests: EndToEndTestCase {
         XCTAssertEqual(mine["nprocs"] as? Int, 2, "its init and the sleep (the inner namespace's init is not its own)")
         XCTAssertEqual(mine["pid"] as? Int, Int(f["initpid"] ?? ""), "the lowest PID: its init")
         XCTAssertEqual(mine["command"] as? String, "pidsh-init")
+        XCTAssertEqual(mine["label"] as? String, "outer", "the name given with ns new --name")
+        XCTAssertEqual(mine["user"] as? String, ListingsTests.userName(uidLine: f["inituid"] ?? ""))
         XCTAssertEqual(mine["level"] as? Int, 1)
         XCTAssertEqual(mine["parent"] as? String, f["own"])
         let inner = list.first { ($0["ns"] as? String) == f["innerid"] }
+        XCTAssertTrue(inner?["label"] is NSNull, "no name given")
         XCTAssertEqual(inner?["level"] as? Int, 2)
         XCTAssertEqual(inner?["parent"] as? String, f["nsid"])
     }
@@ -228,6 +233,9 @@ final class JSONOutputTests: EndToEndTestCase {
         XCTAssertEqual(procs.map { $0["pid"] as? Int }, [1, 2])
         XCTAssertEqual(procs.map { $0["host_pid"] as? Int }, [Int(f["initpid"] ?? ""), Int(f["cpid"] ?? "")])
         XCTAssertEqual(procs.last?["cmd"] as? [String], ["sleep", "7391"])
+        XCTAssertEqual(mine["label"] as? String, "outer")
+        XCTAssertEqual(procs.map { $0["user"] as? String }, [ListingsTests.userName(uidLine: f["inituid"] ?? ""), ListingsTests.userName(uidLine: f["cuid"] ?? "")])
+        XCTAssertTrue(procs.allSatisfy { $0["label"] is NSNull }, "no process was given a name")
         let kids = mine["children"] as? [[String: Any]] ?? []
         XCTAssertEqual(kids.map { $0["ns"] as? String }, [f["innerid"]])
     }

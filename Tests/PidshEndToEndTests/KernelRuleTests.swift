@@ -154,7 +154,7 @@ final class KernelRuleTests: EndToEndTestCase {
         echo done
         """#)
         XCTAssertEqual(r.stdoutLines, ["done"], r.transcript)
-        assertContains(r.stderr, "kill: kill -KILL")
+        assertContains(r.stderr, "error: kill -KILL")
         assertContains(r.stderr, "ESRCH")
         assertContains(r.stderr, "has already ended (exited 0): there is nothing left to signal")
         assertContains(r.stderr, "is gone")

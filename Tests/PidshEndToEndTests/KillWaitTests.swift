@@ -171,7 +171,8 @@ final class KillWaitTests: EndToEndTestCase {
         XCTAssertEqual(r.stdoutLines, ["done"], r.transcript)
         let gone = r.stderr.components(separatedBy: "has already ended (exited 0): there is nothing left to signal").count - 1
         XCTAssertEqual(gone, 3, "kill of an ended process, every time\n\(r.stderr)")
-        assertContains(r.stderr, "kill: kill -TERM")
+        assertContains(r.stderr, "error: kill -TERM")
+        assertNotContains(r.stderr, "kill: kill")
         assertContains(r.stderr, "ESRCH")
         XCTAssertEqual(r.stderr.components(separatedBy: "wait: pidfd_open(").count - 1, 3, "wait by PID of a reaped process, twice, and of no process")
         assertContains(r.stderr, "no process 999999999 exists")

@@ -117,17 +117,19 @@ final class NamespaceTests: EndToEndTestCase {
         let text = r.stdout.components(separatedBy: "===\n")
         XCTAssertEqual(text.count, 2)
         let table = text[0].split(separator: "\n").drop { !$0.hasPrefix("        NS") && !$0.contains("NS TYPE") }
-        XCTAssertEqual(table.first?.split(separator: " ").map(String.init), ["NS", "TYPE", "NPROCS", "PID", "LEVEL", "PARENT", "COMMAND"], r.transcript)
+        XCTAssertEqual(table.first?.split(separator: " ").map(String.init),
+                       ["NS", "TYPE", "NPROCS", "PID", "USER", "LEVEL", "PARENT", "NAME", "COMMAND"], r.transcript)
         let row = table.first { $0.hasPrefix(f["inode"] ?? "?") || $0.contains(" \(f["inode"] ?? "?") ") }
         let cells = row?.split(separator: " ").map(String.init) ?? []
-        XCTAssertEqual(cells.count, 7, "a new pid namespace appears: \(row ?? "none")\n\(r.transcript)")
-        if cells.count == 7 {
+        XCTAssertEqual(cells.count, 9, "a new pid namespace appears: \(row ?? "none")\n\(r.transcript)")
+        if cells.count == 9 {
             XCTAssertEqual(cells[0], f["inode"])
             XCTAssertEqual(cells[1], "pid")
             XCTAssertEqual(cells[2], "2", "its init and the sleep")
-            XCTAssertEqual(cells[4], "1", "level")
-            XCTAssertEqual(cells[5], f["own"], "parent: pidsh's namespace")
-            XCTAssertEqual(cells[6], "pidsh-init", "its first process is pidsh's init (shown by name, not pidsh's command line)")
+            XCTAssertEqual(cells[5], "1", "level")
+            XCTAssertEqual(cells[6], f["own"], "parent: pidsh's namespace")
+            XCTAssertEqual(cells[7], "-", "no name given")
+            XCTAssertEqual(cells[8], "pidsh-init", "its first process is pidsh's init (shown by name, not pidsh's command line)")
         }
         guard let json = parseJSON(text[1]) as? [[String: Any]] else { return XCTFail("ns list --json is not an array of objects") }
         let mine = json.first { ($0["ns"] as? String) == "pid:[\(f["inode"] ?? "")]" }
@@ -167,10 +169,11 @@ final class NamespaceTests: EndToEndTestCase {
         let text = parts[0]
         assertContains(text, "pid:[\(own)] level 0 (pidsh's namespace)")
         assertContains(text, "└─ pid:[\(outer)] level 1, init ")
-        assertContains(text, "├─ 1 pidsh-init")
-        assertContains(text, "├─ 2 sleep \(s)")
+        // Each member: its PID in the namespace, its host PID, its user, its command.
+        XCTAssertNotNil(text.range(of: "├─ 1  [0-9]+  [a-z0-9]+  pidsh-init\n", options: .regularExpression), text)
+        XCTAssertNotNil(text.range(of: "├─ 2  [0-9]+  [a-z0-9]+  sleep \(s)\n", options: .regularExpression), text)
         assertContains(text, "└─ pid:[\(inner)] level 2, init ")
-        assertContains(text, "└─ 2 sleep \(s)")
+        XCTAssertNotNil(text.range(of: "└─ 2  [0-9]+  [a-z0-9]+  sleep \(s)\n", options: .regularExpression), text)
         assertNotContains(text, "-c")
         // JSON: nested children.
         guard let json = parseJSON(parts[1]) as? [[String: Any]] else { return XCTFail("ns tree --json: not an array") }

@@ -92,7 +92,8 @@ final class NestTests: EndToEndTestCase {
         assertContains(r.stderr, "ENOSPC")
         assertContains(r.stderr, "PID namespaces nest at most 32 levels below the root namespace")
         assertContains(r.stderr, "MAX_PID_NS_LEVEL")
-        assertContains(r.stderr, "this would be level 33")
+        // One numbering in the whole message: levels below the root (not nest's own).
+        assertContains(r.stderr, "nest 33: clone(CLONE_NEWPID) for level 33 below the root namespace: ENOSPC")
         assertContains(r.stderr, "-c:9:1:")
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: tempDir))?.filter { $0.hasPrefix("n") } ?? ["?"], [],
                        "the mount points of a failed nest are removed")

@@ -215,7 +215,7 @@ final class ReplPtyTests: EndToEndTestCase {
         let dir = tempDir + "/complete_here"
         XCTAssertEqual(mkdir(dir, 0o755), 0)
         try "file_contents_ok\n".write(toFile: dir + "/unique_file.txt", atomically: true, encoding: .utf8)
-        let t = try start(editor, directory: tempDir)
+        let t = try start(editor, environment: ["PIDSH_PTY_ENV_UNIQUE": "env_value_ok"], directory: tempDir)
         defer { t.close() }
         t.expectPrompt()
         t.enter("let n = ns new")
@@ -260,6 +260,11 @@ final class ReplPtyTests: EndToEndTestCase {
         t.enter("")
         t.expectLine("5")
         t.expectPrompt()
+        // An environment variable, `$H<Tab>` style.
+        t.type("echo $PIDSH_PTY_ENV_UNI" + Key.tab)
+        t.enter("")
+        t.expectLine("env_value_ok")
+        t.expectPrompt()
         t.type("help unsha" + Key.tab)
         t.enter("")
         t.expect("usage: unshare")
@@ -274,7 +279,7 @@ final class ReplPtyTests: EndToEndTestCase {
         let saved = (try? String(contentsOfFile: historyFile, encoding: .utf8)) ?? ""
         let entries = saved.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         for entry in ["echo $n.alive", "spawn --newpid --wait true", "ns list --mine", "let listing = ns list --mine",
-                      "let st = spawn --newpid --wait true", "pty_greeting bob", "echo $pty_value", "help unshare",
+                      "let st = spawn --newpid --wait true", "pty_greeting bob", "echo $pty_value", "echo $PIDSH_PTY_ENV_UNIQUE", "help unshare",
                       "cat complete_here/unique_file.txt"] {
             XCTAssertTrue(entries.contains(entry), "completed to `\(entry)`; history:\n\(saved)")
         }
@@ -324,6 +329,25 @@ final class ReplPtyTests: EndToEndTestCase {
         let saved = try String(contentsOfFile: historyFile, encoding: .utf8)
         XCTAssertTrue(saved.hasPrefix("echo hist_one\necho hist_two\n"), saved)
         XCTAssertTrue(saved.hasSuffix("echo hist_three\n"), saved)
+    }
+
+    /// PIDSH_HISTFILE naming something that is not a regular file (/dev/null, as people
+    /// write it; a FIFO here, so that a failure cannot break the machine's /dev/null)
+    /// keeps no history: the file is not replaced by a regular one.
+    func testHistoryFileThatIsNoRegularFileIsLeftAlone() throws {
+        let fifo = tempDir + "/histfifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let t = try start("plain", environment: ["PIDSH_HISTFILE": fifo])
+        defer { t.close() }
+        t.expectPrompt()
+        t.enter("echo not_kept")
+        t.expectLine("not_kept")
+        t.expectPrompt()
+        t.send(Key.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0, t.dump)
+        var info = stat()
+        XCTAssertEqual(lstat(fifo, &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "still the FIFO, not a file renamed over it")
     }
 
     /// stdin not a terminal: no prompt, no editing, the input runs as a script, and no
@@ -401,6 +425,33 @@ final class ReplPtyTests: EndToEndTestCase {
         t.send(Key.ctrlD)
         XCTAssertEqual(t.waitForExit(), 0, t.dump)
         XCTAssertFalse(t.screen.contains("tearing down"), t.dump)
+    }
+
+    // MARK: a failing program sets the status, not an error
+
+    /// `false` and a grep that finds nothing print no error block at the prompt: the
+    /// status shows in the next prompt (as fish does) and in `$?`. A real error (a
+    /// command that does not exist) still shows its block.
+    func testFailingProgramShowsItsStatusInThePrompt() throws {
+        let t = try start("plain", environment: ["NO_COLOR": "1"])
+        defer { t.close() }
+        t.expectPrompt()
+        t.enter("false")
+        t.expectPrompt("[1] pidsh> ")
+        t.enter("grep no_such_text_pty /dev/null")
+        t.expectPrompt("[1] pidsh> ")
+        t.enter("sh -c 'exit 7'")
+        t.expectPrompt("[7] pidsh> ")
+        t.enter("echo \"status was $?\"")
+        t.expectLine("status was 7")
+        t.expectPrompt("\npidsh> ")
+        t.enter("no_such_command_status")
+        t.expect("error: command not found: no_such_command_status")
+        t.expectPrompt()
+        t.send(Key.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0, t.dump)
+        XCTAssertFalse(t.screen.contains("error: `false` failed"), t.dump)
+        XCTAssertFalse(t.screen.contains("exited with status"), t.dump)
     }
 
     // MARK: PIDSH_PROMPT, NO_COLOR

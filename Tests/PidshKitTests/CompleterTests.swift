@@ -1,5 +1,6 @@
 import XCTest
 @testable import PidshKit
+import Glibc
 
 /// Which command the cursor is in, for tab completion (the REPL's pty tests cover the rest).
 final class CompleterTests: XCTestCase {
@@ -21,6 +22,18 @@ final class CompleterTests: XCTestCase {
         XCTAssertEqual(words("let x = spawn --wait "), ["spawn", "--wait"])
         XCTAssertEqual(words("let x=ns "), ["ns"])
         XCTAssertEqual(words("ns new | ps "), ["ps"])
+    }
+
+    /// `$H<Tab>`: a name that is no variable reads the environment, so it completes.
+    func testDollarCompletesEnvironmentVariables() {
+        setenv("PIDSH_COMPLETER_TEST_VAR", "x", 1)
+        defer { unsetenv("PIDSH_COMPLETER_TEST_VAR") }
+        let interpreter = Interpreter.capturing()
+        interpreter.setVariable("pidsh_completer_local", .integer(1))
+        let c = Completer(interpreter: interpreter)
+        XCTAssertEqual(c.complete(line: "echo $PIDSH_COMPLETER_T", wordStart: 5, word: "$PIDSH_COMPLETER_T"), ["$PIDSH_COMPLETER_TEST_VAR"])
+        XCTAssertTrue(c.complete(line: "echo $H", wordStart: 5, word: "$H").contains("$HOME"))
+        XCTAssertEqual(c.complete(line: "echo $pidsh_completer_l", wordStart: 5, word: "$pidsh_completer_l"), ["$pidsh_completer_local"])
     }
 
     func testAnUnfinishedLetIsNotACommandPosition() {

@@ -92,6 +92,22 @@ final class DocsTests: XCTestCase {
         }
     }
 
+    /// Every `help` topic of the language points at a section of docs/language.md that
+    /// exists (by its GitHub anchor).
+    func testLanguageHelpPointsAtRealSections() throws {
+        let text = try read("docs/language.md")
+        let anchors = Set(text.split(separator: "\n").filter { $0.hasPrefix("#") && $0.contains("# ") }.map { line -> String in
+            let title = line.drop(while: { $0 == "#" }).trimmingCharacters(in: .whitespaces).lowercased()
+            return String(title.compactMap { c -> Character? in
+                if c == " " { return "-" }
+                return c.isLetter || c.isNumber || c == "-" || c == "_" ? c : nil
+            })
+        })
+        for topic in LanguageTopic.all {
+            XCTAssertTrue(anchors.contains(topic.section), "help \(topic.name): no section #\(topic.section) in docs/language.md")
+        }
+    }
+
     func testSplicingReplacesOnlyTheGeneratedSection() {
         let page = ".TH X 1\n.SH NAME\nx\n\(BuiltinDocs.manBegin)\nold\n\(BuiltinDocs.manEnd)\n.SH SEE ALSO\ny\n"
         let out = BuiltinDocs.splicingManSection(into: page, table: table)

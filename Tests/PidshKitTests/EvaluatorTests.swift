@@ -150,7 +150,7 @@ final class EvaluatorTests: XCTestCase {
         let r = runScript("if cd /nonexistent-dir { echo in } else { echo out }")
         XCTAssertEqual(r.outcome, .success)
         XCTAssertEqual(r.out, "out\n")
-        XCTAssertTrue(r.err.contains("t.pidsh:1:7: error: cd: "), r.err)
+        XCTAssertTrue(r.err.contains("t.pidsh:1:7: error: cd /nonexistent-dir: ENOENT"), r.err)
     }
 
     func testTruthOfValues() {
@@ -259,7 +259,7 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(r.out, "after 1\nnow 7\ncd 1\n")
         XCTAssertTrue(r.err.contains("t.pidsh:1:5: error: `false` failed"), r.err)
         XCTAssertTrue(r.err.contains("t.pidsh:3:5: error: `sh -c exit 7` exited with status 7"), r.err)
-        XCTAssertTrue(r.err.contains("t.pidsh:5:8: error: cd: "), r.err)
+        XCTAssertTrue(r.err.contains("t.pidsh:5:8: error: cd /nonexistent-dir: ENOENT"), r.err)
         assertOutput("try true\necho $?", "0\n")
         assertOutput("try let x = sh -c 'echo partial; exit 2'\necho $?", "2\n")
         // An unknown command under try is reported, not fatal.
@@ -436,7 +436,7 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(FileManager.default.currentDirectoryPath, scratch)
         _ = FileManager.default.changeCurrentDirectoryPath(before)
         assertOutput("cd \(scratch)\ntouch made-here\ncd /\nls \(scratch)", "made-here\n")
-        _ = assertRuntimeError("cd \(scratch)/missing", at: "1:4", "cd: ")
+        _ = assertRuntimeError("cd \(scratch)/missing", at: "1:4", "cd \(scratch)/missing: ENOENT")
     }
 
     func testSource() throws {

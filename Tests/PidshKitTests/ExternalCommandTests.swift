@@ -206,14 +206,14 @@ final class ExternalCommandTests: XCTestCase {
         let toFile = run("try cd /nonexistent-dir 2> e\necho next")
         XCTAssertEqual(toFile.out, "next\n")
         XCTAssertEqual(toFile.err, "")
-        XCTAssertTrue(read("e").hasPrefix("t.pidsh:1:8: error: cd: cd /nonexistent-dir: ENOENT"), read("e"))
+        XCTAssertTrue(read("e").hasPrefix("t.pidsh:1:8: error: cd /nonexistent-dir: ENOENT"), read("e"))
         XCTAssertTrue(read("e").contains("^"), "with its caret: \(read("e"))")
         let merged = run("let text = $(try cd /nonexistent-dir 2>&1)\necho \"[$text]\"")
-        XCTAssertTrue(merged.out.hasPrefix("[t.pidsh:1:21: error: cd:"), merged.out)
+        XCTAssertTrue(merged.out.hasPrefix("[t.pidsh:1:21: error: cd /nonexistent-dir:"), merged.out)
         XCTAssertEqual(merged.err, "")
         let uncaught = run("cd /nonexistent-dir 2>/dev/null\necho never")
         XCTAssertEqual(uncaught.out, "")
-        XCTAssertTrue(uncaught.err.hasPrefix("t.pidsh:1:4: error: cd:"), uncaught.err)
+        XCTAssertTrue(uncaught.err.hasPrefix("t.pidsh:1:4: error: cd /nonexistent-dir:"), uncaught.err)
     }
 
     func testRedirectionErrorsAreLocatedAtTheTarget() {

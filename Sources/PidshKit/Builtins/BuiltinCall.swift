@@ -11,6 +11,9 @@ public struct BuiltinCall {
     /// Set by builtins that fail without an error (a dropped signal...).
     public var status: Int32 = 0
     public var failureMessage: String?
+    /// The status says it all (`false`): at the prompt, no error block, as for a
+    /// program that exits non-zero.
+    public var plainFailure = false
     /// What `$?` becomes, when not the builtin's own status.
     public var dollarQuestion: Int32?
 

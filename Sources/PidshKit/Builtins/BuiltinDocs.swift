@@ -140,8 +140,18 @@ public enum BuiltinDocs {
         return String(page[b.lowerBound..<e.upperBound]) + "\n"
     }
 
-    /// Prose for roff: backslashes escaped.
-    static func roffText(_ text: String) -> String { escaping(text, ["\\": "\\e"]) }
+    /// Prose for roff: backslashes escaped, and `code` (markdown's backquotes, as the
+    /// table writes it) set in bold as code, never shown with its backquotes.
+    static func roffText(_ text: String) -> String {
+        let parts = text.split(separator: "`", omittingEmptySubsequences: false)
+        // An odd number of backquotes has no closing one: leave them as they are.
+        guard parts.count % 2 == 1 else { return escaping(text, ["\\": "\\e"]) }
+        var out = ""
+        for (i, part) in parts.enumerated() {
+            out += i % 2 == 0 ? escaping(String(part), ["\\": "\\e"]) : "\\fB" + roffCode(String(part)) + "\\fR"
+        }
+        return out
+    }
 
     /// Code for roff: backslashes escaped, `-` as a real minus (copy-pastable options).
     static func roffCode(_ text: String) -> String { escaping(text, ["\\": "\\e", "-": "\\-"]) }

@@ -71,19 +71,31 @@ public struct BuiltinSpec {
         options.first { $0.name == word || $0.aliases.contains(word) }
     }
 
-    /// `help CMD`: the usage text, from this table only.
-    public var usage: String {
-        var s = "usage: \(synopsis)\n  \(summary)\n"
+    /// `help CMD`: what docs/commands.md says of it (synopsis, summary, options, value,
+    /// examples, errors), from this table only, wrapped to `width`.
+    public func usage(width: Int = 80) -> String {
+        var s = synopsis.split(separator: "\n").enumerated().map { i, line in
+            HelpText.wrap(String(line), width: width, indent: "         ", firstIndent: i == 0 ? "usage: " : "       ")
+        }.joined(separator: "\n") + "\n"
+        s += HelpText.wrap(summary, width: width, indent: "  ") + "\n"
         if !options.isEmpty {
             s += "options:\n"
-            let width = options.map { $0.usage.count }.max() ?? 0
-            for o in options {
-                let names = ([o.usage] + o.aliases).joined(separator: ", ")
-                s += "  " + names.padding(to: max(width, names.count)) + "  " + o.help + "\n"
+            let names = options.map { ([$0.usage] + $0.aliases).joined(separator: ", ") }
+            let column = min(names.map { $0.count }.max() ?? 0, 24)
+            for (o, n) in zip(options, names) {
+                let hang = String(repeating: " ", count: column + 4)
+                if n.count > column {
+                    s += "  " + n + "\n" + HelpText.wrap(o.help, width: width, indent: hang) + "\n"
+                } else {
+                    s += HelpText.wrap(o.help, width: width, indent: hang, firstIndent: "  " + n.padding(to: column) + "  ") + "\n"
+                }
             }
         }
-        s += "returns: \(returns)\n"
+        s += HelpText.wrap("returns: \(returns)", width: width, indent: "  ", firstIndent: "") + "\n"
         if !examples.isEmpty { s += "examples:\n" + examples.map { "  " + $0 }.joined(separator: "\n") + "\n" }
+        s += "errors:\n"
+        if errors.isEmpty { s += "  none of its own\n" }
+        for e in errors { s += HelpText.wrap(e, width: width, indent: "    ", firstIndent: "  - ") + "\n" }
         return s
     }
 }

@@ -64,43 +64,66 @@ enum CoreBuiltins {
     }
 
     static let help = BuiltinSpec(
-        name: "help", synopsis: "help [COMMAND]", summary: "List the commands, or show one command's usage.",
-        examples: ["help", "help spawn", "help ns new", "help ns"],
-        errors: ["no builtin `NAME` (with a \"did you mean\" note when one is close)"]
+        name: "help", synopsis: "help [COMMAND | KEYWORD]",
+        summary: "List the builtins and the language's keywords and forms (let, if, while, for, repeat, def, try, expect, pipes, redirections...), or show one in full, wrapped to the terminal's width.",
+        examples: ["help", "help spawn", "help ns new", "help ns", "help let", "help redirections"],
+        errors: ["no builtin `NAME`, and no keyword or form of the language by that name (with a \"did you mean\" note when one is close)"]
     ) { call in
         let table = call.interpreter.builtins
+        let width = Terminal.wrapWidth(of: call.io.out.descriptor ?? 1)
         if call.arguments.isEmpty {
-            call.print("pidsh commands (help COMMAND for details):")
-            let width = table.specs.map { $0.name.count }.max() ?? 0
-            for s in table.specs { call.print("  " + s.name.padding(to: width) + "  " + headline(s.summary, limit: 66)) }
-            call.print("statements: let if/else while for repeat def try expect; `command NAME` skips builtins")
+            call.write(overview(table, width: width))
             return nil
         }
         let name = call.arguments.map(Printer.string).joined(separator: " ")
+        // A group (`ns`, `mount`): each subcommand in full.
+        let subs = table.subcommands(of: name)
+        if !subs.isEmpty { call.write(subs.map { $0.usage(width: width) }.joined(separator: "\n")); return nil }
         if let spec = table.spec(named: name) {
-            call.write(spec.usage)
+            call.write(spec.usage(width: width))
             return nil
         }
-        let subs = table.subcommands(of: name)
-        if !subs.isEmpty { for s in subs { call.write(s.usage) }; return nil }
+        if let topic = LanguageTopic.find(name) {
+            call.write(topic.usage(width: width))
+            return nil
+        }
         if let f = call.interpreter.functions[name] {
             call.print("usage: \(name) \(f.parameters.joined(separator: " "))  (def at \(f.location))")
             return nil
         }
         var notes: [String] = []
-        if let s = Suggest.closest(to: name, among: table.specs.map { $0.name }) { notes.append("did you mean `help \(s)`?") }
-        throw BuiltinError("no builtin `\(name)`", notes: notes, argument: 0)
+        let known = table.specs.map { $0.name } + LanguageTopic.all.flatMap { [$0.name] + $0.aliases }
+        if let s = Suggest.closest(to: name, among: known) { notes.append("did you mean `help \(s)`?") }
+        throw BuiltinError("no builtin `\(name)`, and no keyword or form of the language by that name", notes: notes, argument: 0)
     }
 
-    /// The first sentence of a summary, cut at a word boundary to fit one line.
-    static func headline(_ summary: String, limit: Int) -> String {
-        var text = summary
-        if let r = text.firstRange(of: ". ") { text = String(text[..<r.lowerBound]) }
+    /// `help`: every builtin and every language topic with the first sentence of its
+    /// summary, wrapped under its column.
+    static func overview(_ table: BuiltinTable, width: Int) -> String {
+        let topics = LanguageTopic.all.map { ([$0.name] + $0.aliases.prefix(1)).joined(separator: ", ") }
+        let column = max(table.specs.map { $0.name.count }.max() ?? 0, topics.map { $0.count }.max() ?? 0)
+        func entry(_ name: String, _ summary: String) -> String {
+            HelpText.wrap(headline(summary), width: width, indent: String(repeating: " ", count: column + 4),
+                          firstIndent: "  " + name.padding(to: column) + "  ") + "\n"
+        }
+        var s = HelpText.wrap("pidsh commands (help COMMAND for details):", width: width, indent: "") + "\n"
+        for spec in table.specs { s += entry(spec.name, spec.summary) }
+        s += HelpText.wrap("the language (help KEYWORD for details; docs/language.md has it all):", width: width, indent: "") + "\n"
+        for (topic, name) in zip(LanguageTopic.all, topics) { s += entry(name, topic.summary) }
+        return s
+    }
+
+    /// The first sentence of a summary: up to a `. ` before a capital letter or a
+    /// backquote (not the `..` of `N-1 outermost .. 0 innermost`).
+    static func headline(_ summary: String) -> String {
+        let chars = Array(summary)
+        var end = chars.count
+        for i in 0..<max(0, chars.count - 2) where chars[i] == "." && chars[i + 1] == " " && (i == 0 || chars[i - 1] != ".") {
+            if chars[i + 2].isUppercase || chars[i + 2] == "`" { end = i; break }
+        }
+        var text = String(chars[..<end])
         if text.hasSuffix(".") { text.removeLast() }
-        guard text.count > limit else { return text }
-        var cut = String(text.prefix(limit - 3))
-        if let space = cut.lastIndex(of: " ") { cut = String(cut[..<space]) }
-        return cut + "..."
+        return text
     }
 
     static let show = BuiltinSpec(
@@ -120,6 +143,7 @@ enum CoreBuiltins {
                                        errors: ["always: status 1, which stops a script unless `try`, `if`, `while` or `!` takes it"]) { call in
         call.status = 1
         call.failureMessage = "`false` failed"
+        call.plainFailure = true
         return nil
     }
 }

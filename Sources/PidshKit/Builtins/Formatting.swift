@@ -81,12 +81,14 @@ enum ProcessTree {
 /// `ns tree`: the namespace hierarchy with each namespace's members.
 struct NamespaceTree {
     let table: ProcTable
+    let names: Listings
     let infos: [ProcTable.NamespaceInfo]
     var children: [UInt64: [ProcTable.NamespaceInfo]] = [:]
     var roots: [ProcTable.NamespaceInfo] = []
 
-    init(table: ProcTable) {
+    init(table: ProcTable, names: Listings) {
         self.table = table
+        self.names = names
         self.infos = table.namespaces()
         let known = Set(infos.map { $0.inode })
         for i in infos {
@@ -103,21 +105,25 @@ struct NamespaceTree {
         members(info).first { $0.pid == 1 }
     }
 
-    func text() -> String {
+    /// The tree; each member as `PID  HOST-PID  USER  ["NAME"] COMMAND`, its PID in the
+    /// namespace first and then in pidsh's view, the columns aligned per namespace.
+    /// `rewrite` (--stable-ids) runs before the columns are sized.
+    func text(rewrite: (String) -> String = { $0 }) -> String {
         var out = ""
         func walk(_ info: ProcTable.NamespaceInfo, _ prefix: String, _ isLast: Bool, _ isRoot: Bool) {
             let branch = isRoot ? "" : (isLast ? "└─ " : "├─ ")
             let inner = prefix + (isRoot ? "" : (isLast ? "   " : "│  "))
             let ms = members(info)
+            let named = names.name(of: info).map { " \"\($0)\"" } ?? ""
             if info.level == 0 {
-                out += prefix + branch + "pid:[\(info.inode)] level 0 (pidsh's namespace): \(info.processes.count) process\(info.processes.count == 1 ? "" : "es")\n"
+                out += rewrite(prefix + branch + "pid:[\(info.inode)]\(named) level 0 (pidsh's namespace): \(info.processes.count) process\(info.processes.count == 1 ? "" : "es")") + "\n"
             } else {
                 let initText = initOf(info).map { "init \($0.entry.pid)" } ?? "no init"
-                out += prefix + branch + "pid:[\(info.inode)] level \(info.level), \(initText)\n"
+                out += rewrite(prefix + branch + "pid:[\(info.inode)]\(named) level \(info.level), \(initText)") + "\n"
                 let kids = children[info.inode] ?? []
-                for (i, m) in ms.enumerated() {
+                for (i, line) in memberLines(ms, rewrite: rewrite).enumerated() {
                     let last = i == ms.count - 1 && kids.isEmpty
-                    out += inner + (last ? "└─ " : "├─ ") + "\(m.pid) \(InspectionBuiltins.commandText(m.entry))\n"
+                    out += inner + (last ? "└─ " : "├─ ") + line + "\n"
                 }
             }
             let kids = children[info.inode] ?? []
@@ -125,6 +131,21 @@ struct NamespaceTree {
         }
         for r in roots { walk(r, "", true, true) }
         return out
+    }
+
+    /// One namespace's members as aligned columns (no trailing blanks).
+    func memberLines(_ ms: [ProcView], rewrite: (String) -> String) -> [String] {
+        let cells = ms.map { m in
+            [rewrite(String(m.pid)), rewrite(String(m.entry.pid)), UserNames.name(of: m.entry.uid),
+             (names.name(of: m.entry).map { "\"\($0)\" " } ?? "") + rewrite(InspectionBuiltins.commandText(m.entry))]
+        }
+        var widths = [0, 0, 0]
+        for row in cells { for k in 0..<3 { widths[k] = max(widths[k], row[k].count) } }
+        return cells.map { row in
+            String(repeating: " ", count: widths[0] - row[0].count) + row[0] + "  "
+                + String(repeating: " ", count: widths[1] - row[1].count) + row[1] + "  "
+                + row[2].padding(to: widths[2]) + "  " + row[3]
+        }
     }
 
     func json() -> String {
@@ -136,9 +157,12 @@ struct NamespaceTree {
                 ("parent", info.parent.map { JSON.string("pid:[\($0)]") } ?? "null"),
                 ("init", initOf(info).map { JSON.number(Int($0.entry.pid)) } ?? "null"),
                 ("nprocs", JSON.number(info.processes.count)),
+                ("label", names.name(of: info).map(JSON.string) ?? "null"),
                 ("processes", JSON.array(ms.map { m in
                     JSON.object([("pid", JSON.number(Int(m.pid))), ("host_pid", JSON.number(Int(m.entry.pid))),
-                                 ("name", JSON.string(m.entry.name)), ("cmd", JSON.array(m.entry.commandLine.map(JSON.string)))])
+                                 ("name", JSON.string(m.entry.name)), ("cmd", JSON.array(m.entry.commandLine.map(JSON.string))),
+                                 ("user", JSON.string(UserNames.name(of: m.entry.uid))),
+                                 ("label", names.name(of: m.entry).map(JSON.string) ?? "null")])
                 })),
                 ("children", JSON.array((children[info.inode] ?? []).map(node))),
             ])

@@ -8,7 +8,7 @@ enum InspectionBuiltins {
     static let psFields = ["pid", "ppid", "stat", "cmd", "name", "nspid", "pids", "level", "ns"]
 
     static let ps = BuiltinSpec(
-        name: "ps", synopsis: "ps [--ns NS|PROCESS] [-C NAME] [-o FIELD,...] [--tree] [--mine] [--json]",
+        name: "ps", synopsis: "ps [--ns NS|PROCESS] [-C NAME] [-o FIELD,...] [--tree] [--mine] [-w] [--json]",
         summary: "Processes as seen from a namespace (default: pidsh's), with PIDs and PPIDs as that namespace numbers them.",
         options: [OptionSpec("--ns", "NS", "look from NS (a namespace or a process in one)"),
                   OptionSpec("-C", "NAME", "only processes named NAME"),
@@ -17,9 +17,10 @@ enum InspectionBuiltins {
                   OptionSpec("-o", "FIELD,...", "columns: " + psFields.dropFirst().reduce(psFields[0]) { $0 + " " + $1 }),
                   OptionSpec("--tree", "the process tree as seen from that namespace"),
                   OptionSpec("--mine", "only processes this pidsh session started, and their descendants"),
+                  Listings.wideOption,
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
-        examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps --ns $child", "ps --ns $ns --tree", "ps --mine --json"],
+        examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps --ns $child", "ps --ns $ns --tree", "ps --mine --json", "ps -w"],
         errors: ["unknown ps field (the note lists them)", "NS is not pidsh's namespace or a descendant of it: pidsh cannot see its processes",
                  "unexpected argument: ps takes no positional arguments"]
     ) { call in
@@ -49,14 +50,15 @@ enum InspectionBuiltins {
         if p.has("--json") {
             call.print(JSON.array(rows.map { psJSON($0, viewLevel: level, table: table) }))
         } else if p.has("--tree") {
-            call.write(ProcessTree.render(rows, fields: p.value("-o") == nil ? ["pid", "cmd"] : fields, viewLevel: level, table: table,
-                                          rewrite: call.interpreter.ids.rewrite))
+            call.write(Listings.fitted(ProcessTree.render(rows, fields: p.value("-o") == nil ? ["pid", "cmd"] : fields, viewLevel: level, table: table,
+                                                          rewrite: call.interpreter.ids.rewrite), to: call.io.out, wide: p.has("-w")))
         } else {
             // Cells go through --stable-ids before the columns are sized, so the padding
             // depends on the aliases, not on how many digits the host's PIDs have.
             let ids = call.interpreter.ids
-            call.write(Columns.render(rows.map { row in fields.map { ids.rewrite(cell($0, row, viewLevel: level, table: table)) } },
-                                      headers: fields.map(header), numeric: fields.map { ["pid", "ppid", "nspid", "level"].contains($0) }))
+            call.write(Listings.fitted(Columns.render(rows.map { row in fields.map { ids.rewrite(cell($0, row, viewLevel: level, table: table)) } },
+                                                      headers: fields.map(header), numeric: fields.map { ["pid", "ppid", "nspid", "level"].contains($0) }),
+                                       to: call.io.out, wide: p.has("-w")))
         }
         _ = nsID
         return nil
@@ -135,17 +137,19 @@ enum InspectionBuiltins {
     }
 
     static let nsList = BuiltinSpec(
-        name: "ns list", synopsis: "ns list [--mine] [--json]",
-        summary: "PID namespaces on the system, as `lsns -t pid`: id, processes, first PID, command, plus level and parent.",
+        name: "ns list", synopsis: "ns list [--mine] [-w] [--json]",
+        summary: "PID namespaces on the system, as `lsns -t pid`: id, processes, first PID and its user and command, plus level, parent and the name given with --name.",
         options: [OptionSpec("--mine", "only pidsh's own namespace and those of the processes this session started, counting only pidsh and its descendants"),
+                  Listings.wideOption,
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
-        examples: ["ns list", "ns list --json"]
+        examples: ["ns list", "ns list --mine", "ns list --json"]
     ) { call in
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
         let table = mine(ProcTable.snapshot(commandLines: true), p, call)
         let infos = table.namespaces()
+        let names = Listings(session: call.session)
         if p.has("--json") {
             call.print(JSON.array(infos.map { info in
                 let first = info.processes.first
@@ -153,28 +157,33 @@ enum InspectionBuiltins {
                     ("ns", JSON.string("pid:[\(info.inode)]")), ("inode", JSON.number(Int(info.inode))),
                     ("nprocs", JSON.number(info.processes.count)),
                     ("pid", first.map { JSON.number(Int($0.pid)) } ?? "null"),
+                    ("user", first.map { JSON.string(UserNames.name(of: $0.uid)) } ?? "null"),
                     ("command", first.map { JSON.string(commandText($0)) } ?? "null"),
                     ("level", JSON.number(info.level)),
                     ("parent", info.parent.map { JSON.string("pid:[\($0)]") } ?? "null"),
+                    ("label", names.name(of: info).map(JSON.string) ?? "null"),
                 ])
             }))
         } else {
             let rows = infos.map { info -> [String] in
                 let first = info.processes.first
                 return [String(info.inode), "pid", String(info.processes.count), first.map { String($0.pid) } ?? "-",
-                        String(info.level), info.parent.map { String($0) } ?? "-", first.map(commandText) ?? "-"]
+                        first.map { UserNames.name(of: $0.uid) } ?? "-",
+                        String(info.level), info.parent.map { String($0) } ?? "-", names.name(of: info) ?? "-", first.map(commandText) ?? "-"]
                     .map(call.interpreter.ids.rewrite)   // aliases before sizing, as in ps
             }
-            call.write(Columns.render(rows, headers: ["NS", "TYPE", "NPROCS", "PID", "LEVEL", "PARENT", "COMMAND"],
-                                      numeric: [true, false, true, true, true, true, false]))
+            call.write(Listings.fitted(Columns.render(rows, headers: ["NS", "TYPE", "NPROCS", "PID", "USER", "LEVEL", "PARENT", "NAME", "COMMAND"],
+                                                      numeric: [true, false, true, true, false, true, true, false, false]),
+                                       to: call.io.out, wide: p.has("-w")))
         }
         return nil
     }
 
     static let nsTree = BuiltinSpec(
-        name: "ns tree", synopsis: "ns tree [--mine] [--json | --dot]",
-        summary: "The PID namespace hierarchy drawn as a tree: each namespace with its level, id, init and member processes with their PIDs at that level.",
+        name: "ns tree", synopsis: "ns tree [--mine] [-w] [--json | --dot]",
+        summary: "The PID namespace hierarchy drawn as a tree: each namespace with its level, id, name and init, and its member processes, each with its PID at that level, its PID in pidsh's view, its user, name and command.",
         options: [OptionSpec("--mine", "only pidsh and the processes this session started (and their descendants)"),
+                  Listings.wideOption,
                   OptionSpec("--json", "nested JSON (docs/json.md)"), OptionSpec("--dot", "Graphviz dot")],
         returns: "nothing (under `let`, the text)",
         examples: ["ns tree", "ns tree --json", "ns tree --dot | dot -Tpng > tree.png"]
@@ -182,10 +191,10 @@ enum InspectionBuiltins {
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
         let table = mine(ProcTable.snapshot(commandLines: true), p, call)
-        let tree = NamespaceTree(table: table)
+        let tree = NamespaceTree(table: table, names: Listings(session: call.session))
         if p.has("--json") { call.print(tree.json()) }
         else if p.has("--dot") { call.write(tree.dot()) }
-        else { call.write(tree.text()) }
+        else { call.write(Listings.fitted(tree.text(rewrite: call.interpreter.ids.rewrite), to: call.io.out, wide: p.has("-w"))) }
         return nil
     }
 

@@ -215,9 +215,7 @@ enum NamespaceBuiltins {
             if s == "-q" { quiet = true; args.removeFirst(); continue }
             guard signal == nil else { break }
             guard let n = Signals.number(of: String(s.dropFirst())) else {
-                var notes: [String] = []
-                if let g = Suggest.closest(to: String(s.dropFirst()).uppercased(), among: Signals.allNames) { notes.append("did you mean -\(g)?") }
-                throw BuiltinError("unknown signal \(s)", notes: notes, argument: call.arguments.count - args.count)
+                throw BuiltinError("unknown signal \(s)", notes: [SignalSuggestions.note(for: String(s.dropFirst()))], argument: call.arguments.count - args.count)
             }
             signal = n
             args.removeFirst()
@@ -236,13 +234,20 @@ enum NamespaceBuiltins {
                 let proc = try call.process(target, argument: i + offset)
                 // Without a signal, a namespace's PID 1 is torn down (a TERM would be
                 // discarded by the kernel unless it has a handler).
-                let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? false
+                // (Once it has ended too: a second `kill` names the signal it sends a PID 1.)
+                let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? wasNamespaceInit(proc)
                 verdict = try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
             }
             if let rule = verdict.rule, !quiet { call.warn(rule) }
             verdicts.append(.string(verdict.kind.rawValue))
         }
         return verdicts.count == 1 ? verdicts[0] : .list(verdicts)
+    }
+
+    /// PID 1 of a namespace below pidsh's, as its last NSpid showed (also once ended).
+    static func wasNamespaceInit(_ proc: ProcessHandle) -> Bool {
+        let pids = proc.pids
+        return pids.count > 1 && pids.last == 1
     }
 
     /// Sends and judges one signal. SIGKILL to a namespace's PID 1 waits until it is

@@ -13,6 +13,9 @@ public struct LaunchConfiguration {
     /// `--own-pid-namespace`: rootless, be PID 1 of a PID namespace of its own from the
     /// start even when the script does not name setns/unshare/source.
     public var ownPIDNamespace = false
+    /// Mark each top-level statement in the output (for `pidsh test`, which asks by
+    /// setting PIDSH_STATEMENT_MARKS=1; see `statementMarksRequested`).
+    public var statementMarks = false
     public init() {}
 }
 
@@ -63,6 +66,7 @@ public enum Launcher {
         let interpreter = Interpreter(session: session, options: options)
         interpreter.scriptArguments = config.arguments
         if options.step { interpreter.stepper = Stepper(interpreter: interpreter).pause }
+        if config.statementMarks || statementMarksRequested() { interpreter.statementMarks = 1 }
 
         var code: Int32
         if let script {
@@ -76,6 +80,15 @@ public enum Launcher {
         for f in failures { FileIO.writeAll(2, "pidsh: clean-up: \(f)\n") }
         SessionSetup.finish()
         return code
+    }
+
+    /// `pidsh test` asks a run to mark its statements through the environment, not the
+    /// command line (which scripts show: `ns list`, `ps`). The variable is removed at
+    /// once, so a pidsh the script starts (`$PIDSH -c ...`) marks nothing.
+    static func statementMarksRequested() -> Bool {
+        guard let v = FileIO.environment(RunOutput.markVariable) else { return false }
+        FileIO.unsetEnvironment(RunOutput.markVariable)
+        return v == "1"
     }
 
     /// `pidsh -n FILE`: the whole script is parsed and every syntax error reported.
@@ -122,7 +135,7 @@ extension Launcher {
             // Newest first, and only what is still there and still what was recorded (its
             // janitor may have undone part of it before it was killed too).
             let failures = MountJournal.undo(MountJournal.read(path)) { FileIO.writeAll(1, $0 + "\n") }
-            if failures.isEmpty { FileIO.removeFile(path) }
+            if failures.isEmpty { try? FileIO.removeFile(path) }
             for f in failures { FileIO.writeAll(2, "pidsh cleanup: \(f)\n"); status = 1 }
             undone += 1
         }

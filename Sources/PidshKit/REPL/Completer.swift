@@ -1,6 +1,7 @@
 import PidshSystem
 
-/// Tab completion: builtins and their options, defs, variables, fields after `$name.`,
+/// Tab completion: builtins and their options, defs, variables and environment
+/// variables, fields after `$name.`,
 /// programs on $PATH, and file paths.
 final class Completer {
     unowned let interpreter: Interpreter
@@ -77,7 +78,10 @@ final class Completer {
             let prefix = String(body[body.index(after: dot)...])
             return Fields.names(for: v).filter { $0.hasPrefix(prefix) }.map { "$" + body[...dot] + $0 }
         }
-        return (interpreter.variableNames + ["args", "?", "$"]).filter { $0.hasPrefix(body) }.map { "$" + $0 }
+        // A name that is no variable of the script reads the environment ($HOME), so
+        // the environment's names complete too.
+        let environment = currentEnvironment().compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) }
+        return unique((interpreter.variableNames + ["args", "?", "$"] + environment.sorted()).filter { $0.hasPrefix(body) }).map { "$" + $0 }
     }
 
     func files(_ word: String) -> [String] {

@@ -18,9 +18,12 @@ final class History {
     private(set) var lastSaveError: String?
 
     init(path: String?, maxEntries: Int) {
-        self.path = path
+        // PIDSH_HISTFILE=/dev/null (or a FIFO) means "keep none": reading a FIFO would
+        // block, and the write-then-rename of `save` would put a regular file in the
+        // device's place for the whole machine.
+        self.path = path.flatMap { FileIO.isRegularFileOrAbsent($0) ? $0 : nil }
         self.maxEntries = max(0, maxEntries)
-        if let path, self.maxEntries > 0, let loaded = History.readFile(path) {
+        if let path = self.path, self.maxEntries > 0, let loaded = History.readFile(path) {
             entries = Array(loaded.suffix(self.maxEntries))
         }
     }

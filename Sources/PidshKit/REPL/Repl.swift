@@ -114,9 +114,13 @@ public final class Repl {
         case .unshared: marker = "[unshared]"
         case .joined(let inode): marker = "[→pid:[\(inode)]]"
         }
-        let text = "pidsh\(marker)> "
+        // The last status when it was not 0, first (as fish shows `[1]`), so that the
+        // prompt still ends in `pidsh> `.
+        let status = interpreter.lastStatus == 0 ? "" : "[\(interpreter.lastStatus)] "
+        let text = "\(status)pidsh\(marker)> "
         guard interpreter.options.color else { return text }
-        return "\u{1}\u{1B}[1;36m\u{2}pidsh\(marker)>\u{1}\u{1B}[0m\u{2} "
+        let shownStatus = status.isEmpty ? "" : "\u{1}\u{1B}[31m\u{2}[\(interpreter.lastStatus)]\u{1}\u{1B}[0m\u{2} "
+        return shownStatus + "\u{1}\u{1B}[1;36m\u{2}pidsh\(marker)>\u{1}\u{1B}[0m\u{2} "
     }
 
     func continuationPrompt() -> String { "....> " }

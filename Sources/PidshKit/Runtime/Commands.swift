@@ -17,6 +17,8 @@ struct CommandResult {
     /// waited program's code).
     var dollarQuestion: Int32?
     var failureLocation: SourceLocation?
+    /// The failure is only a status (see `CommandFailed.plainFailure`).
+    var plainFailure = false
 }
 
 /// One stage of a pipeline after expansion.
@@ -45,6 +47,7 @@ extension Interpreter {
         if p.negated {
             result.status = result.status == 0 ? 1 : 0
             result.failureMessage = "`!` command succeeded"
+            result.plainFailure = true
         }
         lastStatus = result.dollarQuestion ?? result.status
         return result
@@ -259,6 +262,7 @@ extension Interpreter {
             if s.shellCode != 0 {
                 result.failureMessage = "`\(argv.joined(separator: " ").prefix(60))` \(s == .exited(s.shellCode) ? "exited with status \(s.shellCode)" : "was \(s)")"
                 result.failureLocation = command.location
+                result.plainFailure = true
             }
         }
         if capture { result.capturedText = finalOut.text }
@@ -296,15 +300,16 @@ extension Interpreter {
                 if call.status != 0 {
                     r.failureMessage = call.failureMessage ?? "`\(spec.name)` failed with status \(call.status)"
                     r.failureLocation = command.location
+                    r.plainFailure = call.plainFailure
                 }
                 return r
             } catch let e as BuiltinError {
                 let loc = e.argumentIndex.flatMap { argLocation(command, $0, nameWords: spec.name.split(separator: " ").count) } ?? command.location
-                throw builtinFailure(RuntimeError(loc, "\(spec.name): \(e.message)", notes: e.notes), command: command, io: io)
+                throw builtinFailure(RuntimeError(loc, Self.naming(spec.name, e.message), notes: e.notes), command: command, io: io)
             } catch let e as SystemError {
-                throw builtinFailure(RuntimeError(command.location, "\(spec.name): \(e)"), command: command, io: io)
+                throw builtinFailure(RuntimeError(command.location, Self.naming(spec.name, "\(e)")), command: command, io: io)
             } catch let e as UsageError {
-                throw builtinFailure(RuntimeError(command.location, "\(spec.name): \(e)"), command: command, io: io)
+                throw builtinFailure(RuntimeError(command.location, Self.naming(spec.name, "\(e)")), command: command, io: io)
             }
         case .user(let f, let args, let command):
             let status = try call(f, arguments: args, io: io)
@@ -314,6 +319,15 @@ extension Interpreter {
         case .external:
             fatalError("externals are spawned, not run in-process")
         }
+    }
+
+    /// A builtin's error, headed by the builtin's name unless the message starts with it
+    /// already (`nest 40: clone...`, `unshare(CLONE_NEWPID): ...`): no "nest: nest".
+    static func naming(_ name: String, _ message: String) -> String {
+        if message.hasPrefix(name), let next = message.dropFirst(name.count).first, next == " " || next == ":" || next == "(" {
+            return message
+        }
+        return "\(name): \(message)"
     }
 
     /// A builtin's error is its standard error: under `2> FILE` or `2>&1` it is written

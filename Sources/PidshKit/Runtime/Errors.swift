@@ -35,6 +35,9 @@ public struct CommandFailed: Error {
     public var location: SourceLocation
     public var message: String
     public var status: Int32
+    /// Only a status (a program's non-zero exit, `false`, `!`): the REPL shows it in
+    /// the prompt instead of an error block, as fish does.
+    public var plainFailure = false
     public var diagnostic: Diagnostic { Diagnostic(location, message) }
 }
 

@@ -40,6 +40,10 @@ public final class Interpreter {
     var callDepth = 0
     /// When set, pauses before each statement (`--step`).
     public var stepper: ((Statement, SourceFile?) -> Void)?
+    /// For `pidsh test` (PIDSH_STATEMENT_MARKS=1): before each top-level statement of the
+    /// script, a mark with its index goes to this descriptor, in order with everything
+    /// else printed there, so the runner can tell which statement printed what.
+    public var statementMarks: Int32?
 
     public init(session: Session = Session(), options: InterpreterOptions = InterpreterOptions(),
                 out: OutputSink? = nil, err: OutputSink? = nil) {
@@ -113,13 +117,19 @@ public final class Interpreter {
             report(diagnostics.sorted { $0.location.offset < $1.location.offset })
             return .syntaxErrors(diagnostics.count)
         }
-        return execute(statements)
+        guard let marks = statementMarks else { return execute(statements) }
+        return execute(statements) { index in FileIO.writeAll(marks, RunOutput.mark(index)) }
     }
 
-    /// Runs parsed statements, turning what stops them into an outcome.
-    public func execute(_ statements: [Statement]) -> Outcome {
+    /// Runs parsed statements, turning what stops them into an outcome. `before` is
+    /// called with each statement's index before it runs.
+    public func execute(_ statements: [Statement], before: ((Int) -> Void)? = nil) -> Outcome {
         do {
-            try runBlock(statements)
+            if let before {
+                for (i, s) in statements.enumerated() { before(i); try runStatement(s) }
+            } else {
+                try runBlock(statements)
+            }
             session.reapFinished()
             return .success
         } catch let e as ExitRequest {
@@ -141,6 +151,11 @@ public final class Interpreter {
             return .interrupted(e.signal)
         case let e as ExitRequest:
             return .exit(e.code)
+        case let e as CommandFailed where options.interactive && e.plainFailure:
+            // At the prompt a program that merely exited non-zero (`false`, a grep
+            // that found nothing) shows its status in the next prompt, not an error.
+            lastStatus = e.status
+            return .runtimeError
         default:
             report([diagnostic(for: error, at: nil)])
             return .runtimeError

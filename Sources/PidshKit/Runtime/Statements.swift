@@ -106,7 +106,7 @@ extension Interpreter {
         if result.status != 0 {
             throw CommandFailed(location: result.failureLocation ?? p.location,
                                 message: result.failureMessage ?? "command failed with status \(result.status)",
-                                status: result.status)
+                                status: result.status, plainFailure: result.plainFailure)
         }
     }
 

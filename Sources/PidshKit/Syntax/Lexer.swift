@@ -22,6 +22,9 @@ public struct Lexer {
     /// kept by the parser; a `$(...)` or `${...}` sub-parser starts one deeper, so the
     /// limit (Parser.maxNesting) holds across substitutions too.
     public var nesting = 0
+    /// Lines that hold a `#>` comment first on the line (inline expectations of
+    /// `pidsh test`): comments, never the inside of a quoted string.
+    public private(set) var expectationLines: Set<Int> = []
     /// Each `${...}`/`$(...)` already read, by the offset of its `$`: the part and where it ends.
     private var substitutions: [Int: (part: WordPart, end: State)] = [:]
 
@@ -112,6 +115,7 @@ public struct Lexer {
             }
             if b == 35 {                                                               // #
                 if peekByte(1) == 58, atLineStart() { return }                          // #: narration
+                if peekByte(1) == 62, atLineStart() { expectationLines.insert(state.line) }  // #> expected output
                 while let c = peekByte(), c != 10 { advance() }
                 continue
             }

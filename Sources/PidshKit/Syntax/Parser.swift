@@ -9,6 +9,8 @@ public struct Parser {
     private var depth = 0
     /// Whether "nested too deeply" was reported (once is enough).
     private var reportedTooDeep = false
+    /// Where each statement `parseScript` returned ends (the byte after its last token).
+    public private(set) var statementEnds: [Int] = []
 
     public static let keywords: Set<String> = ["let", "if", "else", "while", "for", "in", "repeat", "def", "try", "expect"]
 
@@ -186,7 +188,13 @@ public struct Parser {
                 take(.command)
                 error(t.location, "`}` without a matching `{`")
             default:
-                if let s = parseStatement() { out.append(s); endStatement() } else { synchronize() }
+                if let s = parseStatement() {
+                    out.append(s)
+                    statementEnds.append(lookahead?.before.pos ?? lexer.state.pos)
+                    endStatement()
+                } else {
+                    synchronize()
+                }
             }
         }
     }

@@ -1,0 +1,42 @@
+import PidshSystem
+
+/// What `ps`, `ns list` and `ns tree` share: the names given with `--name`, user names,
+/// and lines cut to a terminal's width (as ps and lsns do) unless `-w`.
+struct Listings {
+    /// `ns new --name N` by namespace inode; `spawn --name N` by host PID.
+    let namespaceNames: [UInt64: String]
+    let processNames: [Int32: String]
+
+    init(session: Session) {
+        var ns: [UInt64: String] = [:]
+        for n in session.namespaces { if let name = n.name { ns[n.inode] = name } }
+        var procs: [Int32: String] = [:]
+        for p in session.children { if let label = p.label { procs[p.pid] = label } }
+        namespaceNames = ns
+        processNames = procs
+    }
+
+    /// A namespace's name: its own (`ns new --name`), else its PID 1's (`spawn
+    /// --newpid --name`).
+    func name(of info: ProcTable.NamespaceInfo) -> String? {
+        if let own = namespaceNames[info.inode] { return own }
+        guard info.level > 0, let first = info.processes.first, first.nspid.last == 1 else { return nil }
+        return processNames[first.pid]
+    }
+
+    func name(of entry: ProcEntry) -> String? { processNames[entry.pid] }
+
+    /// `-w`, the option every listing takes.
+    static let wideOption = OptionSpec("-w", aliases: ["--wide"], "do not cut lines to the terminal's width (only a terminal's output is cut)")
+
+    /// Cuts each line to the width of the terminal the output goes to, unless `wide`
+    /// or the output is not a terminal (a pipe, a file, `let`).
+    static func fitted(_ text: String, to out: OutputSink, wide: Bool) -> String {
+        guard !wide, let fd = out.descriptor, let width = Terminal.columns(of: fd) else { return text }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
+            line.count > width ? line.prefix(width) : line
+        }
+        if lines.last == "" { lines.removeLast(); return lines.joined(separator: "\n") + "\n" }
+        return lines.joined(separator: "\n")
+    }
+}

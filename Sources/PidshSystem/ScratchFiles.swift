@@ -1,0 +1,68 @@
+import Glibc
+
+/// What `pidsh test` needs of the file system besides FileIO: a private scratch
+/// directory per test, a script's permission bits (kept when it is rewritten), and
+/// removal of a file it replaces.
+extension FileIO {
+    /// mkdtemp: a new directory, mode 0700, named `prefix` plus six random characters.
+    public static func makeTemporaryDirectory(prefix: String) throws -> String {
+        var template = Array((prefix + "XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard let made else { throw SystemError.last("mkdtemp \(prefix)XXXXXX") }
+        return String(cString: made)
+    }
+
+    /// The permission bits of a file (0644 when it cannot be read).
+    public static func permissions(_ path: String) -> mode_t {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mode & 0o7777 : 0o644
+    }
+
+    /// False for a path that holds something other than a regular file (a device such
+    /// as /dev/null, a FIFO, a directory): replacing it by rename would destroy it.
+    /// True when nothing is there (or it cannot be looked at: writing will say why).
+    public static func isRegularFileOrAbsent(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return true }
+        return (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    public static func unsetEnvironment(_ name: String) { unsetenv(name) }
+
+    public static func removeFile(_ path: String) throws {
+        if unlink(path) != 0 { throw SystemError.last("remove \(path)") }
+    }
+
+    /// Milliseconds of CLOCK_MONOTONIC: durations that a clock change cannot skew.
+    public static func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+/// Reads several pipes at once, as they fill: `pidsh test -j N` collects the output
+/// of N test runs in one thread this way.
+public enum PipeWatch {
+    public enum Event: Equatable {
+        case data(Int32, [UInt8])
+        case closed(Int32)
+    }
+
+    /// Waits until at least one of `fds` can be read (or `timeoutMilliseconds` pass; -1
+    /// waits for ever), then reads each ready one once. A signal to pidsh ends the wait
+    /// early with no events, so the caller can look at its pending signals.
+    public static func next(_ fds: [Int32], timeoutMilliseconds: Int32) -> [Event] {
+        var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let r = poll(&polled, nfds_t(polled.count), timeoutMilliseconds)
+        guard r > 0 else { return [] }
+        var events: [Event] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        for p in polled where p.revents != 0 {
+            let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
+            if n > 0 { events.append(.data(p.fd, Array(buf[0..<n]))) }
+            else if n == 0 || (errno != EINTR && errno != EAGAIN) { events.append(.closed(p.fd)) }
+        }
+        return events
+    }
+}
