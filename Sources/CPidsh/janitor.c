@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct janitor_entry {
@@ -109,7 +110,7 @@ static void note_directory(const pidsh_janitor_message *m, const int *fds, int c
     struct stat st;
     janitor_entry *e = count == 2 && fstat(fds[1], &st) == 0 ? new_entry() : NULL;
     if (!e) { for (int i = 0; i < count; i++) close(fds[i]); return; }
-    e->kind = PIDSH_JANITOR_DIRECTORY;
+    e->kind = m->kind;
     e->record = m->record;
     e->fd = fds[0];
     e->dir_fd = fds[1];
@@ -136,7 +137,8 @@ static void listen_until_end(int sock) {
             count = 0;
             break;
         case PIDSH_JANITOR_MOUNT: note_mount(&m, fds, count); count = 0; break;
-        case PIDSH_JANITOR_DIRECTORY: note_directory(&m, fds, count); count = 0; break;
+        case PIDSH_JANITOR_DIRECTORY:
+        case PIDSH_JANITOR_CGROUP: note_directory(&m, fds, count); count = 0; break;
         case PIDSH_JANITOR_FORGET: forget(m.record); break;
         case PIDSH_JANITOR_JOURNAL:
             if (count < 1) break;
@@ -151,9 +153,34 @@ static void listen_until_end(int sock) {
     }
 }
 
-// Undoes what is left, newest first. A mount point another session still uses stays:
-// that session removes it when it lets go.
+// Whether the cgroup open as `dir` still holds a process (cgroup.events).
+static int cgroup_populated(int dir) {
+    int f = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+    if (f < 0) return 0;
+    char buf[256];
+    ssize_t n = read(f, buf, sizeof buf - 1);
+    close(f);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    return strstr(buf, "populated 1") != NULL;
+}
+
+// Every process still in the session's cgroup — pidsh's descendants in any namespace,
+// orphans included — is killed, and the emptied cgroup removed (2 s at most).
+static void end_cgroup(janitor_entry *e) {
+    int f = openat(e->dir_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+    if (f >= 0) { ssize_t ignored = write(f, "1\n", 2); (void)ignored; close(f); }
+    struct timespec ms = { 0, 1000 * 1000 };
+    for (int round = 0; round < 2000 && cgroup_populated(e->dir_fd); round++) nanosleep(&ms, NULL);
+    unlinkat(e->fd, e->name, AT_REMOVEDIR);
+}
+
+// Undoes what is left, newest first, once the session's processes are gone. A mount
+// point another session still uses stays: that session removes it when it lets go.
 static void undo_what_is_left(void) {
+    for (int i = 0; i < used; i++) {
+        if (table[i].kind == PIDSH_JANITOR_CGROUP) { end_cgroup(&table[i]); release(&table[i]); }
+    }
     for (int i = used - 1; i >= 0; i--) {
         janitor_entry *e = &table[i];
         if (e->kind == PIDSH_JANITOR_MOUNT) {

@@ -53,6 +53,16 @@ int pidsh_janitor_note_directory(int parent_fd, int dir_fd, const char *name, ui
     return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, 2);
 }
 
+int pidsh_janitor_note_cgroup(int parent_fd, int dir_fd, const char *name, uint64_t record) {
+    if (pidsh_janitor_socket < 0) return 0;
+    pidsh_janitor_message m;
+    message_init(&m, PIDSH_JANITOR_CGROUP, record);
+    int e = set_name(&m, name);
+    if (e != 0) return e;
+    int fds[2] = { parent_fd, dir_fd };
+    return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, 2);
+}
+
 int pidsh_janitor_forget(uint64_t record) {
     if (pidsh_janitor_socket < 0) return 0;
     pidsh_janitor_message m;

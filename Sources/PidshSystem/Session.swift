@@ -35,6 +35,21 @@ public final class Session: @unchecked Sendable {
         }
     }
     public private(set) var recorder: CallRecorder?
+    /// Keep every process of the session in a cgroup of its own where pidsh may make
+    /// one (SessionCgroup), made before the first process. Set by the launcher.
+    public var containsInCgroup = false
+    public private(set) var cgroup: SessionCgroup?
+    private var cgroupTried = false
+
+    /// Makes the session's cgroup if it is to have one and has none yet; true if it has.
+    @discardableResult
+    public func ensureCgroup() -> Bool {
+        if !cgroupTried && containsInCgroup {
+            cgroupTried = true
+            cgroup = SessionCgroup.create(record: mounts.newRecordID())
+        }
+        return cgroup != nil
+    }
 
     public init(mounts: MountLog = MountLog()) {
         self.mounts = mounts
@@ -47,6 +62,7 @@ public final class Session: @unchecked Sendable {
     /// Spawns and tracks a process; joins pidsh's current children target.
     public func spawn(_ options: SpawnOptions) throws -> ProcessHandle {
         reapFinished()
+        ensureCgroup()
         let opts = options
         let wasUnshared = childrenTarget == .unshared && unsharedNamespace == nil
         var context = TraceContext(argv: opts.arguments)
@@ -155,6 +171,7 @@ public final class Session: @unchecked Sendable {
     /// `nest N`: returns the namespaces outermost first (each with its init).
     public func nest(levels: Int, mountPattern: String?, path: String?, arguments: [String]) throws -> [Namespace] {
         reapFinished()
+        ensureCgroup()
         var points: [MountPoint] = []
         defer { for p in points { p.close() } }
         if let mountPattern {
@@ -289,11 +306,18 @@ public final class Session: @unchecked Sendable {
             var tries = 0
             while p.isRunning && tries < 200 { usleep(5000); tries += 1 }
         }
+        // What left pidsh's tree — orphans re-parented to a namespace's PID 1 pidsh did
+        // not make, or to the host's init — is still in the session's cgroup.
+        var failures: [String] = []
+        if let cgroup, cgroup.killAndRemove(reap: { ChildReaper.shared.reapAll() }) == nil {
+            failures.append("the session's cgroup \(cgroup.path) did not empty in 2 s")
+        }
+        cgroup = nil
         children.removeAll()
         for ns in namespaces { ns.initProcess = nil }
         namespaces.removeAll()
         unsharedNamespace = nil
-        return mounts.undoAll()
+        return failures + mounts.undoAll()
     }
 
     /// Makes pidsh the reaper of orphans among its descendants (PR_SET_CHILD_SUBREAPER),
@@ -303,6 +327,9 @@ public final class Session: @unchecked Sendable {
         if pidsh_set_child_subreaper() == 0 { isSubreaper = true }
     }
     public private(set) var isSubreaper = false
+
+    /// pidsh's janitor (one of its children), -1 when it has none.
+    public static var janitorPID: Int32 { pidsh_janitor_pid() }
 
     /// pidsh's children right now, whether it started them or adopted them (not the janitor).
     func directChildren() -> [Int32] {

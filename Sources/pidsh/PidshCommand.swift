@@ -43,6 +43,8 @@ struct SessionFlags: ParsableArguments {
     var noColor = false
     @Flag(help: "As a normal user, be PID 1 of a PID namespace of its own from the start (automatic when the script names setns, unshare or source, and in the REPL).")
     var ownPidNamespace = false
+    @Flag(help: "Do not make pidsh a child subreaper: an orphan in pidsh's namespace goes to its PID 1, as in the articles' orphan.c (the session's cgroup still ends every process at exit; needs root).")
+    var noSubreaper = false
 }
 
 extension PidshCommand {
@@ -76,6 +78,7 @@ extension PidshCommand {
             config.sharedMounts = flags.sharedMounts
             config.noColor = flags.noColor
             config.ownPIDNamespace = flags.ownPidNamespace
+            config.subreaper = !flags.noSubreaper
             config.checkOnly = check
             let status = Launcher.run(config)
             if status != 0 { throw ExitCode(status) }

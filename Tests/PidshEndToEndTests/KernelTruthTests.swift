@@ -134,3 +134,88 @@ final class KernelTruthTests: EndToEndTestCase {
         assertContains(r.stderr, "from inside its namespace an init gets only the signals it catches, not even SIGKILL")
     }
 }
+
+/// Nothing left behind in a namespace pidsh did not make (item 5), and `--no-subreaper`
+/// (item 7): the session's cgroup holds every process pidsh started and every
+/// descendant, whoever adopts them.
+final class SessionContainmentTests: ReliabilityTestCase {
+    /// A PID namespace made by util-linux unshare, outside pidsh: its init's host PID.
+    func foreignNamespace() throws -> (BackgroundRun, Int32)? {
+        try requireRoot("unshare -p and a cgroup of pidsh's own")
+        guard let run = start(["/usr/bin/unshare", "-p", "-f", "--kill-child", "--mount-proc", "sleep", "3001"]) else { return nil }
+        var initPID: Int32?
+        _ = waitUntil(timeout: 5) {
+            initPID = self.tree(of: run.pid).first { $0.pid != run.pid }?.pid
+            return initPID != nil
+        }
+        guard let initPID else { XCTFail("no init under unshare"); return nil }
+        return (run, initPID)
+    }
+
+    func stillRunning(_ text: String) -> [Int32] {
+        allProcStats().filter { p in
+            ((try? String(contentsOfFile: "/proc/\(p.pid)/cmdline", encoding: .utf8)) ?? "").contains(text)
+        }.map { $0.pid }
+    }
+
+    func testProgramsInANamespacePidshDidNotMakeEndWithIt() throws {
+        guard let (unshare, initPID) = try foreignNamespace() else { return }
+        defer { kill(unshare.pid, SIGKILL); _ = waitForExit(unshare) }
+        let a = marker(7721), b = marker(7722)
+        let r = pidsh("""
+        let c = spawn --ns \(initPID) sh -c 'sleep \(a) & exec sleep \(b)'
+        spawn --wait sh -c 'until pgrep -f "^sleep \(a)" >/dev/null; do sleep 0.01; done'
+        echo "inside=$(pids $c | wc -w)"
+        """)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertEqual(r.fields["inside"], "2", "the program ran in the foreign namespace (a PID at two levels)")
+        XCTAssertTrue(waitUntil(timeout: 2) { self.stillRunning("sleep \(a)").isEmpty && self.stillRunning("sleep \(b)").isEmpty },
+                      "the orphan re-parented to the foreign init died with the session")
+        XCTAssertTrue(isAlive(ProcStat(pid: initPID, state: "S", ppid: unshare.pid, start: procStat(initPID)?.start ?? 0)), "the foreign init itself is left alone")
+    }
+
+    func testASIGKILLedPidshLeavesNothingInAForeignNamespace() throws {
+        guard let (unshare, initPID) = try foreignNamespace() else { return }
+        defer { kill(unshare.pid, SIGKILL); _ = waitForExit(unshare) }
+        let a = marker(7723), b = marker(7724), c = marker(7725)
+        guard let run = startPidsh("""
+        spawn --ns \(initPID) sh -c 'sleep \(a) & exec sleep \(b)'
+        spawn sh -c 'sleep \(c) & wait'
+        spawn --wait sh -c 'until pgrep -f "^sleep \(a)" >/dev/null && pgrep -f "^sleep \(c)" >/dev/null; do sleep 0.01; done'
+        echo READY
+        sleep 100
+        """), waitForOutput(run, "READY") else { return }
+        kill(run.pid, SIGKILL)
+        XCTAssertEqual(waitForExit(run), 137)
+        XCTAssertTrue(waitUntil(timeout: 3) { [a, b, c].allSatisfy { self.stillRunning("sleep \($0)").isEmpty } },
+                      "the janitor ended the session's cgroup: \([a, b, c].map { self.stillRunning("sleep \($0)") })")
+        XCTAssertFalse(((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/unified")) ?? []).contains("pidsh-\(run.pid)"),
+                       "and removed it")
+    }
+
+    /// `--no-subreaper`: an orphan of pidsh's namespace goes to PID 1, as in orphan.c
+    /// (witness: its PPid in /proc), and still ends with the session.
+    func testNoSubreaperLetsOrphansGoToInitAndStillLeavesNothing() throws {
+        try requireRoot("a cgroup of pidsh's own")
+        let a = marker(7726)
+        let r = pidsh("""
+        spawn --wait sh -c 'sleep \(a) >/dev/null 2>&1 &'
+        let orphan = $(pgrep -f "^sleep \(a)")
+        spawn --wait sh -c 'while [ "$(awk "/^PPid/ {print \\$2}" /proc/$1/status)" = "$2" ]; do sleep 0.01; done' sh $orphan $$
+        echo "ppid=$(awk '/^PPid/ {print $2}' /proc/$orphan/status)"
+        """, flags: ["--no-subreaper"])
+        XCTAssertEqual(r.status, 0, r.transcript)
+        // PID 1, or the nearest subreaper above pidsh: this test process is one.
+        XCTAssertTrue(["1", String(getpid())].contains(r.fields["ppid"] ?? ""), "re-parented to PID 1 (or this test, a subreaper), not to pidsh\n\(r.transcript)")
+        XCTAssertTrue(waitUntil(timeout: 2) { self.stillRunning("sleep \(a)").isEmpty }, "and still ended with the session")
+    }
+
+    /// Rootless as PID 1 of its own namespace, `--no-subreaper` cannot apply: it says so.
+    func testNoSubreaperSaysWhenItCannotApply() throws {
+        try requireSetpriv()
+        let r = pidsh("echo ran", flags: ["--no-subreaper", "--own-pid-namespace"], asNobody: true)
+        XCTAssertEqual(r.status, 64, r.transcript)
+        assertContains(r.stderr, "pidsh is PID 1 of its own PID namespace here")
+        assertNotContains(r.stdout, "ran")
+    }
+}

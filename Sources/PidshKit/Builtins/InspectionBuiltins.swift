@@ -61,7 +61,19 @@ enum InspectionBuiltins {
                                        to: call.io.out, wide: p.has("-w")))
         }
         _ = nsID
+        if level == 0 && !p.has("--json") { noteAdoptedOrphans(rows.map { $0.entry }, call: call) }
         return nil
+    }
+
+    /// Where pidsh's subreaper role shows: processes it did not start whose parent is
+    /// pidsh (orphans of its programs come to it, not to PID 1 as orphan.c shows).
+    static func noteAdoptedOrphans(_ entries: [ProcEntry], call: BuiltinCall) {
+        guard call.session.isSubreaper else { return }
+        let me = FileIO.processID
+        let started = Set(call.session.children.map { $0.pid })
+        let adopted = entries.filter { $0.ppid == me && !started.contains($0.pid) && $0.pid != Session.janitorPID }
+        guard !adopted.isEmpty else { return }
+        call.warn("note: pidsh (PID \(me)) is the parent of \(adopted.map { String($0.pid) }.joined(separator: ", ")), which it did not start: pidsh is a child subreaper, so orphans of its programs come to it instead of to PID 1 (`pidsh --no-subreaper` for the kernel's default)")
     }
 
     /// The namespace to look from: (inode, level below pidsh's, id).

@@ -16,6 +16,8 @@ public struct LaunchConfiguration {
     /// Mark each top-level statement in the output (for `pidsh test`, which asks by
     /// setting PIDSH_STATEMENT_MARKS=1; see `statementMarksRequested`).
     public var statementMarks = false
+    /// `--no-subreaper`: orphans go where the kernel sends them (PID 1), not to pidsh.
+    public var subreaper = true
     public init() {}
 }
 
@@ -61,7 +63,14 @@ public enum Launcher {
         options.color = FileIO.isTerminal(2) && (FileIO.environment("NO_COLOR") ?? "").isEmpty && !config.noColor
         let journal = config.sharedMounts ? journalPath() : nil
         let session = Session(mounts: MountLog(sharedMounts: config.sharedMounts, journalPath: journal))
-        session.becomeSubreaper()
+        session.containsInCgroup = true
+        if config.subreaper {
+            session.becomeSubreaper()
+        } else if let why = Self.subreaperRefusal(session) {
+            FileIO.writeAll(2, "pidsh: --no-subreaper: \(why)\n")
+            SessionSetup.finish()
+            return ExitCode.usage
+        }
         options.interactive = interactive
         let interpreter = Interpreter(session: session, options: options)
         interpreter.scriptArguments = config.arguments
@@ -109,6 +118,18 @@ public enum Launcher {
             FileIO.writeAll(2, DiagnosticRenderer.render(d, source: source) + "\n")
         }
         return diagnostics.isEmpty ? ExitCode.success : ExitCode.syntaxError
+    }
+
+    /// Why `--no-subreaper` cannot apply, or nil (it can: orphans go to PID 1, and the
+    /// session's cgroup still finds them at the end).
+    static func subreaperRefusal(_ session: Session) -> String? {
+        if SessionSetup.placement == .rootlessInOwnNamespace || FileIO.processID == 1 {
+            return "pidsh is PID 1 of its own PID namespace here (as a normal user, when the script names setns, unshare or source, or with --own-pid-namespace), so the kernel re-parents every orphan of that namespace to pidsh whatever it does"
+        }
+        if !session.ensureCgroup() {
+            return "without being a subreaper pidsh would lose sight of the orphans of its programs, and it may not make a cgroup of its own here (cgroup v2, writable: as root) to find them at the end; run as root, or keep the subreaper"
+        }
+        return nil
     }
 
     static func journalPath() -> String? {

@@ -1,0 +1,101 @@
+import CPidsh
+import Glibc
+
+/// A cgroup (v2) of the session's own, where pidsh may make one (as root): every
+/// process pidsh starts stays in it, and so does every descendant, in any namespace
+/// and whoever adopts it — an orphan re-parented to a namespace's PID 1 pidsh did not
+/// make, or to the host's init. At the end `cgroup.kill` ends them all; after a SIGKILL
+/// the janitor does it. (A subreaper does not reach into another PID namespace, and a
+/// death signal is not inherited: neither finds those orphans.)
+public final class SessionCgroup {
+    let parentFD: Int32
+    let fd: Int32
+    let name: String
+    public let path: String
+    /// The janitor's record of it.
+    let record: UInt64
+
+    init(parentFD: Int32, fd: Int32, name: String, path: String, record: UInt64) {
+        self.parentFD = parentFD
+        self.fd = fd
+        self.name = name
+        self.path = path
+        self.record = record
+    }
+
+    /// The cgroup v2 directory pidsh is in (the unified hierarchy's mount point joined
+    /// with /proc/self/cgroup's `0::` path), or nil where there is none.
+    static func currentDirectory() -> String? {
+        guard let cgroups = ProcFiles.readString("/proc/self/cgroup"),
+              let line = cgroups.split(separator: "\n").first(where: { $0.hasPrefix("0::") }),
+              let mountinfo = ProcFiles.readString("/proc/self/mountinfo") else { return nil }
+        let own = String(line.dropFirst(3))
+        for entry in mountinfo.split(separator: "\n") {
+            // `ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE OPTIONS`
+            guard let dash = entry.range(of: " - "), entry[dash.upperBound...].hasPrefix("cgroup2 ") else { continue }
+            let fields = entry[..<dash.lowerBound].split(separator: " ")
+            guard fields.count >= 5 else { continue }
+            let root = String(fields[3]), mountPoint = String(fields[4])
+            guard own.hasPrefix(root) else { continue }
+            let below = root == "/" ? own : String(own.dropFirst(root.count))
+            return mountPoint + (below == "/" ? "" : below)
+        }
+        return nil
+    }
+
+    /// Makes `pidsh-PID` in pidsh's cgroup and moves pidsh into it (its children are
+    /// born there). nil, with nothing changed, where pidsh may not.
+    public static func create(record: UInt64) -> SessionCgroup? {
+        guard let dir = currentDirectory() else { return nil }
+        let parent = pidsh_open_path_dir(dir)
+        guard parent >= 0 else { return nil }
+        let name = "pidsh-\(getpid())"
+        guard mkdirat(parent, name, 0o755) == 0 || Glibc.errno == EEXIST else { close(parent); return nil }
+        let fd = pidsh_open_tree_nofollow(parent, name)
+        guard fd >= 0, write("\(getpid())\n", to: "cgroup.procs", in: fd) else {
+            if fd >= 0 { close(fd) }
+            unlinkat(parent, name, AT_REMOVEDIR)
+            close(parent)
+            return nil
+        }
+        _ = pidsh_janitor_note_cgroup(parent, fd, name, record)
+        return SessionCgroup(parentFD: parent, fd: fd, name: name, path: dir + "/" + name, record: record)
+    }
+
+    static func write(_ text: String, to file: String, in dir: Int32) -> Bool {
+        let f = openat(dir, file, O_WRONLY | O_CLOEXEC)
+        guard f >= 0 else { return false }
+        defer { close(f) }
+        return text.withCString { Glibc.write(f, $0, strlen($0)) } == text.utf8.count
+    }
+
+    static func read(_ file: String, in dir: Int32) -> String {
+        let f = openat(dir, file, O_RDONLY | O_CLOEXEC)
+        guard f >= 0 else { return "" }
+        defer { close(f) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = Glibc.read(f, &buf, buf.count)
+        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
+    }
+
+    /// Whether any process is left in it (`populated 1` in cgroup.events).
+    var populated: Bool { Self.read("cgroup.events", in: fd).contains("populated 1") }
+
+    /// At the end: pidsh steps out to its parent cgroup, every process left in this one
+    /// is killed (cgroup.kill), and once it is empty it is removed. Returns the number
+    /// of processes that were still there, or nil when it could not be emptied.
+    @discardableResult
+    public func killAndRemove(reap: () -> Void) -> Int? {
+        _ = Self.write("\(getpid())\n", to: "cgroup.procs", in: parentFD)
+        let left = Self.read("cgroup.procs", in: fd).split(separator: "\n").count
+        if populated { _ = Self.write("1\n", to: "cgroup.kill", in: fd) }
+        var rounds = 0
+        while populated && rounds < 2000 { reap(); usleep(1000); rounds += 1 }
+        let empty = !populated
+        if empty { unlinkat(parentFD, name, AT_REMOVEDIR) }
+        _ = pidsh_janitor_forget(record)
+        close(fd)
+        close(parentFD)
+        return empty ? left : nil
+    }
+}
