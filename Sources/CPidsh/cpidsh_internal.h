@@ -146,7 +146,8 @@ enum pidsh_janitor_kind {
     PIDSH_JANITOR_FORGET = 3,
     PIDSH_JANITOR_JOURNAL = 4,        // fds: [directory]; name: the journal file to remove
     PIDSH_JANITOR_DIRECTORY = 5,      // fds: [parent, directory]; name: a mount point pidsh found
-    PIDSH_JANITOR_CGROUP = 6,         // fds: [parent, cgroup directory]; name: the session's cgroup
+    PIDSH_JANITOR_CGROUP = 6,         // (recorded kind) the session's cgroup, made on request:
+    PIDSH_JANITOR_MAKE_CGROUP = 7,    // fds: [parent]; name. Replies with the new cgroup.
 };
 typedef struct pidsh_janitor_message {
     uint32_t kind;

@@ -67,7 +67,8 @@ static void forget(uint64_t record) {
     }
 }
 
-// Makes the directory pidsh asked for and answers with it (an O_PATH fd).
+// Makes the directory pidsh asked for (a mount point, or the session's cgroup) and
+// answers with it (an O_PATH fd).
 static void make_directory(int sock, pidsh_janitor_message *m, int parent) {
     int dir = -1;
     m->error = 0;
@@ -78,9 +79,10 @@ static void make_directory(int sock, pidsh_janitor_message *m, int parent) {
     struct stat st;
     if (m->error == 0 && fstat(dir, &st) != 0) m->error = errno;
     if (m->error == 0) {
+        int cgroup = m->kind == PIDSH_JANITOR_MAKE_CGROUP;
         // Marked at once: a session that finds it knows a pidsh made it.
-        pidsh_mark_directory(dir);
-        e->kind = PIDSH_JANITOR_MAKE_DIRECTORY;
+        if (!cgroup) pidsh_mark_directory(dir);
+        e->kind = cgroup ? PIDSH_JANITOR_CGROUP : PIDSH_JANITOR_MAKE_DIRECTORY;
         e->record = m->record;
         e->fd = parent;
         e->dir_fd = dir;
@@ -131,14 +133,14 @@ static void listen_until_end(int sock) {
         m.name[sizeof m.name - 1] = 0;
         switch (m.kind) {
         case PIDSH_JANITOR_MAKE_DIRECTORY:
+        case PIDSH_JANITOR_MAKE_CGROUP:
             if (count < 1) break;
             for (int i = 1; i < count; i++) close(fds[i]);
             make_directory(sock, &m, fds[0]);
             count = 0;
             break;
         case PIDSH_JANITOR_MOUNT: note_mount(&m, fds, count); count = 0; break;
-        case PIDSH_JANITOR_DIRECTORY:
-        case PIDSH_JANITOR_CGROUP: note_directory(&m, fds, count); count = 0; break;
+        case PIDSH_JANITOR_DIRECTORY: note_directory(&m, fds, count); count = 0; break;
         case PIDSH_JANITOR_FORGET: forget(m.record); break;
         case PIDSH_JANITOR_JOURNAL:
             if (count < 1) break;

@@ -53,16 +53,6 @@ int pidsh_janitor_note_directory(int parent_fd, int dir_fd, const char *name, ui
     return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, 2);
 }
 
-int pidsh_janitor_note_cgroup(int parent_fd, int dir_fd, const char *name, uint64_t record) {
-    if (pidsh_janitor_socket < 0) return 0;
-    pidsh_janitor_message m;
-    message_init(&m, PIDSH_JANITOR_CGROUP, record);
-    int e = set_name(&m, name);
-    if (e != 0) return e;
-    int fds[2] = { parent_fd, dir_fd };
-    return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, 2);
-}
-
 int pidsh_janitor_forget(uint64_t record) {
     if (pidsh_janitor_socket < 0) return 0;
     pidsh_janitor_message m;
@@ -88,6 +78,31 @@ static int make_directory_here(int parent_fd, const char *name, unsigned mode, i
     return 0;
 }
 
+// A request the janitor answers with the directory it made (see janitor.c).
+static int ask_janitor_to_make(uint32_t kind, int parent_fd, const char *name, unsigned mode, uint64_t record, int *dir_fd) {
+    pidsh_janitor_message m;
+    message_init(&m, kind, record);
+    m.mode = mode;
+    int e = set_name(&m, name);
+    if (e == 0) e = pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fd, 1);
+    if (e != 0) return e;
+    // The janitor answers each request in turn, with the new directory attached.
+    int fds[PIDSH_MAX_PASSED_FDS], count = 0;
+    ssize_t n = pidsh_receive_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, &count);
+    e = n != (ssize_t)sizeof m ? (n < 0 ? errno : EPIPE) : m.error;
+    for (int i = 0; i < count; i++) {
+        if (i == 0 && e == 0) *dir_fd = fds[0];
+        else close(fds[i]);
+    }
+    return e == 0 && *dir_fd < 0 ? EPIPE : e;
+}
+
+int pidsh_janitor_make_cgroup(int parent_fd, const char *name, uint64_t record, int *dir_fd) {
+    *dir_fd = -1;
+    if (pidsh_janitor_socket < 0) return make_directory_here(parent_fd, name, 0755, dir_fd);
+    return ask_janitor_to_make(PIDSH_JANITOR_MAKE_CGROUP, parent_fd, name, 0755, record, dir_fd);
+}
+
 int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode, uint64_t record,
                                  int *dir_fd, pidsh_trace *trace) {
     *dir_fd = -1;
@@ -101,23 +116,7 @@ int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode,
         r.actor = PIDSH_ACTOR_PIDSH;
         e = make_directory_here(parent_fd, name, mode, dir_fd);
     } else {
-        pidsh_janitor_message m;
-        message_init(&m, PIDSH_JANITOR_MAKE_DIRECTORY, record);
-        m.mode = mode;
-        e = set_name(&m, name);
-        if (e == 0) e = pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fd, 1);
-        if (e == 0) {
-            // The janitor answers each request in turn, with the new directory attached.
-            int fds[PIDSH_MAX_PASSED_FDS], count = 0;
-            ssize_t n = pidsh_receive_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, &count);
-            if (n != (ssize_t)sizeof m) e = n < 0 ? errno : EPIPE;
-            else e = m.error;
-            for (int i = 0; i < count; i++) {
-                if (i == 0 && e == 0) *dir_fd = fds[0];
-                else close(fds[i]);
-            }
-            if (e == 0 && *dir_fd < 0) e = EPIPE;
-        }
+        e = ask_janitor_to_make(PIDSH_JANITOR_MAKE_DIRECTORY, parent_fd, name, mode, record, dir_fd);
     }
     pidsh_record_result(&r, e == 0 ? 0 : -1, e);
     pidsh_trace_add(trace, &r);

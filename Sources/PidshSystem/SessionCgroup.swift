@@ -1,5 +1,6 @@
 import CPidsh
 import Glibc
+import SystemPackage
 
 /// A cgroup (v2) of the session's own, where pidsh may make one (as root): every
 /// process pidsh starts stays in it, and so does every descendant, in any namespace
@@ -45,20 +46,24 @@ public final class SessionCgroup {
 
     /// Makes `pidsh-PID` in pidsh's cgroup and moves pidsh into it (its children are
     /// born there). nil, with nothing changed, where pidsh may not.
+    ///
+    /// The cgroup v2 files are written from here (not from C) because nothing runs
+    /// between fork and exec here; `cgroup.kill` needs Linux 5.14.
     public static func create(record: UInt64) -> SessionCgroup? {
         guard let dir = currentDirectory() else { return nil }
         let parent = pidsh_open_path_dir(dir)
         guard parent >= 0 else { return nil }
         let name = "pidsh-\(getpid())"
-        guard mkdirat(parent, name, 0o755) == 0 || Glibc.errno == EEXIST else { close(parent); return nil }
-        let fd = pidsh_open_tree_nofollow(parent, name)
-        guard fd >= 0, write("\(getpid())\n", to: "cgroup.procs", in: fd) else {
-            if fd >= 0 { close(fd) }
+        // Made by the janitor, so it is recorded the moment it exists.
+        var fd: Int32 = -1
+        guard pidsh_janitor_make_cgroup(parent, name, record, &fd) == 0 else { close(parent); return nil }
+        guard write("\(getpid())\n", to: "cgroup.procs", in: fd) else {
+            close(fd)
             unlinkat(parent, name, AT_REMOVEDIR)
+            _ = pidsh_janitor_forget(record)
             close(parent)
             return nil
         }
-        _ = pidsh_janitor_note_cgroup(parent, fd, name, record)
         return SessionCgroup(parentFD: parent, fd: fd, name: name, path: dir + "/" + name, record: record)
     }
 
@@ -97,5 +102,33 @@ public final class SessionCgroup {
         close(fd)
         close(parentFD)
         return empty ? left : nil
+    }
+
+    /// `pidsh cleanup`: the cgroups of sessions that are gone (pidsh and its janitor both
+    /// killed) in the cgroup this command runs in: what is left in each is killed, and
+    /// the cgroup removed. `report` gets a line per cgroup.
+    public static func cleanUpStale(report: (String) -> Void) -> [String] {
+        guard let dir = currentDirectory() else { return [] }
+        let parent = pidsh_open_path_dir(dir)
+        guard parent >= 0 else { return [] }
+        defer { close(parent) }
+        var failures: [String] = []
+        for name in FileIO.directoryEntries(dir) where name.hasPrefix("pidsh-") {
+            guard let pid = Int32(name.dropFirst(6)), !FileIO.processExists(pid) else { continue }
+            let fd = pidsh_open_tree_nofollow(parent, name)
+            guard fd >= 0 else { continue }
+            let stale = SessionCgroup(parentFD: parent, fd: fd, name: name, path: dir + "/" + name, record: 0)
+            let left = read("cgroup.procs", in: fd).split(separator: "\n").count
+            if stale.populated { _ = write("1\n", to: "cgroup.kill", in: fd) }
+            var rounds = 0
+            while stale.populated && rounds < 2000 { usleep(1000); rounds += 1 }
+            if unlinkat(parent, name, AT_REMOVEDIR) == 0 {
+                report("removed the cgroup \(stale.path) of run \(pid)" + (left > 0 ? " (ended \(left) process\(left == 1 ? "" : "es") left in it)" : ""))
+            } else {
+                failures.append("rmdir \(stale.path): \(Errno.symbolicName(Glibc.errno))")
+            }
+            close(fd)
+        }
+        return failures
     }
 }

@@ -253,9 +253,11 @@ int pidsh_remove_if_last_user(int parent_fd, int dirfd, const char *name, uint64
 /// A directory pidsh found (not made) and mounts on: the janitor removes it if a pidsh
 /// made it and nobody uses it any more when pidsh is gone.
 int pidsh_janitor_note_directory(int parent_fd, int dir_fd, const char *name, uint64_t record);
-/// The session's cgroup (`name` in `parent_fd`, opened as `dir_fd`): the janitor kills
-/// everything left in it (cgroup.kill) before it undoes the mounts, and removes it.
-int pidsh_janitor_note_cgroup(int parent_fd, int dir_fd, const char *name, uint64_t record);
+/// Asks the janitor to make the session's cgroup `name` in `parent_fd` (recorded the
+/// moment it exists): once pidsh is gone the janitor kills everything left in it
+/// (cgroup.kill) before it undoes the mounts, and removes it. 0 and an O_PATH fd of it
+/// in *dir_fd, or errno. Without a janitor, makes it itself.
+int pidsh_janitor_make_cgroup(int parent_fd, const char *name, uint64_t record, int *dir_fd);
 /// STATX_MNT_ID_UNIQUE of the mount holding `fd` (0 when the kernel cannot say).
 uint64_t pidsh_mount_id_of(int fd);
 /// 1 when `fd` is the root of a mount (STATX_ATTR_MOUNT_ROOT), 0 when not, -1 unknown.

@@ -160,6 +160,9 @@ extension Launcher {
             for f in failures { FileIO.writeAll(2, "pidsh cleanup: \(f)\n"); status = 1 }
             undone += 1
         }
+        // The processes of runs gone with their janitor, in the session's cgroup.
+        let failures = SessionCgroup.cleanUpStale { FileIO.writeAll(1, "pidsh cleanup: " + $0 + "\n"); undone += 1 }
+        for f in failures { FileIO.writeAll(2, "pidsh cleanup: \(f)\n"); status = 1 }
         if undone == 0 { FileIO.writeAll(1, "pidsh cleanup: nothing left behind\n") }
         return status
     }
