@@ -109,6 +109,25 @@ static void record_execve(pidsh_report *rep, const char *path) {
     pidsh_report_add(rep, &r);
 }
 
+// The namespaces of the other types, in the order their rules need: the user
+// namespace's maps first (nothing is permitted before), the joins, a new time
+// namespace, then what is set inside the new ones.
+static void child_namespaces(const pidsh_spawn_request *req, int sock, pidsh_report *rep) {
+    int e;
+    if ((req->new_namespaces & CLONE_NEWUSER) && (e = pidsh_child_wait_for_maps(sock)) != 0)
+        pidsh_report_fail(sock, rep, PIDSH_STAGE_ID_MAPS, e);
+    if ((req->join_pidfd >= 0 || req->join_fd_count > 0) && (e = pidsh_child_join(req, rep)) != 0)
+        pidsh_report_fail(sock, rep, PIDSH_STAGE_JOIN, e);
+    if (req->new_time_namespace && (e = pidsh_child_new_time_namespace(req, rep)) != 0)
+        pidsh_report_fail(sock, rep, PIDSH_STAGE_TIME, e);
+    if (req->hostname && (e = pidsh_child_set_hostname(req->hostname, rep)) != 0)
+        pidsh_report_fail(sock, rep, PIDSH_STAGE_HOSTNAME, e);
+    if (req->private_mounts && (e = pidsh_child_private_mounts(rep)) != 0)
+        pidsh_report_fail(sock, rep, PIDSH_STAGE_REMOUNT_PROC, e);
+    if ((req->root_fd >= 0 || req->cwd_fd >= 0) && (e = pidsh_child_enter_root(req, rep)) != 0)
+        pidsh_report_fail(sock, rep, PIDSH_STAGE_ROOT, e);
+}
+
 int pidsh_spawn_child(void *args) {
     const pidsh_child_args *a = args;
     const pidsh_spawn_request *req = a->req;
@@ -120,6 +139,7 @@ int pidsh_spawn_child(void *args) {
     pidsh_report_init(&rep, PIDSH_REPORT_CALLS, -1);
     pidsh_report_bind(&rep, req->trace ? sock : -1);
     if (req->new_process_group) setpgid(0, 0);
+    child_namespaces(req, sock, &rep);
     if (req->remount_proc) {
         int e = remount_proc(&rep);
         if (e != 0) pidsh_report_fail(sock, &rep, PIDSH_STAGE_REMOUNT_PROC, e);

@@ -148,6 +148,8 @@ enum pidsh_janitor_kind {
     PIDSH_JANITOR_DIRECTORY = 5,      // fds: [parent, directory]; name: a mount point pidsh found
     PIDSH_JANITOR_CGROUP = 6,         // (recorded kind) the session's cgroup, made on request:
     PIDSH_JANITOR_MAKE_CGROUP = 7,    // fds: [parent]; name. Replies with the new cgroup.
+    PIDSH_JANITOR_MAKE_FILE = 8,      // fds: [parent]; name. Replies with the new file (a pin).
+    PIDSH_JANITOR_FILE = 9,           // (recorded kind) that file
 };
 typedef struct pidsh_janitor_message {
     uint32_t kind;
@@ -178,6 +180,19 @@ int pidsh_child_mount_proc(int dirfd, uint64_t record, pidsh_report *rep, int ac
                            pidsh_mount_handle *mount);
 /// Before an init loop that never execs: nothing of pidsh's stays open.
 void pidsh_child_close_all(void);
+
+// ---- 3: child_namespaces.c (beside child.c) -------------------------------------
+/// With a new user namespace: waits until pidsh has written its maps (a byte on the
+/// report channel). 0, or EPIPE when pidsh could not.
+int pidsh_child_wait_for_maps(int sock);
+/// The joins of req (join_pidfd/join_types, or join_fds one by one). 0 or errno.
+int pidsh_child_join(const pidsh_spawn_request *req, pidsh_report *rep);
+/// unshare(CLONE_NEWTIME), the offsets, setns into it. 0 or errno.
+int pidsh_child_new_time_namespace(const pidsh_spawn_request *req, pidsh_report *rep);
+int pidsh_child_set_hostname(const char *name, pidsh_report *rep);
+int pidsh_child_private_mounts(pidsh_report *rep);
+/// chroot to req->root_fd and chdir to req->cwd_fd (those >= 0). 0 or errno.
+int pidsh_child_enter_root(const pidsh_spawn_request *req, pidsh_report *rep);
 
 // ---- 4: helper.c -----------------------------------------------------------------
 /// A forked helper that joins `join_fd` (or stays, -1) and clones with CLONE_PARENT |

@@ -73,7 +73,16 @@ static void make_directory(int sock, pidsh_janitor_message *m, int parent) {
     int dir = -1;
     m->error = 0;
     janitor_entry *e = new_entry();
+    int file = m->kind == PIDSH_JANITOR_MAKE_FILE;
     if (!e) m->error = ENOSPC;
+    else if (file) {
+        int f = openat(parent, m->name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, (mode_t)m->mode);
+        if (f < 0) m->error = errno;
+        else {
+            close(f);
+            if ((dir = openat(parent, m->name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) m->error = errno;
+        }
+    }
     else if (mkdirat(parent, m->name, (mode_t)m->mode) != 0) m->error = errno;
     else if ((dir = openat(parent, m->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) m->error = errno;
     struct stat st;
@@ -81,8 +90,8 @@ static void make_directory(int sock, pidsh_janitor_message *m, int parent) {
     if (m->error == 0) {
         int cgroup = m->kind == PIDSH_JANITOR_MAKE_CGROUP;
         // Marked at once: a session that finds it knows a pidsh made it.
-        if (!cgroup) pidsh_mark_directory(dir);
-        e->kind = cgroup ? PIDSH_JANITOR_CGROUP : PIDSH_JANITOR_MAKE_DIRECTORY;
+        if (!cgroup && !file) pidsh_mark_directory(dir);
+        e->kind = cgroup ? PIDSH_JANITOR_CGROUP : file ? PIDSH_JANITOR_FILE : PIDSH_JANITOR_MAKE_DIRECTORY;
         e->record = m->record;
         e->fd = parent;
         e->dir_fd = dir;
@@ -134,6 +143,7 @@ static void listen_until_end(int sock) {
         switch (m.kind) {
         case PIDSH_JANITOR_MAKE_DIRECTORY:
         case PIDSH_JANITOR_MAKE_CGROUP:
+        case PIDSH_JANITOR_MAKE_FILE:
             if (count < 1) break;
             for (int i = 1; i < count; i++) close(fds[i]);
             make_directory(sock, &m, fds[0]);
@@ -187,6 +197,8 @@ static void undo_what_is_left(void) {
         janitor_entry *e = &table[i];
         if (e->kind == PIDSH_JANITOR_MOUNT) {
             pidsh_unmount_handle(e->fd, e->mount_id, NULL);
+        } else if (e->kind == PIDSH_JANITOR_FILE) {
+            pidsh_remove_file_handle(e->fd, e->name, e->dev, e->ino, NULL);
         } else if (e->kind == PIDSH_JANITOR_MAKE_DIRECTORY || e->kind == PIDSH_JANITOR_DIRECTORY) {
             pidsh_remove_if_last_user(e->fd, e->dir_fd, e->name, e->dev, e->ino,
                                       e->kind == PIDSH_JANITOR_MAKE_DIRECTORY, NULL);

@@ -103,6 +103,18 @@ int pidsh_janitor_make_cgroup(int parent_fd, const char *name, uint64_t record, 
     return ask_janitor_to_make(PIDSH_JANITOR_MAKE_CGROUP, parent_fd, name, 0755, record, dir_fd);
 }
 
+int pidsh_janitor_make_file(int parent_fd, const char *name, uint64_t record, int *fd) {
+    *fd = -1;
+    if (pidsh_janitor_socket < 0) {
+        int f = openat(parent_fd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (f < 0) return errno;
+        close(f);
+        *fd = openat(parent_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        return *fd < 0 ? errno : 0;
+    }
+    return ask_janitor_to_make(PIDSH_JANITOR_MAKE_FILE, parent_fd, name, 0644, record, fd);
+}
+
 int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode, uint64_t record,
                                  int *dir_fd, pidsh_trace *trace) {
     *dir_fd = -1;

@@ -7,6 +7,9 @@
 #include "cpidsh_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include "mount_api.h"
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,4 +82,27 @@ int pidsh_bind_proc_at(int dirfd, uint64_t record, pidsh_mount_handle *mount, pi
     }
     for (int i = 0; i < calls.n; i++) pidsh_trace_add(trace, &calls.r[i]);
     return e;
+}
+
+int pidsh_pin_namespace(int nsfd, int filefd, uint64_t record, pidsh_mount_handle *mount, pidsh_trace *trace) {
+    mount->fd = -1;
+    mount->mount_id = 0;
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
+    int tree = (int)syscall(SYS_open_tree, nsfd, "", flags);
+    int e = tree < 0 ? errno : 0;
+    pidsh_call_record r = pidsh_record(PIDSH_CALL_OPEN_TREE, PIDSH_ACTOR_PIDSH);
+    r.fd = nsfd;
+    r.flags = flags;
+    pidsh_record_result(&r, tree, e);
+    pidsh_trace_add(trace, &r);
+    if (tree < 0) return e;
+    uint64_t id = pidsh_mount_id_of(tree);
+    pidsh_janitor_note_mount(tree, id, record);
+    pidsh_calls calls = { .n = 0 };
+    e = pidsh_mount_attach(tree, filefd, &calls);
+    for (int i = 0; i < calls.n; i++) pidsh_trace_add(trace, &calls.r[i]);
+    if (e != 0) { close(tree); pidsh_janitor_forget(record); return e; }
+    mount->fd = tree;
+    mount->mount_id = id;
+    return 0;
 }

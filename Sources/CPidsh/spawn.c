@@ -6,8 +6,13 @@
 #include "cpidsh_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +29,56 @@ static void reap_failed(int pidfd, pid_t pid, pidsh_trace *trace) {
     pidsh_record_result(&rec, r, errno);
     pidsh_trace_add(trace, &rec);
     close(pidfd);
+}
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+// A child that waits for pidsh (its user namespace's maps), or joins a mount, user or
+// time namespace, is a plain fork, not a child sharing pidsh's memory: a vfork'd child
+// would keep pidsh asleep while it waits, and setns(CLONE_NEWTIME) fails EUSERS in a
+// process whose memory is shared (as in a multi-threaded one).
+static int needs_own_memory(const pidsh_spawn_request *req) {
+    uint64_t joins = req->join_types;
+    for (int i = 0; i < req->join_fd_count; i++) joins |= req->join_fd_types[i];
+    return (req->new_namespaces & CLONE_NEWUSER) || req->new_time_namespace ||
+           (joins & (CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWTIME));
+}
+
+static int write_file(const char *dir_path, const char *text) {
+    int fd = open(dir_path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int e = n == (ssize_t)len ? 0 : (n < 0 ? errno : EIO);
+    close(fd);
+    return e;
+}
+
+// pidsh's side of a new user namespace: its maps (setgroups first when asked), then
+// the byte that lets the child go on. Parent side (it formats paths).
+static int write_id_maps(const pidsh_spawn_request *req, pid_t pid, int sock, pidsh_trace *trace) {
+    (void)trace;
+    char path[64];
+    int e = 0;
+    if (req->deny_setgroups) {
+        snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+        e = write_file(path, "deny");
+    }
+    if (e == 0 && req->uid_map) {
+        snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+        e = write_file(path, req->uid_map);
+    }
+    if (e == 0 && req->gid_map) {
+        snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+        e = write_file(path, req->gid_map);
+    }
+    if (e == 0) {
+        char go = 1;
+        if (send(sock, &go, 1, MSG_NOSIGNAL) != 1) e = errno;
+    }
+    return e;
 }
 
 int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
@@ -43,13 +98,21 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     pidsh_child_args args = { .req = req, .report = sv[1], .other_end = sv[0] };
     pidsh_launch l = {
         .join_fd = req->join_pid_namespace_fd,
-        .flags = (req->new_pid_namespace ? CLONE_NEWPID : 0) | (req->remount_proc ? CLONE_NEWNS : 0),
-        .execs = req->path != NULL,
+        .flags = (req->new_pid_namespace ? CLONE_NEWPID : 0) | (req->remount_proc ? CLONE_NEWNS : 0) | req->new_namespaces,
+        .execs = req->path != NULL && !needs_own_memory(req),
         .child = pidsh_spawn_child, .arg = &args, .trace = req->trace,
     };
     pidsh_launched out;
     int rc = pidsh_launch_child(&l, &out);
     close(sv[1]);
+    if (out.pid >= 0 && (req->new_namespaces & CLONE_NEWUSER)) {
+        int e = write_id_maps(req, out.pid, sv[0], req->trace);
+        if (e != 0) {
+            // The child waits for the maps for ever: it goes (the caller reaps it).
+            syscall(SYS_pidfd_send_signal, out.pidfd, SIGKILL, NULL, 0);
+            if (rc == 0) { rc = -1; out.error = e; out.stage = PIDSH_STAGE_ID_MAPS; }
+        }
+    }
     if (out.pid < 0) {
         close(sv[0]);
         res->error = out.error;

@@ -42,6 +42,7 @@ int pidsh_pidfd_send_signal(int pidfd, int sig, pid_t pid, pidsh_call_record *re
 
 int pidsh_ns_get_parent(int nsfd) { return ioctl(nsfd, NS_GET_PARENT); }
 int pidsh_ns_get_nstype(int nsfd) { return ioctl(nsfd, NS_GET_NSTYPE); }
+int pidsh_ns_get_userns(int nsfd) { return ioctl(nsfd, NS_GET_USERNS); }
 
 int pidsh_setns(int fd, int nstype, pidsh_call_record *rec) {
     if (nstype == 0 || (nstype & CLONE_NEWPID)) pidsh_pid_for_children_moved = 1;
@@ -221,6 +222,10 @@ int pidsh_open_path_dir(const char *path) {
 
 int pidsh_open_path_nofollow(const char *path) {
     return open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int pidsh_openat_path_nofollow(int dirfd, const char *name) {
+    return openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 }
 
 int pidsh_mount_make_private_tree(const char *path) {

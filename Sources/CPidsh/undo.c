@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -21,6 +22,30 @@
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
 
+static int unmount_file_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec) {
+    char path[40] = "/proc/self/fd/";
+    size_t n = strlen(path);
+    char rev[12];
+    int len = 0;
+    unsigned v = (unsigned)mount_fd;
+    do { rev[len++] = (char)('0' + v % 10); v /= 10; } while (v > 0);
+    while (len > 0) path[n++] = rev[--len];
+    path[n] = 0;
+    struct statx st;
+    if (syscall(SYS_statx, AT_FDCWD, path, 0, STATX_MNT_ID_UNIQUE, &st) != 0) return errno;
+    if (mount_id != 0 && (!(st.stx_mask & STATX_MNT_ID_UNIQUE) || st.stx_mnt_id != mount_id)) return ESTALE;
+    int r = umount2(path, MNT_DETACH);
+    int e = r == 0 ? 0 : errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_UMOUNT2, PIDSH_ACTOR_PIDSH);
+        rec->flags = MNT_DETACH;
+        rec->fd = mount_fd;
+        pidsh_record_text(rec, path);
+        pidsh_record_result(rec, r, e);
+    }
+    return e;
+}
+
 int pidsh_unmount_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec) {
     // No path names the mount: the process steps into it (fchdir to the descriptor of
     // its root), checks that this is the root of the very mount recorded
@@ -29,7 +54,13 @@ int pidsh_unmount_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec
     // /proc is needed either (a janitor outside pidsh's PID namespace has no
     // /proc/self there).
     int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fchdir(mount_fd) != 0) { int e = errno; if (here >= 0) close(here); return e; }
+    if (fchdir(mount_fd) != 0) {
+        int e = errno;
+        if (here >= 0) close(here);
+        // A file mounted on a file (a pinned namespace) cannot be stepped into: then
+        // through the magic link, checked the same way.
+        return e == ENOTDIR ? unmount_file_handle(mount_fd, mount_id, rec) : e;
+    }
     struct statx st;
     int e = 0;
     if (syscall(SYS_statx, AT_FDCWD, ".", 0, STATX_MNT_ID_UNIQUE, &st) != 0) e = errno;
@@ -95,6 +126,21 @@ int pidsh_directory_is_marked(int dirfd) {
     ssize_t n = fgetxattr(fd, mark_name, value, sizeof value);
     close(fd);
     return n == 1 && value[0] == '1';
+}
+
+int pidsh_remove_file_handle(int parent_fd, const char *name, uint64_t dev, uint64_t ino, pidsh_call_record *rec) {
+    struct stat st;
+    if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+    if ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino || !S_ISREG(st.st_mode)) return ESTALE;
+    int r = unlinkat(parent_fd, name, 0);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_UNLINKAT, PIDSH_ACTOR_PIDSH);
+        rec->fd = parent_fd;
+        pidsh_record_text(rec, name);
+        pidsh_record_result(rec, r, e);
+    }
+    return r == 0 ? 0 : e;
 }
 
 int pidsh_remove_if_last_user(int parent_fd, int dirfd, const char *name, uint64_t dev, uint64_t ino, int made,

@@ -10,6 +10,7 @@ public enum KernelRules {
 
     static func spawnError(stage: Int32, errno e: Int32, options: SpawnOptions) -> Error {
         let program = options.arguments.first ?? options.path ?? "pidsh-init"
+        if let e = namespaceStageError(stage: stage, errno: e, options: options) { return e }
         switch stage {
         case Int32(PIDSH_STAGE_EXEC.rawValue):
             let why: String

@@ -9,7 +9,7 @@ import SystemPackage
 /// the device and inode are what was recorded.
 public enum MountJournal {
     public struct Entry: Equatable {
-        public enum Kind: UInt8 { case directory = 1, mount = 2 }
+        public enum Kind: UInt8 { case directory = 1, mount = 2, file = 3 }
         public let kind: Kind
         public let path: String
         public let dev: UInt64
@@ -27,7 +27,7 @@ public enum MountJournal {
         log.records.compactMap { record in
             switch record {
             case .mount(let m): return Entry(kind: .mount, path: m.path, dev: 0, ino: 0, mountID: m.mountID)
-            case .directory(let d): return d.made ? Entry(kind: .directory, path: d.path, dev: d.dev, ino: d.ino, mountID: 0) : nil
+            case .directory(let d): return d.made ? Entry(kind: d.isFile ? .file : .directory, path: d.path, dev: d.dev, ino: d.ino, mountID: 0) : nil
             }
         }
     }
@@ -81,7 +81,7 @@ public enum MountJournal {
         for e in entries.reversed() {
             switch e.kind {
             case .mount: if let f = unmount(e, report: report) { failures.append(f) }
-            case .directory: if let f = remove(e, report: report) { failures.append(f) }
+            case .directory, .file: if let f = remove(e, report: report) { failures.append(f) }
             }
         }
         return failures
@@ -104,10 +104,15 @@ public enum MountJournal {
         let parent = walk(parentPath)
         guard parent >= 0 else { return nil }
         defer { close(parent) }
-        let dir = MountPath.openComponent(parent, name).fd
-        guard dir >= 0 else { return nil }
-        defer { close(dir) }
-        let r = pidsh_remove_if_last_user(parent, dir, name, e.dev, e.ino, 1, nil)
+        let r: Int32
+        if e.kind == .file {
+            r = pidsh_remove_file_handle(parent, name, e.dev, e.ino, nil)
+        } else {
+            let dir = MountPath.openComponent(parent, name).fd
+            guard dir >= 0 else { return nil }
+            defer { close(dir) }
+            r = pidsh_remove_if_last_user(parent, dir, name, e.dev, e.ino, 1, nil)
+        }
         switch r {
         case 0: report("removed \(e.path)"); return nil
         case ENOENT: return nil

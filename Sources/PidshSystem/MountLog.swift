@@ -40,6 +40,8 @@ public final class MountLog: @unchecked Sendable {
         var lockFD: Int32
         /// Set once undone: the directory was removed.
         var removed = false
+        /// A file (the mount point of a pinned namespace), not a directory.
+        var isFile = false
         init(id: UInt64, parentFD: Int32, fd: Int32, name: String, dev: UInt64, ino: UInt64, path: String, made: Bool, lockFD: Int32) {
             self.id = id; self.parentFD = parentFD; self.fd = fd; self.name = name
             self.dev = dev; self.ino = ino; self.path = path; self.made = made; self.lockFD = lockFD

@@ -36,7 +36,8 @@ extension MountLog {
         if d.lockFD >= 0 { close(d.lockFD) }
         d.lockFD = -1
         var rec = pidsh_call_record()
-        let e = pidsh_remove_if_last_user(d.parentFD, d.fd, d.name, d.dev, d.ino, d.made ? 1 : 0, &rec)
+        let e = d.isFile ? pidsh_remove_file_handle(d.parentFD, d.name, d.dev, d.ino, &rec)
+                         : pidsh_remove_if_last_user(d.parentFD, d.fd, d.name, d.dev, d.ino, d.made ? 1 : 0, &rec)
         if rec.call != 0 { recorder.add(rec, TraceContext(paths: [Int64(d.parentFD): MountPath.resolved(d.parentFD) ?? ""])) }
         d.removed = e == 0
         switch e {

@@ -240,7 +240,9 @@ public final class ProcessHandle: @unchecked Sendable {
         guard isRunning else {
             throw SystemError(errnoValue: ESRCH, "namespace of \(pid)", explanation: "process \(pid) has ended")
         }
-        return try Namespace.of(pid: pid)
+        let ns = try Namespace.of(pid: pid)
+        ns.ofProcess = self
+        return ns
     }
 }
 

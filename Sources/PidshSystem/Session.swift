@@ -63,7 +63,12 @@ public final class Session: @unchecked Sendable {
     public func spawn(_ options: SpawnOptions) throws -> ProcessHandle {
         reapFinished()
         ensureCgroup()
-        let opts = options
+        var opts = options
+        if opts.namespaces.join == nil {
+            // What `setns` of other types asked for, but the types this spawn makes anew.
+            let joins = childrenJoins.values.filter { !opts.namespaces.new.contains($0.type) }
+            if !joins.isEmpty { opts.namespaces.join = NamespaceJoin.of(namespaces: Array(joins)) }
+        }
         let wasUnshared = childrenTarget == .unshared && unsharedNamespace == nil
         var context = TraceContext(argv: opts.arguments)
         if let point = opts.procMountPoint { context.paths[Int64(point.fd)] = point.path }
@@ -168,6 +173,19 @@ public final class Session: @unchecked Sendable {
         return ns
     }
 
+    /// `ns new --type T`: a namespace of another type, held by pidsh's init (in pidsh's
+    /// PID namespace) as its only member.
+    public func newNamespace(of type: NamespaceType, options: NamespaceSpawnOptions, name: String? = nil) throws -> Namespace {
+        var opts = SpawnOptions(path: nil, arguments: ["pidsh-init"], environment: [])
+        opts.namespaces = options
+        let member = try spawn(opts)
+        let ns = try Namespace.of(pid: member.pid, type: type)
+        ns.initProcess = member
+        ns.name = name
+        adopt(ns)
+        return ns
+    }
+
     /// `nest N`: returns the namespaces outermost first (each with its init).
     public func nest(levels: Int, mountPattern: String?, path: String?, arguments: [String]) throws -> [Namespace] {
         reapFinished()
@@ -233,7 +251,17 @@ public final class Session: @unchecked Sendable {
         firstUnsharedChild = nil
     }
 
+    /// Namespaces of other types pidsh's future children join (`setns NS`). setns(2)
+    /// would move pidsh itself at once for these types (and a multi-threaded process may
+    /// not join a mount, user or time namespace), so each child joins them instead.
+    public private(set) var childrenJoins: [NamespaceType: Namespace] = [:]
+
     public func setChildrenNamespace(_ ns: Namespace) throws {
+        if ns.type != .pid {
+            // Joined by each child (its setns shows in --trace); back with `setns --self`.
+            if ns.inode == Namespace.ownInode(ns.type) { childrenJoins[ns.type] = nil } else { childrenJoins[ns.type] = ns }
+            return
+        }
         if SessionSetup.childrenNamespaceIsFixed {
             if ns.inode == Namespace.ownInode { return }
             throw KernelRules.childrenNamespaceFixedError("setns(\(ns.id), CLONE_NEWPID)")
@@ -247,6 +275,7 @@ public final class Session: @unchecked Sendable {
     }
 
     public func setChildrenNamespaceToOwn() throws {
+        childrenJoins = [:]
         // Rootless in the host's namespace the children never left it (and setns there
         // would need privilege over the host's user namespace).
         if SessionSetup.childrenNamespaceIsFixed { return }

@@ -6,6 +6,9 @@ import Glibc
 public enum SessionSetup {
     public static var isRoot: Bool { geteuid() == 0 }
 
+    /// pidsh's effective uid and gid (in its user namespace: 0 when rootless).
+    public static var effectiveIDs: (uid: UInt32, gid: UInt32) { (geteuid(), getegid()) }
+
     /// True inside a user namespace (a rootless pidsh is root only there): the uid map
     /// is not the initial namespace's identity map.
     public static var inUserNamespace: Bool {

@@ -23,6 +23,9 @@ public struct SpawnOptions {
     /// nobody looks at meanwhile (it costs a /proc read per spawn).
     public var awaitExecVisible = true
 
+    // Namespaces of the other types (see NamespaceSpawnOptions).
+    public var namespaces = NamespaceSpawnOptions()
+
     public init(path: String?, arguments: [String], environment: [String] = currentEnvironment()) {
         self.path = path
         self.arguments = arguments
@@ -60,7 +63,7 @@ public enum Spawner {
                             req.new_process_group = options.newProcessGroup ? 1 : 0
                             req.init_name = initName
                             req.working_directory = cwd
-                            return pidsh_spawn(&req, &result)
+                            return options.namespaces.apply(&req) { req in pidsh_spawn(&req, &result) }
                           }
                         }
                     }

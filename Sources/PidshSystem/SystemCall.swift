@@ -66,7 +66,7 @@ public struct SystemCall: Sendable {
     static let names: [Int: String] = [
         1: "clone", 2: "clone3", 3: "setns", 4: "unshare", 5: "fsopen", 6: "fsconfig", 7: "fsmount",
         8: "move_mount", 9: "open_tree", 10: "mount", 11: "umount2", 12: "pidfd_send_signal", 13: "kill",
-        14: "execve", 15: "waitid", 16: "mkdirat", 17: "unlinkat", 18: "pivot_root",
+        14: "execve", 15: "waitid", 16: "mkdirat", 17: "unlinkat", 18: "pivot_root", 19: "sethostname", 20: "chroot",
     ]
 }
 

@@ -41,9 +41,16 @@ extension SystemCall {
         case PIDSH_CALL_CLONE3:
             return "{flags=\(FlagNames.clone(flags)), exit_signal=\(flags2 == 0 ? "0" : Signals.name(of: Int32(flags2)))}"
         case PIDSH_CALL_SETNS:
-            return "\(fd)<pid:[\(target)]>, \(FlagNames.clone(flags))"
+            // One type: a namespace descriptor; several: a pidfd (setns through it).
+            if let type = NamespaceType(cloneFlag: flags) { return "\(fd)<\(type.procName):[\(target)]>, \(FlagNames.namespaces(flags))" }
+            if flags == 0 { return "\(fd)<ns:[\(target)]>, 0" }
+            return "\(fd)<pidfd>, \(FlagNames.namespaces(flags))"
         case PIDSH_CALL_UNSHARE:
-            return FlagNames.clone(flags)
+            return FlagNames.namespaces(flags)
+        case PIDSH_CALL_SETHOSTNAME:
+            return "\(quoted(text)), \(text.utf8.count)"
+        case PIDSH_CALL_CHROOT:
+            return quoted(text)
         case PIDSH_CALL_FSOPEN:
             return "\(quoted(text)), \(FlagNames.of(flags, FlagNames.fsopen))"
         case PIDSH_CALL_FSCONFIG:
@@ -76,7 +83,7 @@ extension SystemCall {
         case PIDSH_CALL_MKDIRAT:
             return "\(descriptor(fd, context)), \(quoted(text)), 0\(String(flags, radix: 8))"
         case PIDSH_CALL_UNLINKAT:
-            return "\(descriptor(fd, context)), \(quoted(text)), AT_REMOVEDIR"
+            return "\(descriptor(fd, context)), \(quoted(text)), \(flags == 0 ? "0" : "AT_REMOVEDIR")"
         case PIDSH_CALL_PIVOT_ROOT:
             return "\".\", \".\""
         default:
@@ -101,6 +108,9 @@ enum FlagNames {
         return names.joined(separator: "|")
     }
 
+    /// setns/unshare flags: CLONE_NEW* only (CLONE_NEWTIME is 0x80, in clone's signal byte).
+    static func namespaces(_ value: UInt64) -> String { value == 0 ? "0" : of(value, cloneTable) }
+
     /// clone flags; a clone's exit signal sits in the low byte.
     static func clone(_ value: UInt64) -> String {
         let signal = value & 0xff
@@ -122,7 +132,7 @@ enum FlagNames {
     static let mountAttributes: Table = [(1, "MOUNT_ATTR_RDONLY"), (2, "MOUNT_ATTR_NOSUID"), (4, "MOUNT_ATTR_NODEV"), (8, "MOUNT_ATTR_NOEXEC")]
     static let moveMount: Table = [(4, "MOVE_MOUNT_F_EMPTY_PATH"), (0x40, "MOVE_MOUNT_T_EMPTY_PATH")]
     static let openTree: Table = [(1, "OPEN_TREE_CLONE"), (0x80000, "OPEN_TREE_CLOEXEC"), (0x100, "AT_SYMLINK_NOFOLLOW"),
-                                  (0x800, "AT_NO_AUTOMOUNT"), (0x8000, "AT_RECURSIVE")]
+                                  (0x800, "AT_NO_AUTOMOUNT"), (0x1000, "AT_EMPTY_PATH"), (0x8000, "AT_RECURSIVE")]
     static let mount: Table = [(1, "MS_RDONLY"), (2, "MS_NOSUID"), (4, "MS_NODEV"), (8, "MS_NOEXEC"), (0x1000, "MS_BIND"),
                                (0x4000, "MS_REC"), (0x20000, "MS_UNBINDABLE"), (0x40000, "MS_PRIVATE"), (0x80000, "MS_SLAVE"),
                                (0x100000, "MS_SHARED")]

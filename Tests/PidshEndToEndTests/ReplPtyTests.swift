@@ -229,7 +229,7 @@ final class ReplPtyTests: EndToEndTestCase {
         t.expect("$n.parent")
         t.interrupt()
         // A builtin's option.
-        t.type("spawn --ne" + Key.tab + "--wait true")
+        t.type("spawn --newp" + Key.tab + "--wait true")
         t.enter("")
         t.expectLine("status exited 0 (code 0)")
         t.expectPrompt()
@@ -241,7 +241,7 @@ final class ReplPtyTests: EndToEndTestCase {
         t.type("let listing = ns l" + Key.tab + "--mine")
         t.enter("")
         t.expectPrompt()
-        t.type("let st = spawn --ne" + Key.tab + "--wait true")
+        t.type("let st = spawn --newp" + Key.tab + "--wait true")
         t.enter("")
         t.expectPrompt()
         t.enter("echo \"st=$st.code\"")

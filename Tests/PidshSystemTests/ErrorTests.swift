@@ -110,12 +110,20 @@ final class ErrorTests: SystemTestCase {
         try session.setChildrenNamespaceToOwn()
     }
 
-    func testSetnsIntoNonPIDNamespaceIsRefused() throws {
-        try requireRoot("setns")
-        let fd = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        let notPID = try Namespace(adopting: fd)
-        assertSystemError(EINVAL) { try session.setChildrenNamespace(notPID) }
-        XCTAssertEqual(session.childrenTarget, .own)
+    /// `setns` of another type moves no thread of pidsh's: each child joins it.
+    func testSetnsOfAnotherTypeIsJoinedByEachChild() throws {
+        try requireRoot("a UTS namespace")
+        var o = NamespaceSpawnOptions()
+        o.new = [.uts]
+        let uts = try session.newNamespace(of: .uts, options: o)
+        let mine = ProcFiles.readLink("/proc/self/ns/uts")
+        try session.setChildrenNamespace(uts)
+        XCTAssertEqual(session.childrenTarget, .own, "the PID namespace children go to is unchanged")
+        let p = try spawnSleep()
+        XCTAssertEqual(ProcFiles.readLink("/proc/\(p.pid)/ns/uts"), uts.id, "the child joined it")
+        XCTAssertEqual(ProcFiles.readLink("/proc/self/ns/uts"), mine, "pidsh itself did not move")
+        try session.setChildrenNamespaceToOwn()
+        let q = try spawnSleep()
+        XCTAssertEqual(ProcFiles.readLink("/proc/\(q.pid)/ns/uts"), mine, "back with setns --self")
     }
 }

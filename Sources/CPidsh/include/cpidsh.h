@@ -36,6 +36,8 @@ typedef enum pidsh_call {
     PIDSH_CALL_MKDIRAT = 16,       // text = name, flags = mode
     PIDSH_CALL_UNLINKAT = 17,      // text = name, flags = AT_REMOVEDIR
     PIDSH_CALL_PIVOT_ROOT = 18,
+    PIDSH_CALL_SETHOSTNAME = 19,   // text = the hostname
+    PIDSH_CALL_CHROOT = 20,        // text = "."
 } pidsh_call;
 
 /// In which process a call ran.
@@ -85,6 +87,11 @@ typedef enum pidsh_stage {
     PIDSH_STAGE_EXEC = 8,          // execve
     PIDSH_STAGE_PIPE = 9,          // the report channel between pidsh and the child
     PIDSH_STAGE_PARENT_GONE = 10,  // pidsh died before the child could start
+    PIDSH_STAGE_ID_MAPS = 11,      // writing the new user namespace's uid/gid maps
+    PIDSH_STAGE_JOIN = 12,         // setns of another type in the child
+    PIDSH_STAGE_TIME = 13,         // unshare(CLONE_NEWTIME), offsets, setns in the child
+    PIDSH_STAGE_HOSTNAME = 14,     // sethostname in the child
+    PIDSH_STAGE_ROOT = 15,         // chroot / chdir to the target's root and cwd
 } pidsh_stage;
 
 /// A procfs mount made on pidsh's behalf: a descriptor of the mount itself (its root,
@@ -123,6 +130,38 @@ typedef struct pidsh_spawn_request {
     const char *init_name;
     /// Records of the calls made (NULL: none kept).
     pidsh_trace *trace;
+
+    // ---- namespaces of the other types (the child makes or joins them itself) ----
+    /// CLONE_NEW* flags of new namespaces to clone the child in, besides
+    /// new_pid_namespace (CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET,
+    /// CLONE_NEWUSER, CLONE_NEWCGROUP; not CLONE_NEWTIME: see new_time_namespace).
+    uint64_t new_namespaces;
+    /// With CLONE_NEWUSER: the maps pidsh writes into /proc/PID/{uid_map,gid_map}
+    /// before the child goes on (NULL: none), and "deny" to setgroups first.
+    const char *uid_map;
+    const char *gid_map;
+    int deny_setgroups;
+    /// 1: the child unshares CLONE_NEWTIME, writes `time_offsets` to
+    /// /proc/self/timens_offsets (before any process is in it, the kernel's rule), and
+    /// enters it (setns of time_for_children: it is single-threaded, a plain fork).
+    int new_time_namespace;
+    const char *time_offsets;
+    /// The new UTS namespace's hostname (NULL: keep the copy).
+    const char *hostname;
+    /// 1: with CLONE_NEWNS, make every mount private (MS_REC|MS_PRIVATE) at once.
+    int private_mounts;
+    /// Joins in the child, after the clone (the PID join is pid_for_children, above):
+    /// setns(join_pidfd, join_types) when join_pidfd >= 0; if the kernel refuses that
+    /// form (EINVAL before 5.8), one setns per `join_fds` entry (of `join_fd_types`).
+    int join_pidfd;
+    uint64_t join_types;
+    const int *join_fds;
+    const uint64_t *join_fd_types;
+    int join_fd_count;
+    /// `spawn --enter`: after the joins, chroot to root_fd and chdir to cwd_fd (both
+    /// opened from the target's /proc/PID/root and cwd), as nsenter -r -w does. -1: none.
+    int root_fd;
+    int cwd_fd;
 } pidsh_spawn_request;
 
 typedef struct pidsh_spawn_result {
@@ -240,6 +279,15 @@ int pidsh_unmount_handle(int mount_fd, uint64_t mount_id, pidsh_call_record *rec
 /// inode). Returns 0, ESTALE (another entry is there now), or errno.
 int pidsh_remove_directory_handle(int parent_fd, const char *name, uint64_t dev, uint64_t ino,
                                   pidsh_call_record *rec);
+/// Removes the regular file `name` in `parent_fd` if it is still the one made (device
+/// and inode): a namespace's pin. 0, ESTALE, or errno.
+int pidsh_remove_file_handle(int parent_fd, const char *name, uint64_t dev, uint64_t ino, pidsh_call_record *rec);
+/// Asks the janitor to make the empty file `name` in `parent_fd` (a pin's mount point),
+/// recorded the moment it exists. 0 and an O_PATH fd of it in *fd, or errno (EEXIST).
+int pidsh_janitor_make_file(int parent_fd, const char *name, uint64_t record, int *fd);
+/// Binds the namespace open as `nsfd` onto the file open as `filefd` (open_tree of the
+/// nsfs file + move_mount): `ns pin`. 0 or errno; *mount gets the mount.
+int pidsh_pin_namespace(int nsfd, int filefd, uint64_t record, pidsh_mount_handle *mount, pidsh_trace *trace);
 /// Marks a directory as made by pidsh (an xattr), so whichever session uses it last
 /// removes it. 0 or errno (EOPNOTSUPP: the filesystem keeps no user xattrs).
 int pidsh_mark_directory(int dirfd);
@@ -297,6 +345,7 @@ int pidsh_pidfd_open(pid_t pid);
 int pidsh_pidfd_send_signal(int pidfd, int sig, pid_t pid, pidsh_call_record *rec);
 int pidsh_ns_get_parent(int nsfd);
 int pidsh_ns_get_nstype(int nsfd);
+int pidsh_ns_get_userns(int nsfd);
 int pidsh_setns(int fd, int nstype, pidsh_call_record *rec);
 int pidsh_unshare(int flags, pidsh_call_record *rec);
 /// umount2(path, flags | UMOUNT_NOFOLLOW): 0 or errno.
@@ -309,6 +358,8 @@ int pidsh_pipe_cloexec(int fds[2]);
 int pidsh_open_path_dir(const char *path);
 /// open(path, O_PATH|O_NOFOLLOW|O_CLOEXEC): the last component is not followed.
 int pidsh_open_path_nofollow(const char *path);
+/// openat(dirfd, name, O_PATH|O_NOFOLLOW|O_CLOEXEC).
+int pidsh_openat_path_nofollow(int dirfd, const char *name);
 /// A shared flock on the directory open as `dirfd` (O_PATH), on a descriptor of its
 /// own: waits at most `timeout_ms` for an exclusive holder. Returns the locked fd, or
 /// -1 with errno (EWOULDBLOCK: still held after the wait).

@@ -6,6 +6,7 @@ enum InspectionBuiltins {
     static let all: [BuiltinSpec] = [ps, pids, nsList, nsTree, nsId]
 
     static let psFields = ["pid", "ppid", "stat", "cmd", "name", "nspid", "pids", "level", "ns"]
+        + NamespaceType.allCases.map { $0.psField }
 
     static let ps = BuiltinSpec(
         name: "ps", synopsis: "ps [--ns NS|PROCESS] [-C NAME] [-o FIELD,...] [--tree] [--mine] [-w] [--json]",
@@ -87,6 +88,7 @@ enum InspectionBuiltins {
     }
 
     static func header(_ f: String) -> String {
+        if NamespaceType.allCases.contains(where: { $0.psField == f }) { return f.uppercased() }
         switch f {
         case "stat": return "STAT"
         case "name": return "NAME"
@@ -105,7 +107,11 @@ enum InspectionBuiltins {
         case "pids": return row.pids.map(String.init).joined(separator: " ")
         case "level": return String(row.entry.level)
         case "ns": return "pid:[\(row.entry.nsInode)]"
-        default: return ""
+        default:
+            // pidns, mntns, netns...: the namespace's inode, as procps prints it.
+            guard let t = NamespaceType.allCases.first(where: { $0.psField == f }) else { return "" }
+            let link = ProcFiles.readLink("/proc/\(row.entry.pid)/ns/\(t.procName)") ?? ""
+            return link.split(separator: "[").last.map { String($0.dropLast()) } ?? "-"
         }
     }
 
@@ -149,16 +155,27 @@ enum InspectionBuiltins {
     }
 
     static let nsList = BuiltinSpec(
-        name: "ns list", synopsis: "ns list [--mine] [-w] [--json]",
-        summary: "PID namespaces on the system, as `lsns -t pid`: id, processes, first PID and its user and command, plus level, parent and the name given with --name.",
-        options: [OptionSpec("--mine", "only pidsh's own namespace and those of the processes this session started, counting only pidsh and its descendants"),
+        name: "ns list", synopsis: "ns list [--type T|all] [--fds] [--mine] [-w] [--json]",
+        summary: "Namespaces on the system, as `lsns -t pid` (`lsns -t TYPE` with --type): id, type, processes, first PID and its user and command. For PID namespaces (the default) also level, parent and the name given with --name; for other types (--type) also those held only by a bind mount, and with --fds only by an open descriptor.",
+        options: [OptionSpec("--type", "T", "the type: pid (default), mnt, uts, ipc, net, user, cgroup, time, or all"),
+                  OptionSpec("--fds", "also namespaces held only by an open descriptor (scans /proc/*/fd, which lsns does not)"),
+                  OptionSpec("--mine", "only pidsh's own namespace and those of the processes this session started, counting only pidsh and its descendants (PID namespaces)"),
                   Listings.wideOption,
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
-        examples: ["ns list", "ns list --mine", "ns list --json"]
+        examples: ["ns list", "ns list --mine", "ns list --json", "ns list --type net", "ns list --type all --fds"]
     ) { call in
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
+        if let t = p.value("--type").map(Printer.string), t != "pid" || p.has("--fds") {
+            do {
+                let types = try NamespaceType.list(t)
+                NamespaceListings.list(types: types, descriptors: p.has("--fds"), json: p.has("--json"), wide: p.has("-w"), call: call)
+            } catch let e as UsageError {
+                throw BuiltinError(e.description, argument: p.valueIndex["--type"])
+            }
+            return nil
+        }
         let table = mine(ProcTable.snapshot(commandLines: true), p, call)
         let infos = table.namespaces()
         let names = Listings(session: call.session)
@@ -192,16 +209,24 @@ enum InspectionBuiltins {
     }
 
     static let nsTree = BuiltinSpec(
-        name: "ns tree", synopsis: "ns tree [--mine] [-w] [--json | --dot]",
-        summary: "The PID namespace hierarchy drawn as a tree: each namespace with its level, id, name and init, and its member processes, each with its PID at that level, its PID in pidsh's view, its user, name and command.",
-        options: [OptionSpec("--mine", "only pidsh and the processes this session started (and their descendants)"),
+        name: "ns tree", synopsis: "ns tree [--type user] [--mine] [-w] [--json | --dot]",
+        summary: "The PID namespace hierarchy drawn as a tree: each namespace with its level, id, name and init, and its member processes, each with its PID at that level, its PID in pidsh's view, its user, name and command. With --type user, the user namespaces' tree and the namespaces each owns.",
+        options: [OptionSpec("--type", "T", "pid (default), or user: the ownership tree"),
+                  OptionSpec("--mine", "only pidsh and the processes this session started (and their descendants)"),
                   Listings.wideOption,
                   OptionSpec("--json", "nested JSON (docs/json.md)"), OptionSpec("--dot", "Graphviz dot")],
         returns: "nothing (under `let`, the text)",
-        examples: ["ns tree", "ns tree --json", "ns tree --dot | dot -Tpng > tree.png"]
+        examples: ["ns tree", "ns tree --json", "ns tree --dot | dot -Tpng > tree.png", "ns tree --type user"]
     ) { call in
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
+        if let t = p.value("--type").map(Printer.string), t != "pid" {
+            guard t == "user" else {
+                throw BuiltinError("ns tree draws PID namespaces (they nest) or user namespaces (they nest and own the others): not `\(t)`", argument: p.valueIndex["--type"])
+            }
+            call.write(NamespaceListings.userTree(call: call))
+            return nil
+        }
         let table = mine(ProcTable.snapshot(commandLines: true), p, call)
         let tree = NamespaceTree(table: table, names: Listings(session: call.session))
         if p.has("--json") { call.print(tree.json()) }
@@ -222,14 +247,25 @@ enum InspectionBuiltins {
     }
 
     static let nsId = BuiltinSpec(
-        name: "ns id", synopsis: "ns id NS|PROCESS|PID",
-        summary: "The namespace's id, `pid:[inode]`, as readlink /proc/PID/ns/pid shows it.",
+        name: "ns id", synopsis: "ns id NS|PROCESS|PID [--type T]",
+        summary: "The namespace's id, `pid:[inode]` (or `net:[inode]`... with --type), as readlink /proc/PID/ns/TYPE shows it.",
+        options: [OptionSpec("--type", "T", "the process's namespace of this type (pid mnt uts ipc net user cgroup time)")],
         returns: "string",
-        examples: ["ns id $child", "ns id $$", "ns id $ns"],
-        errors: ["ESRCH: the process is gone", "expected a namespace, a process or a PID"]
+        examples: ["ns id $child", "ns id $$", "ns id $ns", "ns id $$ --type net"],
+        errors: ["ESRCH: the process is gone", "expected a namespace, a process or a PID", "unknown namespace type"]
     ) { call in
-        guard call.arguments.count == 1 else { throw BuiltinError("ns id needs one namespace, process or PID") }
-        let ns = try call.namespace(call.arguments[0], argument: 0)
+        let p = try call.parse()
+        guard p.positionals.count == 1 else { throw BuiltinError("ns id needs one namespace, process or PID") }
+        var ns = try call.namespace(p.positionals[0].0, argument: p.positionals[0].1)
+        if let v = p.value("--type") {
+            guard let t = NamespaceType(name: Printer.string(v)) else {
+                throw BuiltinError("unknown namespace type `\(Printer.string(v))` (types: \(NamespaceType.allCases.map { $0.rawValue }.joined(separator: " ")))", argument: p.valueIndex["--type"])
+            }
+            if t != ns.type {
+                let proc = try call.memberProcess(p.positionals[0].0, argument: p.positionals[0].1)
+                do { ns = try Namespace.of(pid: proc.pid, type: t) } catch let e as SystemError { throw BuiltinError("\(e)", argument: p.positionals[0].1) }
+            }
+        }
         call.print(ns.id)
         return .string(ns.id)
     }

@@ -3,50 +3,107 @@ import PidshSystem
 /// Builtins that make and steer namespaces and processes: ns new, spawn, unshare,
 /// setns, mount proc, umount, nest, kill, wait.
 enum NamespaceBuiltins {
-    static let all: [BuiltinSpec] = [nsNew, spawn, unshare, setns, mountProc, umount, nest, kill, wait]
+    static let all: [BuiltinSpec] = [nsNew, spawn, unshare, setns, mountProc, umount, nest, kill, wait, nsPin]
+
+    static let nsPin = BuiltinSpec(
+        name: "ns pin", synopsis: "ns pin NS PATH [--keep]",
+        summary: "Bind-mount the namespace file of NS on PATH (a file, made if missing), as `ip netns add` and `unshare --net=PATH` do, so the namespace outlives its processes; undone at exit unless --keep (with --shared-mounts: in pidsh's private mount namespace the pin is seen only by pidsh and its children).",
+        options: [OptionSpec("--keep", "leave it mounted when pidsh exits (with --shared-mounts)")],
+        examples: ["let n = ns new --type net", "ns pin $n /run/netns/lab", "ns list --type net"],
+        errors: ["PATH through a symlink, a directory, or a file of another user: refused", "EPERM: no privilege to mount"]
+    ) { call in
+        let p = try call.parse()
+        guard p.positionals.count == 2 else { throw BuiltinError("ns pin needs a namespace and a PATH (ns pin NS PATH)") }
+        let ns = try call.namespace(p.positionals[0].0, argument: p.positionals[0].1)
+        let path = Printer.string(p.positionals[1].0)
+        if p.has("--keep") && !call.session.mounts.sharedMounts {
+            throw BuiltinError("--keep needs --shared-mounts: in pidsh's private mount namespace the pin goes with the session anyway")
+        }
+        do {
+            try call.session.mounts.pin(ns, at: path)
+        } catch let e as UsageError {
+            throw BuiltinError(e.description, argument: p.positionals[1].1)
+        } catch let e as SystemError {
+            throw BuiltinError("\(e)", argument: p.positionals[1].1)
+        }
+        if p.has("--keep") { call.session.mounts.keep(path) }
+        return nil
+    }
 
     static let nsNew = BuiltinSpec(
-        name: "ns new", synopsis: "ns new [--parent NS] [--name N]",
-        summary: "Make a PID namespace whose PID 1 is pidsh's minimal init (reaps orphans, lives until killed).",
-        options: [OptionSpec("--parent", "NS", "nest it under NS (a namespace or a process in one)"),
-                  OptionSpec("--name", "N", "a name to show for it")],
+        name: "ns new", synopsis: "ns new [--type T] [--parent NS] [--name N] [--map-root | --map-user U --map-group G] [--hostname NAME] [--time-offset monotonic=S,boottime=S]",
+        summary: "Make a namespace held by pidsh's minimal init (reaps orphans, lives until killed): a PID namespace whose PID 1 it is (the default), or one of another type (--type) it is the member of.",
+        options: [OptionSpec("--type", "T", "the type: pid (default), mnt, uts, ipc, net, user, cgroup or time"),
+                  OptionSpec("--parent", "NS", "nest it under NS (a namespace or a process in one; pid only)"),
+                  OptionSpec("--name", "N", "a name to show for it")] + NamespaceTypeOptions.creation,
         returns: "namespace",
-        examples: ["let ns = ns new", "let inner = ns new --parent $ns"],
-        errors: ["EPERM: no privilege to create a PID namespace", "ENOSPC: past 32 levels", "ENOMEM: the parent's init has exited"]
+        examples: ["let ns = ns new", "let inner = ns new --parent $ns", "let net = ns new --type net", "let u = ns new --type user --map-root"],
+        errors: ["EPERM: no privilege to create the namespace", "ENOSPC: past 32 levels (PID or user namespaces), or a per-user limit",
+                 "ENOMEM: the parent's init has exited", "--parent with a type other than pid"]
     ) { call in
         let spec = call.spec
         let p = try call.parse()
         try noPositionals(p, spec)
-        var parent: Namespace?
-        if let v = p.value("--parent") { parent = try call.namespace(v, argument: nil) }
+        var type = NamespaceType.pid
+        if let v = p.value("--type") {
+            guard let t = NamespaceType(name: Printer.string(v)) else {
+                throw BuiltinError("unknown namespace type `\(Printer.string(v))` (types: \(NamespaceType.allCases.map { $0.rawValue }.joined(separator: " ")))", argument: p.valueIndex["--type"])
+            }
+            type = t
+        }
         let name = p.value("--name").map(Printer.string)
+        let companions = try NamespaceTypeOptions.creation(p, new: [type], call: call)
+        if type != .pid {
+            if p.value("--parent") != nil { throw BuiltinError("--parent nests PID namespaces; a \(type.rawValue) namespace has none", argument: p.valueIndex["--parent"]) }
+            return .namespace(try call.session.newNamespace(of: type, options: companions, name: name))
+        }
+        var parent: Namespace?
+        if let v = p.value("--parent") { parent = try call.namespace(v, argument: p.valueIndex["--parent"]) }
         let ns = try call.session.newNamespace(parent: parent, name: name)
         return .namespace(ns)
     }
 
     static let spawn = BuiltinSpec(
         name: "spawn",
-        synopsis: "spawn [--newpid | --ns NS] [--mount-proc [PATH]] [--wait] [--name N] CMD ARG...",
-        summary: "Start a program: as PID 1 of a new namespace (--newpid), inside NS (--ns), or where pidsh's children go.",
-        options: [OptionSpec("--newpid", "CMD is PID 1 of a new PID namespace (clone(CLONE_NEWPID))"),
+        synopsis: "spawn [--newpid | --ns NS] [--new TYPES [--map-root | --map-user U --map-group G] [--hostname NAME] [--time-offset monotonic=S,boottime=S]] [--join TARGET [--type T,...] | --enter TARGET] [--mount-proc [PATH]] [--wait] [--name N] CMD ARG...",
+        summary: "Start a program: as PID 1 of a new namespace (--newpid), inside NS (--ns), or where pidsh's children go; in new namespaces of any type (--new, as util-linux unshare), or joining a process's namespaces (--join, --enter: as nsenter).",
+        options: [OptionSpec("--newpid", "CMD is PID 1 of a new PID namespace (clone(CLONE_NEWPID)); the same as --new pid"),
                   OptionSpec("--ns", "NS", "CMD joins NS (setns + fork); NS may be a namespace or a process"),
+                  OptionSpec("--new", "TYPES", "new namespaces of these types (a comma list of pid mnt uts ipc net user cgroup time, or all), as unshare -p -m -u -i -n -U -C -T -f")]
+            + NamespaceTypeOptions.creation + NamespaceTypeOptions.joining + [
                   OptionSpec("--mount-proc", "PATH", optional: true, "mount a procfs of CMD's namespace at PATH from inside it; without PATH, a private mount namespace with /proc remounted"),
                   OptionSpec("--wait", "wait for CMD and return its status"),
                   OptionSpec("--name", "N", "a name to show for the process")],
         returns: "process (with --wait: its status; spawn itself succeeds and `$?` is the program's code)",
-        examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'"],
+        examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'",
+                   "spawn --new uts,net --hostname box --wait hostname", "spawn --new user --map-root --wait id -u",
+                   "spawn --enter $ctr --wait cat /etc/hostname", "spawn --join $c --type net --wait ip link"],
         errors: ["command not found (not on $PATH), or no such program", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
                  "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
-                 "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused"],
+                 "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused",
+                 "a companion without its type (--hostname without --new uts...)", "EINVAL: joining pidsh's own user namespace", "EPERM: joining a namespace owned by another user namespace"],
         commandAfterPositionals: 0
     ) { call in
         let p = try call.parse()
         guard !p.command.isEmpty else { throw BuiltinError("spawn needs a command to run (spawn [options] CMD ARG...)") }
-        if p.has("--newpid") && p.value("--ns") != nil {
+        var new: [NamespaceType] = []
+        if let v = p.value("--new") {
+            do { new = try NamespaceType.list(Printer.string(v)) } catch let e as UsageError {
+                throw BuiltinError(e.description, argument: p.valueIndex["--new"])
+            }
+        }
+        if p.has("--newpid") && !new.contains(.pid) { new.append(.pid) }
+        let joinTarget = try NamespaceTypeOptions.join(p, call: call)
+        if new.contains(.pid) && (p.value("--ns") != nil || joinTarget?.pidNamespace != nil) {
             throw BuiltinError("--newpid and --ns exclude each other: a process is either PID 1 of a new namespace or joins an existing one")
         }
-        var join: Namespace?
-        if let v = p.value("--ns") { join = try call.namespace(v, argument: nil) }
+        if let overlap = joinTarget?.types.first(where: { new.contains($0) }) {
+            throw BuiltinError("the \(overlap.rawValue) namespace is both new and joined: give it to one of --new and --join")
+        }
+        var join: Namespace? = joinTarget?.pidNamespace
+        if let v = p.value("--ns") { join = try call.namespace(v, argument: p.valueIndex["--ns"]) }
+        var namespaces = try NamespaceTypeOptions.creation(p, new: new, call: call)
+        namespaces.join = joinTarget
         var point: MountPoint?
         if let v = p.value("--mount-proc") {
             do {
@@ -58,10 +115,11 @@ enum NamespaceBuiltins {
         defer { point?.close() }
         let wait = p.has("--wait")
         let (proc, status) = try call.spawnProgram(p.command, configure: { o in
-            o.newPIDNamespace = p.has("--newpid")
+            o.newPIDNamespace = new.contains(.pid)
             o.joinNamespace = join
             o.procMountPoint = point
             o.remountProc = p.flags.contains("--mount-proc")
+            o.namespaces = namespaces
         }, wait: wait, argument: p.commandIndex)
         proc.label = p.value("--name").map(Printer.string)
         if let status {
@@ -87,7 +145,7 @@ enum NamespaceBuiltins {
 
     static let setns = BuiltinSpec(
         name: "setns", synopsis: "setns NS|PROCESS | setns --self",
-        summary: "setns(2) with CLONE_NEWPID: pidsh's future children join NS; --self sends them back to pidsh's own namespace.",
+        summary: "pidsh's future children join NS: for a PID namespace (or a process's), setns(2) with CLONE_NEWPID, the kernel's own semantics; for another type each child joins it (setns would move pidsh itself at once, and a multi-threaded process may not join a mount, user or time namespace). --self sends them all back to pidsh's own namespaces.",
         options: [OptionSpec("--self", "back to pidsh's own namespace")],
         returns: "namespace (the one children now join); nothing with --self",
         examples: ["setns $ns", "setns $child", "setns --self"],

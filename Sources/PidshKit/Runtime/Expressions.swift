@@ -229,7 +229,17 @@ extension Interpreter {
                 default: throw unknown()
                 }
             case .namespace(let ns):
+                if let type = NamespaceType(name: name), name == type.rawValue {
+                    // `$p.ns.net`: the process's namespace of that type.
+                    guard let p = ns.ofProcess else {
+                        throw RuntimeError(loc, "a namespace has no field `\(name)`: the namespaces of every type belong to a process (`$p.ns.\(name)`), not to \(ns.id)")
+                    }
+                    guard p.isRunning else { throw RuntimeError(loc, "process \(p.pid) has ended: its namespaces are gone") }
+                    return .namespace(try Namespace.of(pid: p.pid, type: type))
+                }
                 switch name {
+                case "type": return .string(ns.type.rawValue)
+                case "owner": return try ns.owner().map { .namespace($0) } ?? .none
                 case "id": return .string(ns.id)
                 case "inode": return .integer(Int(ns.inode))
                 case "level": return .integer(ns.level ?? -1)

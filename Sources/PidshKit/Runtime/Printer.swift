@@ -26,6 +26,11 @@ public enum Printer {
             let ns = (try? p.namespace()).map { $0.id } ?? "-"
             let name = p.label ?? p.name
             return "process pid=\(p.pid) nspid=\(p.nspid) pids=[\(p.pids.map(String.init).joined(separator: " "))] ppid=\(p.ppid) nsppid=\(p.nsppid) ns=\(ns) name=\(name) status=\(status)"
+        case .namespace(let ns) where ns.type != .pid:
+            let owner = (try? ns.owner())??.id ?? "-"
+            let holder = ns.findInit().map { " member=\($0.pid)" } ?? ""
+            let named = ns.name.map { " name=\($0)" } ?? ""
+            return "namespace id=\(ns.id) type=\(ns.type.rawValue) owner=\(owner)\(holder) alive=\(ns.alive)\(named)"
         case .namespace(let ns):
             let level = ns.level.map(String.init) ?? "?"
             let parent = (try? ns.parent())??.id ?? "-"
