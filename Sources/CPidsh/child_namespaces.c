@@ -28,13 +28,15 @@ static void note(pidsh_report *rep, int call, long result, int error, int fd, ui
     pidsh_report_add(rep, &r);
 }
 
-static int set_namespace(pidsh_report *rep, int fd, uint64_t types) {
+// `pidfd`: fd is the target's pidfd (its namespaces of `types`), not a namespace's.
+static int set_namespace(pidsh_report *rep, int fd, uint64_t types, int pidfd) {
     int r = setns(fd, (int)types);
     int e = errno;
     pidsh_call_record rec = pidsh_record(PIDSH_CALL_SETNS, PIDSH_ACTOR_CHILD);
     rec.fd = fd;
     rec.flags = types;
-    rec.target = types == 0 || (types & (types - 1)) == 0 ? pidsh_ns_inode(fd) : 0;
+    rec.flags2 = pidfd ? 1 : 0;
+    rec.target = pidfd ? 0 : pidsh_ns_inode(fd);
     pidsh_record_result(&rec, r, e);
     pidsh_report_add(rep, &rec);
     return r == 0 ? 0 : e;
@@ -49,12 +51,12 @@ int pidsh_child_wait_for_maps(int sock) {
 
 int pidsh_child_join(const pidsh_spawn_request *req, pidsh_report *rep) {
     if (req->join_pidfd >= 0 && req->join_types != 0) {
-        int e = set_namespace(rep, req->join_pidfd, req->join_types);
+        int e = set_namespace(rep, req->join_pidfd, req->join_types, 1);
         if (e != EINVAL || req->join_fd_count == 0) return e;
     }
     // One at a time, in the order given (user first: it may give the privilege).
     for (int i = 0; i < req->join_fd_count; i++) {
-        int e = set_namespace(rep, req->join_fds[i], req->join_fd_types[i]);
+        int e = set_namespace(rep, req->join_fds[i], req->join_fd_types[i], 0);
         if (e != 0) return e;
     }
     return 0;
@@ -75,7 +77,7 @@ int pidsh_child_new_time_namespace(const pidsh_spawn_request *req, pidsh_report 
     }
     int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errno;
-    int e = set_namespace(rep, fd, CLONE_NEWTIME);
+    int e = set_namespace(rep, fd, CLONE_NEWTIME, 0);
     close(fd);
     return e;
 }

@@ -15,6 +15,16 @@ public enum NamespaceScan {
         /// Processes that hold it only through an open descriptor: (PID, fd).
         public var descriptors: [(pid: Int32, fd: Int32)] = []
         public var id: String { "\(type.procName):[\(inode)]" }
+
+        /// A handle of it: through a process in it, else through its bind mount.
+        public func open() -> Namespace? {
+            if let pid = pids.first, let ns = try? Namespace.of(pid: pid, type: type), ns.inode == inode { return ns }
+            for path in mounts {
+                let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+                if fd >= 0, let ns = try? Namespace(adopting: fd), ns.inode == inode { return ns }
+            }
+            return nil
+        }
     }
 
     /// The inode in a link such as `net:[4026532008]`, when it is of `type`.

@@ -121,7 +121,12 @@ public final class Session: @unchecked Sendable {
         onNewProcess?(p)
     }
 
+    /// The names given with `--name`, by namespace id: kept after the namespace's
+    /// member ends (a pinned namespace lives on, and lists by its name).
+    public private(set) var namesByID: [String: String] = [:]
+
     public func adopt(_ ns: Namespace) {
+        if let name = ns.name { namesByID[ns.id] = name }
         if !namespaces.contains(where: { $0 === ns }) {
             namespaces.append(ns)
             onNewNamespace?(ns)

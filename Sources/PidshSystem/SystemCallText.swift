@@ -41,7 +41,8 @@ extension SystemCall {
         case PIDSH_CALL_CLONE3:
             return "{flags=\(FlagNames.clone(flags)), exit_signal=\(flags2 == 0 ? "0" : Signals.name(of: Int32(flags2)))}"
         case PIDSH_CALL_SETNS:
-            // One type: a namespace descriptor; several: a pidfd (setns through it).
+            // A namespace's descriptor, or the target's pidfd (its namespaces of the types).
+            if flags2 == 1 { return "\(fd)<pidfd>, \(FlagNames.namespaces(flags))" }
             if let type = NamespaceType(cloneFlag: flags) { return "\(fd)<\(type.procName):[\(target)]>, \(FlagNames.namespaces(flags))" }
             if flags == 0 { return "\(fd)<ns:[\(target)]>, 0" }
             return "\(fd)<pidfd>, \(FlagNames.namespaces(flags))"

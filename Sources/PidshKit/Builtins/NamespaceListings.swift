@@ -7,7 +7,7 @@ enum NamespaceListings {
     /// one (a bind mount, an open descriptor).
     static func list(types: [NamespaceType], descriptors: Bool, json: Bool, wide: Bool, call: BuiltinCall) {
         let usages = NamespaceScan.scan(types: types, descriptors: descriptors)
-        let named = Dictionary(call.session.namespaces.compactMap { ns in ns.name.map { (ns.id, $0) } }, uniquingKeysWith: { a, _ in a })
+        let named = call.session.namesByID
         let table = ProcTable.snapshot(commandLines: true)
         let byPid = Dictionary(table.entries.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
         if json {
@@ -47,7 +47,7 @@ enum NamespaceListings {
         var parentOf: [UInt64: UInt64] = [:]
         var users: Set<UInt64> = []
         for u in usages {
-            guard let pid = u.pids.first, let ns = try? Namespace.of(pid: pid, type: u.type) else { continue }
+            guard let ns = u.open() else { continue }
             if u.type == .user {
                 users.insert(u.inode)
                 if let parent = try? ns.parent() { parentOf[u.inode] = parent.inode }
