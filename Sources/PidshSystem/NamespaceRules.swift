@@ -4,9 +4,10 @@ import Glibc
 /// Why creating or joining a namespace of another type failed: the kernel's rules for
 /// each type, as verified on this machine (docs/namespaces.md).
 extension KernelRules {
-    /// The most user namespaces nested below the initial one (kernel/user_namespace.c:
-    /// a 33rd create fails ENOSPC), counted on this machine.
-    public static let maxUserNamespaceDepth = 32
+    /// The most user namespaces nested below the initial one (kernel/user_namespace.c,
+    /// create_user_ns: a parent at level 33 may have no child): counted on this machine,
+    /// as root and as uid 65534, the 34th unshare(CLONE_NEWUSER) fails ENOSPC.
+    public static let maxUserNamespaceDepth = 33
 
     static func namespaceStageError(stage: Int32, errno e: Int32, options: SpawnOptions) -> Error? {
         let program = options.arguments.first ?? options.path ?? "pidsh-init"
