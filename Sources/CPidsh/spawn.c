@@ -35,15 +35,17 @@ static void reap_failed(int pidfd, pid_t pid, pidsh_trace *trace) {
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-// A child that waits for pidsh (its user namespace's maps), or joins a mount, user or
-// time namespace, is a plain fork, not a child sharing pidsh's memory: a vfork'd child
+// A child that waits for pidsh (its user namespace's maps), or makes or joins a time
+// namespace, is a plain fork, not a child sharing pidsh's memory: a vfork'd child
 // would keep pidsh asleep while it waits, and setns(CLONE_NEWTIME) fails EUSERS in a
-// process whose memory is shared (as in a multi-threaded one).
+// process whose memory another shares (timens_install: current_is_single_threaded).
+// A mount or user namespace is joined fine by a vfork'd child: the kernel checks that
+// the joiner shares neither its fs_struct nor its thread group (mntns_install,
+// userns_install), and this child shares only the memory (verified here).
 static int needs_own_memory(const pidsh_spawn_request *req) {
     uint64_t joins = req->join_types;
     for (int i = 0; i < req->join_fd_count; i++) joins |= req->join_fd_types[i];
-    return (req->new_namespaces & CLONE_NEWUSER) || req->new_time_namespace ||
-           (joins & (CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWTIME));
+    return (req->new_namespaces & CLONE_NEWUSER) || req->new_time_namespace || (joins & CLONE_NEWTIME);
 }
 
 static int write_file(const char *dir_path, const char *text) {
