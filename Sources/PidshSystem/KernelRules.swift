@@ -12,24 +12,25 @@ public enum KernelRules {
         let program = options.arguments.first ?? options.path ?? "pidsh-init"
         switch stage {
         case Int32(PIDSH_STAGE_EXEC.rawValue):
-            let why: String
-            switch e {
-            case ENOENT: why = "no such file: \(options.path ?? program)"
-            case EACCES: why = "\(options.path ?? program) is not executable (permission denied, or a directory)"
-            case ENOEXEC: why = "\(options.path ?? program) is not a program the kernel can run (no #! line, wrong format)"
-            default: why = "execve failed"
-            }
-            return SystemError(errnoValue: e, "exec \(program)", explanation: why)
+            var error = execError(e, program: program, path: options.path ?? program)
+            error.culprit = .program
+            return error
         case Int32(PIDSH_STAGE_CLONE.rawValue):
-            return cloneError(e, what: options.newPIDNamespace ? "clone(CLONE_NEWPID) for \(program)" : "fork for \(program)",
-                              intoNamespace: options.joinNamespace)
+            var error = cloneError(e, what: options.newPIDNamespace ? "clone(CLONE_NEWPID) for \(program)" : "fork for \(program)",
+                                   intoNamespace: options.joinNamespace)
+            if options.joinNamespace != nil && e == ENOMEM { error.culprit = .namespace }
+            return error
         case Int32(PIDSH_STAGE_SETNS.rawValue):
-            return setnsError(e, namespace: options.joinNamespace)
+            var error = setnsError(e, namespace: options.joinNamespace)
+            error.culprit = .namespace
+            return error
         case Int32(PIDSH_STAGE_OPEN_OWN_NS.rawValue):
             return pendingUnshareError(e, what: "spawn --ns")
         case Int32(PIDSH_STAGE_MOUNT_PROC.rawValue):
-            return SystemError(errnoValue: e, "mount proc for \(program)",
-                               explanation: e == EPERM ? privilegeHint : "the child could not mount a procfs of its namespace")
+            var error = SystemError(errnoValue: e, "mount proc for \(program)",
+                                    explanation: e == EPERM ? privilegeHint : "the child could not mount a procfs of its namespace")
+            error.culprit = .mountPoint
+            return error
         case Int32(PIDSH_STAGE_REMOUNT_PROC.rawValue):
             return SystemError(errnoValue: e, "remount /proc for \(program)",
                                explanation: e == EPERM ? privilegeHint : "the child could not make its mount namespace private and remount /proc")
@@ -39,6 +40,21 @@ public enum KernelRules {
         default:
             return SystemError(errnoValue: e, "spawn \(program) (stage \(stage))")
         }
+    }
+
+    /// execve failures. ENOENT for a file that exists means what it names cannot be
+    /// found: the interpreter of its `#!` line, or its ELF loader.
+    static func execError(_ e: Int32, program: String, path: String) -> SystemError {
+        let why: String
+        switch e {
+        case ENOENT where FileIO.exists(path):
+            why = "\(path) exists, but the interpreter its #! line names (or the loader a binary needs) does not"
+        case ENOENT: why = "no such file: \(path)"
+        case EACCES: why = "\(path) is not executable (no execute permission, a directory, or a file system mounted noexec)"
+        case ENOEXEC: why = "\(path) is not a program the kernel can run (no #! line, wrong format)"
+        default: why = "execve failed"
+        }
+        return SystemError(errnoValue: e, "exec \(program)", explanation: why)
     }
 
     /// clone/fork failures: the rules of dead namespaces, depth and privilege.

@@ -16,6 +16,8 @@ public struct BuiltinCall {
     public var plainFailure = false
     /// What `$?` becomes, when not the builtin's own status.
     public var dollarQuestion: Int32?
+    /// What it printed is its value (`pids`, `ns id`): the REPL does not show it again.
+    public var printedItsValue = false
 
     public var session: Session { interpreter.session }
 
@@ -151,8 +153,10 @@ public struct BuiltinCall {
                              argument: Int?) throws -> (ProcessHandle, ExitStatus?) {
         let argv = words.map(Printer.string)
         guard let name = argv.first else { throw BuiltinError("a command to run is missing") }
-        guard let path = FileIO.findExecutable(name, path: FileIO.environment("PATH")) else {
-            throw BuiltinError(name.contains("/") ? "no such program: \(name)" : "command not found: \(name) (not on $PATH)", argument: argument)
+        let path: String
+        switch ProgramLookup.find(name, notFound: "command not found: \(name) (not on $PATH)") {
+        case .program(let found): path = found
+        case .refused(let why, let status): throw BuiltinError(why, argument: argument, status: status)
         }
         var opts = SpawnOptions(path: path, arguments: argv)
         try configure(&opts)

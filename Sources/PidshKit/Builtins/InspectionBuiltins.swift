@@ -26,7 +26,7 @@ enum InspectionBuiltins {
     ) { call in
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
-        let (inode, level, nsID) = try viewpoint(p.value("--ns"), call: call)
+        let (inode, level, nsID) = try viewpoint(p.value("--ns"), at: p.valueIndex["--ns"], call: call)
         var fields = ["pid", "ppid", "stat", "cmd"]
         if let o = p.value("-o") {
             fields = Printer.string(o).split(separator: ",").map { String($0).trimmingSpaces().lowercased() }
@@ -65,11 +65,11 @@ enum InspectionBuiltins {
     }
 
     /// The namespace to look from: (inode, level below pidsh's, id).
-    static func viewpoint(_ v: Value?, call: BuiltinCall) throws -> (UInt64, Int, String) {
+    static func viewpoint(_ v: Value?, at index: Int?, call: BuiltinCall) throws -> (UInt64, Int, String) {
         guard let v else { return (Namespace.ownInode, 0, "pid:[\(Namespace.ownInode)]") }
-        let ns = try call.namespace(v, argument: nil)
+        let ns = try call.namespace(v, argument: index)
         guard let level = ns.level else {
-            throw BuiltinError("\(ns.id) is not pidsh's namespace or a descendant of it: pidsh cannot see its processes")
+            throw BuiltinError("\(ns.id) is not pidsh's namespace or a descendant of it: pidsh cannot see its processes", argument: index)
         }
         return (ns.inode, level, ns.id)
     }
@@ -133,6 +133,7 @@ enum InspectionBuiltins {
         guard !list.isEmpty else { throw BuiltinError("process \(proc.pid) has ended", argument: p.positionals[0].1) }
         if p.has("--json") { call.print(JSON.array(list.map { JSON.number(Int($0)) })) }
         else { call.print(list.map(String.init).joined(separator: " ")) }
+        call.printedItsValue = true
         return .list(list.map { .integer(Int($0)) })
     }
 
@@ -219,6 +220,7 @@ enum InspectionBuiltins {
         guard call.arguments.count == 1 else { throw BuiltinError("ns id needs one namespace, process or PID") }
         let ns = try call.namespace(call.arguments[0], argument: 0)
         call.print(ns.id)
+        call.printedItsValue = true
         return .string(ns.id)
     }
 }

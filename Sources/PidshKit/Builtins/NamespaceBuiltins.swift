@@ -18,7 +18,7 @@ enum NamespaceBuiltins {
         let p = try call.parse()
         try noPositionals(p, spec)
         var parent: Namespace?
-        if let v = p.value("--parent") { parent = try call.namespace(v, argument: nil) }
+        if let v = p.value("--parent") { parent = try call.namespace(v, argument: p.valueIndex["--parent"]) }
         let name = p.value("--name").map(Printer.string)
         let ns = try call.session.newNamespace(parent: parent, name: name)
         return .namespace(ns)
@@ -35,7 +35,7 @@ enum NamespaceBuiltins {
                   OptionSpec("--name", "N", "a name to show for the process")],
         returns: "process (with --wait: its status; spawn itself succeeds and `$?` is the program's code)",
         examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'"],
-        errors: ["command not found (not on $PATH), or no such program", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
+        errors: ["command not found (not on $PATH), or no such program: `$?` is 127; a program that cannot be executed (no execute permission, a directory, ENOEXEC): 126", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
                  "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
                  "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused"],
         commandAfterPositionals: 0
@@ -46,7 +46,7 @@ enum NamespaceBuiltins {
             throw BuiltinError("--newpid and --ns exclude each other: a process is either PID 1 of a new namespace or joins an existing one")
         }
         var join: Namespace?
-        if let v = p.value("--ns") { join = try call.namespace(v, argument: nil) }
+        if let v = p.value("--ns") { join = try call.namespace(v, argument: p.valueIndex["--ns"]) }
         var point: MountPoint?
         if let v = p.value("--mount-proc") {
             do {
@@ -57,12 +57,26 @@ enum NamespaceBuiltins {
         }
         defer { point?.close() }
         let wait = p.has("--wait")
-        let (proc, status) = try call.spawnProgram(p.command, configure: { o in
-            o.newPIDNamespace = p.has("--newpid")
-            o.joinNamespace = join
-            o.procMountPoint = point
-            o.remountProc = p.flags.contains("--mount-proc")
-        }, wait: wait, argument: p.commandIndex)
+        let (proc, status): (ProcessHandle, ExitStatus?)
+        do {
+            (proc, status) = try call.spawnProgram(p.command, configure: { o in
+                o.newPIDNamespace = p.has("--newpid")
+                o.joinNamespace = join
+                o.procMountPoint = point
+                o.remountProc = p.flags.contains("--mount-proc")
+            }, wait: wait, argument: p.commandIndex)
+        } catch let e as SystemError {
+            // The caret goes to what the kernel refused: the program, --ns's namespace,
+            // --mount-proc's path.
+            let at: Int?
+            switch e.culprit {
+            case .program?: at = p.commandIndex
+            case .namespace?: at = p.valueIndex["--ns"]
+            case .mountPoint?: at = p.valueIndex["--mount-proc"]
+            case nil: at = nil
+            }
+            throw BuiltinError(e.description, argument: at, status: e.shellStatus ?? 1)
+        }
         proc.label = p.value("--name").map(Printer.string)
         if let status {
             // spawn itself succeeded; `$?` tells how the program ended.
@@ -121,7 +135,7 @@ enum NamespaceBuiltins {
         guard p.positionals.count == 1 else { throw BuiltinError("mount proc needs one PATH") }
         let path = Printer.string(p.positionals[0].0)
         var ns: Namespace? = call.session.childrenNamespace
-        if let v = p.value("--ns") { ns = try call.namespace(v, argument: nil) }
+        if let v = p.value("--ns") { ns = try call.namespace(v, argument: p.valueIndex["--ns"]) }
         do {
             try call.session.mounts.mountProc(at: path, namespace: ns)
         } catch let e as UsageError {
@@ -172,10 +186,10 @@ enum NamespaceBuiltins {
         var argv: [String] = []
         if !p.command.isEmpty {
             argv = p.command.map(Printer.string)
-            guard let found = FileIO.findExecutable(argv[0], path: FileIO.environment("PATH")) else {
-                throw BuiltinError("command not found: \(argv[0])", argument: p.commandIndex)
+            switch ProgramLookup.find(argv[0], notFound: "command not found: \(argv[0]) (not on $PATH)") {
+            case .program(let found): path = found
+            case .refused(let why, let status): throw BuiltinError(why, argument: p.commandIndex, status: status)
             }
-            path = found
         } else if let sleep = FileIO.findExecutable("sleep", path: FileIO.environment("PATH")) {
             path = sleep
             argv = ["sleep", "infinity"]
