@@ -18,7 +18,8 @@ public enum KernelRules {
         case Int32(PIDSH_STAGE_CLONE.rawValue):
             var error = cloneError(e, what: options.newPIDNamespace ? "clone(CLONE_NEWPID) for \(program)" : "fork for \(program)",
                                    intoNamespace: options.joinNamespace)
-            if options.joinNamespace != nil && e == ENOMEM { error.culprit = .namespace }
+            // The namespace joined has no init any more, or is nested too deep for a new one.
+            if options.joinNamespace != nil && (e == ENOMEM || e == ENOSPC) { error.culprit = .namespace }
             return error
         case Int32(PIDSH_STAGE_SETNS.rawValue):
             var error = setnsError(e, namespace: options.joinNamespace)

@@ -89,7 +89,7 @@ final class KillWaitTests: EndToEndTestCase {
         XCTAssertEqual(f["a"], "137", "the kernel SIGKILLs every member when the init dies")
         XCTAssertEqual(f["b"], "137")
         XCTAssertEqual(f["init"], "[]")
-        assertContains(r.stderr, "-c:10:1: error: spawn: fork for sleep: ENOMEM")
+        assertContains(r.stderr, "-c:10:12: error: spawn: fork for sleep: ENOMEM")
         assertContains(r.stderr, "has no init any more")
         assertContains(r.stderr, "once its PID 1 has exited the kernel lets no new process into it")
     }

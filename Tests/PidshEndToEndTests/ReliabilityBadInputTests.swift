@@ -117,9 +117,9 @@ final class ReliabilityBadInputTests: ReliabilityTestCase {
             ("spawn /no/such/program", "-c:1:7", "no such program: /no/such/program"),
             ("spawn no-such-program-pidsh", "-c:1:7", "command not found: no-such-program-pidsh"),
             ("spawn --newpid /no/such/program", "-c:1:16", "no such program"),
-            ("let ns = ns new\nkill $ns\nspawn --ns $ns /bin/true", "-c:3:1", "has no init any more"),
-            ("let ns = ns new\nkill $ns\nns new --parent $ns", "-c:3:1", "has no init any more"),
-            ("let n = nest 32 --no-mount\nns new --parent $n.last", "-c:2:1", "at most 32 levels"),
+            ("let ns = ns new\nkill $ns\nspawn --ns $ns /bin/true", "-c:3:12", "has no init any more"),
+            ("let ns = ns new\nkill $ns\nns new --parent $ns", "-c:3:17", "has no init any more"),
+            ("let n = nest 32 --no-mount\nns new --parent $n.last", "-c:2:17", "at most 32 levels"),
             ("let n = nest 32 --no-mount\nsetns $n.last\nspawn --newpid /bin/true", "-c:3:1", "at most 32 levels"),
             ("nest 33 --no-mount", "-c:1:1", "at most 32 levels"),
         ]

@@ -20,8 +20,12 @@ enum NamespaceBuiltins {
         var parent: Namespace?
         if let v = p.value("--parent") { parent = try call.namespace(v, argument: p.valueIndex["--parent"]) }
         let name = p.value("--name").map(Printer.string)
-        let ns = try call.session.newNamespace(parent: parent, name: name)
-        return .namespace(ns)
+        do {
+            return .namespace(try call.session.newNamespace(parent: parent, name: name))
+        } catch let e as SystemError where e.culprit == .namespace {
+            // The parent's init is gone, or the parent is nested too deep: its fault.
+            throw BuiltinError(e.description, argument: p.valueIndex["--parent"])
+        }
     }
 
     static let spawn = BuiltinSpec(
