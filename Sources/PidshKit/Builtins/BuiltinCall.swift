@@ -29,6 +29,9 @@ public struct BuiltinCall {
         public var options: [String: Value] = [:]
         /// Where each option's value stands (an argument index), for carets.
         public var valueIndex: [String: Int] = [:]
+        /// Every value of an option given more than once (`ps -o pid -o comm`), in
+        /// order, each with its argument index; `options` keeps the last.
+        public var allValues: [String: [(Value, Int)]] = [:]
         public var flags: Set<String> = []
         public var positionals: [(Value, Int)] = []   // value, argument index
         public var command: [Value] = []
@@ -71,9 +74,11 @@ public struct BuiltinCall {
                     if let inlineValue {
                         p.options[opt.name] = .string(inlineValue)
                         p.valueIndex[opt.name] = i
+                        p.allValues[opt.name, default: []].append((.string(inlineValue), i))
                     } else if i + 1 < args.count, !opt.valueOptional || Self.looksLikePath(args[i + 1]) {
                         p.options[opt.name] = args[i + 1]
                         p.valueIndex[opt.name] = i + 1
+                        p.allValues[opt.name, default: []].append((args[i + 1], i + 1))
                         i += 1
                     } else if opt.valueOptional {
                         p.flags.insert(opt.name)
