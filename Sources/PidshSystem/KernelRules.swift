@@ -93,6 +93,9 @@ public enum KernelRules {
         case EINVAL:
             return SystemError(errnoValue: e, what, explanation:
                 "a process may only send its children into its own PID namespace or one of its descendants, never an ancestor or a sibling")
+        case EPERM where SessionSetup.inUserNamespace:
+            return SystemError(errnoValue: e, what, explanation:
+                "setns(2) into a PID namespace needs CAP_SYS_ADMIN in the user namespace that owns it: as a normal user pidsh is root only in a user namespace of its own, which owns the namespaces this pidsh made and those below them, not \(ns?.id ?? "this one") (made by root, or in another user namespace). Run pidsh as root to join it")
         case EPERM:
             return SystemError(errnoValue: e, what, explanation: privilegeHint)
         default:
@@ -117,6 +120,31 @@ public enum KernelRules {
         default:
             return SystemError(errnoValue: e, "unshare(CLONE_NEWPID)")
         }
+    }
+
+    /// A PID that pidsh's /proc does not show: it has ended, or it is outside pidsh's
+    /// PID namespace — which, for a rootless pidsh of its own namespace, is every host
+    /// process.
+    public static func invisibleProcess(_ pid: Int32) -> String {
+        let rule = "a process sees only the processes of its own PID namespace and of the namespaces below it"
+        guard SessionSetup.placement == .rootlessInOwnNamespace else {
+            return "no process \(pid) in pidsh's PID namespace: it has ended, or it lives outside (\(rule))"
+        }
+        return "no process \(pid) is visible from pidsh's PID namespace (\(rule)). As a normal user pidsh runs here as PID 1 of a PID namespace of its own — in the REPL, with --own-pid-namespace, and for a script that names setns, unshare or source — because only there can it send its children back after setns or unshare --pid; the host's processes are outside it. To reach one, run a script that names none of those (pidsh then stays in the host's PID namespace), or run pidsh as root"
+    }
+
+    /// Opening /proc/PID/ns/pid refused (EACCES): the ptrace rule, and setns's.
+    public static func namespaceAccessRule(_ pid: Int32) -> String {
+        var why = "opening another process's namespace needs ptrace read access to it (PTRACE_MODE_READ): being the same user in the same user namespace, holding every capability the process holds, or holding CAP_SYS_PTRACE in the user namespace the process belongs to; and setns(2) into a PID namespace then needs CAP_SYS_ADMIN in the user namespace that owns it"
+        if SessionSetup.inUserNamespace {
+            why += ". As a normal user pidsh holds capabilities only in its own user namespace (where it is root) and in those below it; process \(pid) belongs to another one (the host's, or one another program made), so the kernel refuses. Run pidsh as root to join it, or start the process from this pidsh"
+        }
+        return why
+    }
+
+    /// kill(2)/pidfd_send_signal(2) refused (EPERM): kernel/signal.c's kill_ok_by_cred.
+    public static func signalPermissionRule(_ pid: Int32) -> String {
+        "a process may signal another only when its real or effective uid is the other's real or saved uid, or when it holds CAP_KILL in the user namespace the other belongs to: process \(pid) runs as another user than pidsh's (\(UserIDMap.current().pidshUser()))\(SessionSetup.inUserNamespace ? ", and pidsh's capabilities reach only its own user namespace and those below it" : "")"
     }
 
     /// `setns`/`unshare --pid` in a rootless pidsh that stayed in the host's PID

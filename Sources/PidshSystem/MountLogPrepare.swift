@@ -98,7 +98,7 @@ extension MountLog {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError.last("stat \(path)") }
         if !made, st.st_uid != geteuid(), st.st_uid != 0 {
-            throw UsageError("mount point \(path) is owned by uid \(st.st_uid), not by pidsh's user: refused (someone else could swap what is mounted there)")
+            throw UsageError(Self.ownerRefusal(path, uid: st.st_uid))
         }
         if MountPath.isProc(resolved) { throw UsageError(Self.procRefusal(resolved, unmounting: false)) }
         if directoryRecord(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)) == nil {
@@ -121,6 +121,12 @@ extension MountLog {
             close(parent)
         }
         return MountPoint(path: resolved, fd: fd, made: made, record: newRecordID())
+    }
+
+    /// A mount point someone else owns: who, as far as the kernel lets pidsh know.
+    static func ownerRefusal(_ path: String, uid: UInt32) -> String {
+        let map = UserIDMap.current()
+        return "mount point \(path) belongs to \(map.owner(uid)), not to pidsh's user (\(map.pidshUser())): refused (its owner could swap what is mounted there). Make the directory yourself, or name a path that does not exist yet (pidsh makes it, and removes it at exit)"
     }
 
     func directoryRecord(dev: UInt64, ino: UInt64) -> DirectoryRecord? {

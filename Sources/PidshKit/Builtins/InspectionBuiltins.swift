@@ -233,7 +233,7 @@ enum InspectionBuiltins {
         summary: "The namespace's id, `pid:[inode]`, as readlink /proc/PID/ns/pid shows it.",
         returns: "string",
         examples: ["ns id $child", "ns id $$", "ns id $ns"],
-        errors: ["ESRCH: the process is gone", "expected a namespace, a process or a PID"]
+        errors: ["ESRCH: no such process in pidsh's PID namespace (it has ended, or lives outside it)", "EACCES: the process belongs to another user namespace", "expected a namespace, a process or a PID"]
     ) { call in
         guard call.arguments.count == 1 else { throw BuiltinError("ns id needs one namespace, process or PID") }
         let ns = try call.namespace(call.arguments[0], argument: 0)

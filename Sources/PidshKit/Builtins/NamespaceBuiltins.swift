@@ -40,6 +40,8 @@ enum NamespaceBuiltins {
         returns: "process (with --wait: its status; spawn itself succeeds and `$?` is the program's code)",
         examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'"],
         errors: ["command not found (not on $PATH), or no such program: `$?` is 127; a program that cannot be executed (no execute permission, a directory, ENOEXEC): 126", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
+                 "EACCES: NS belongs to another user namespace (opening it needs ptrace access to its process; joining it, CAP_SYS_ADMIN over its owner)",
+                 "ESRCH: no such process in pidsh's PID namespace (rootless, pidsh PID 1 of its own namespace sees no host process)",
                  "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
                  "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused"],
         commandAfterPositionals: 0
@@ -132,6 +134,7 @@ enum NamespaceBuiltins {
                   OptionSpec("--keep", "leave it mounted when pidsh exits (with --shared-mounts)")],
         examples: ["mount proc /tmp/nsproc --ns $ns", "ls /tmp/nsproc"],
         errors: ["PATH with `..`, through a symlink, on a file, or with a missing parent: refused",
+                 "PATH owned by another user than pidsh's: refused (rootless, every other owner, root included, shows as the overflow uid 65534)",
                  "ENOMEM: NS's init has exited"]
     ) { call in
         let spec = call.spec
@@ -223,7 +226,8 @@ enum NamespaceBuiltins {
                   OptionSpec("-q", "no note on stderr when the signal is not simply delivered")],
         returns: "the verdict: delivered, queued, discarded or resumed (a list of them for several targets)",
         examples: ["kill $child", "kill -KILL $ns", "let v = kill -USR1 $init", "expect $v == \"discarded\""],
-        errors: ["ESRCH: the process has already ended",
+        errors: ["ESRCH: the process has already ended, or is not visible from pidsh's PID namespace",
+                 "EPERM: another user's process (the real or effective uid must be its real or saved uid, or CAP_KILL in its user namespace)",
                  "unknown signal -NAME (with a \"did you mean\" note)", "NS has no live init: it is already torn down"]
     ) { call in
         var args = call.arguments
@@ -243,18 +247,22 @@ enum NamespaceBuiltins {
         var verdicts: [Value] = []
         for (i, target) in args.enumerated() {
             let verdict: SignalVerdict
-            if case .namespace(let ns) = target {
-                guard let initProcess = ns.findInit() else {
-                    throw BuiltinError("\(ns.id) has no live init: it is already torn down", argument: i + offset)
+            do {
+                if case .namespace(let ns) = target {
+                    guard let initProcess = ns.findInit() else {
+                        throw BuiltinError("\(ns.id) has no live init: it is already torn down", argument: i + offset)
+                    }
+                    verdict = try send(signal ?? Signals.kill, to: initProcess, call: &call)
+                } else {
+                    let proc = try call.process(target, argument: i + offset)
+                    // Without a signal, a namespace's PID 1 is torn down (a TERM would be
+                    // discarded by the kernel unless it has a handler).
+                    // (Once it has ended too: a second `kill` names the signal it sends a PID 1.)
+                    let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? wasNamespaceInit(proc)
+                    verdict = try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
                 }
-                verdict = try send(signal ?? Signals.kill, to: initProcess, call: &call)
-            } else {
-                let proc = try call.process(target, argument: i + offset)
-                // Without a signal, a namespace's PID 1 is torn down (a TERM would be
-                // discarded by the kernel unless it has a handler).
-                // (Once it has ended too: a second `kill` names the signal it sends a PID 1.)
-                let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? wasNamespaceInit(proc)
-                verdict = try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
+            } catch let e as SystemError {
+                throw BuiltinError(e.description, argument: i + offset)   // the caret on the target refused
             }
             if let rule = verdict.rule, !quiet { call.warn(rule) }
             verdicts.append(.string(verdict.kind.rawValue))
