@@ -221,4 +221,20 @@ final class KillWaitTests: EndToEndTestCase {
         XCTAssertEqual(r.fields["status"], "1", r.transcript)
         assertContains(r.stderr, "has no live init: it is already torn down")
     }
+
+    /// `kill -0` sends nothing (the kernel checks that the process exists and may be
+    /// signalled): it succeeds on a live process, a namespace's init included, and the
+    /// process runs on. It used to crash pidsh (a shift by -1 reading SigBlk).
+    func testKillZeroChecksWithoutSignalling() throws {
+        let s = marker(7561)
+        let r = pidsh("""
+        let p = spawn sleep \(s)
+        let i = spawn --newpid sleep \(s)
+        let v = kill -0 $p $i
+        echo "v=$v p=$p.status i=$i.status"
+        """)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertEqual(r.fields["v"], "delivered delivered p=running i=running", r.transcript)
+        XCTAssertEqual(r.stderr, "", r.transcript)
+    }
 }
