@@ -175,7 +175,7 @@ final class KillWaitTests: EndToEndTestCase {
         assertNotContains(r.stderr, "kill: kill")
         assertContains(r.stderr, "ESRCH")
         XCTAssertEqual(r.stderr.components(separatedBy: "wait: pidfd_open(").count - 1, 3, "wait by PID of a reaped process, twice, and of no process")
-        assertContains(r.stderr, "no process 999999999 exists")
+        assertContains(r.stderr, "no process 999999999 in pidsh's PID namespace")
         assertContains(r.stderr, "unknown signal -BOGUS")
         assertContains(r.stderr, "did you mean -TERM?")
         assertContains(r.stderr, "kill needs a process or a namespace")

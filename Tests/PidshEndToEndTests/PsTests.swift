@@ -242,7 +242,7 @@ final class PsTests: EndToEndTestCase {
         XCTAssertEqual(r.fields["ended"]?.split(separator: " ").count, 2, "an ended process shows the PIDs it had")
         XCTAssertEqual(r.fields["ended"]?.split(separator: " ").last, "1")
         assertContains(r.stderr, "pidfd_open(999999999): ESRCH")
-        assertContains(r.stderr, "no process 999999999 exists")
+        assertContains(r.stderr, "no process 999999999 in pidsh's PID namespace")
     }
 
     func testPsErrors() throws {

@@ -152,12 +152,12 @@ final class ReliabilityBadInputTests: ReliabilityTestCase {
         XCTAssertEqual(r.fields["code"], "0")
         assertContains(r.stdout, "survived")
         assertNotContains(r.stdout, "not reached")
-        assertLocatedError(r.stderr, at: "-c:5:5", "has already ended")
-        assertLocatedError(r.stderr, at: "-c:6:5", "has already ended")
-        assertLocatedError(r.stderr, at: "-c:7:5", "has already ended")
+        assertLocatedError(r.stderr, at: "-c:5:10", "has already ended")
+        assertLocatedError(r.stderr, at: "-c:6:10", "has already ended")
+        assertLocatedError(r.stderr, at: "-c:7:16", "has already ended")
         assertLocatedError(r.stderr, at: "-c:8:10", "no process")
         assertLocatedError(r.stderr, at: "-c:9:10", "no process")
-        assertLocatedError(r.stderr, at: "-c:11:1", "has already ended")
+        assertLocatedError(r.stderr, at: "-c:11:6", "has already ended")
 
         // A namespace torn down twice.
         if getuid() == 0 {
