@@ -97,10 +97,12 @@ extension MountLog {
         let resolved = MountPath.resolved(fd) ?? MountPath.absolute(path)
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError.last("stat \(path)") }
+        // /proc first: rootless, root's /proc shows as another owner's, and that it is
+        // /proc is the reason that matters.
+        if MountPath.isProc(resolved) { throw UsageError(Self.procRefusal(resolved, unmounting: false)) }
         if !made, st.st_uid != geteuid(), st.st_uid != 0 {
             throw UsageError(Self.ownerRefusal(path, uid: st.st_uid))
         }
-        if MountPath.isProc(resolved) { throw UsageError(Self.procRefusal(resolved, unmounting: false)) }
         if directoryRecord(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)) == nil {
             let lock = pidsh_lock_directory_shared(fd, 2000)
             if lock < 0 && Glibc.errno == EWOULDBLOCK {
