@@ -72,16 +72,7 @@ enum NamespaceBuiltins {
                 o.remountProc = p.flags.contains("--mount-proc")
             }, wait: wait, argument: p.commandIndex)
         } catch let e as SystemError {
-            // The caret goes to what the kernel refused: the program, --ns's namespace,
-            // --mount-proc's path.
-            let at: Int?
-            switch e.culprit {
-            case .program?: at = p.commandIndex
-            case .namespace?: at = p.valueIndex["--ns"]
-            case .mountPoint?: at = p.valueIndex["--mount-proc"]
-            case nil: at = nil
-            }
-            throw BuiltinError(e.description, argument: at, status: e.shellStatus ?? 1)
+            throw refused(e, p)
         }
         proc.label = p.value("--name").map(Printer.string)
         if let status {
@@ -90,6 +81,20 @@ enum NamespaceBuiltins {
             return .status(status)
         }
         return .process(proc)
+    }
+
+    /// A spawn the kernel refused, with the caret on what it refused: the program, the
+    /// namespace given with --ns, the --mount-proc path; and sh's status for a program
+    /// that could not be executed.
+    static func refused(_ e: SystemError, _ p: BuiltinCall.Parsed) -> BuiltinError {
+        let at: Int?
+        switch e.culprit {
+        case .program?: at = p.commandIndex
+        case .namespace?: at = p.valueIndex["--ns"]
+        case .mountPoint?: at = p.valueIndex["--mount-proc"]
+        case nil: at = nil
+        }
+        return BuiltinError(e.description, argument: at, status: e.shellStatus ?? 1)
     }
 
     static let unshare = BuiltinSpec(
