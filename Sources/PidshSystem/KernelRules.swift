@@ -93,9 +93,9 @@ public enum KernelRules {
         case EINVAL:
             return SystemError(errnoValue: e, what, explanation:
                 "a process may only send its children into its own PID namespace or one of its descendants, never an ancestor or a sibling")
-        case EPERM where SessionSetup.inUserNamespace:
+        case EPERM where capabilityReach != nil:
             return SystemError(errnoValue: e, what, explanation:
-                "setns(2) into a PID namespace needs CAP_SYS_ADMIN in the user namespace that owns it: as a normal user pidsh is root only in a user namespace of its own, which owns the namespaces this pidsh made and those below them, not \(ns?.id ?? "this one") (made by root, or in another user namespace). Run pidsh as root to join it")
+                "setns(2) into a PID namespace needs CAP_SYS_ADMIN in the user namespace that owns it (and in the caller's): \(capabilityReach!), and \(ns?.id ?? "that namespace") is owned by another one (the host's, or one another program made). Run pidsh as root (of the host) to join it")
         case EPERM:
             return SystemError(errnoValue: e, what, explanation: privilegeHint)
         default:
@@ -136,15 +136,25 @@ public enum KernelRules {
     /// Opening /proc/PID/ns/pid refused (EACCES): the ptrace rule, and setns's.
     public static func namespaceAccessRule(_ pid: Int32) -> String {
         var why = "opening another process's namespace needs ptrace read access to it (PTRACE_MODE_READ): being the same user in the same user namespace, holding every capability the process holds, or holding CAP_SYS_PTRACE in the user namespace the process belongs to; and setns(2) into a PID namespace then needs CAP_SYS_ADMIN in the user namespace that owns it"
-        if SessionSetup.inUserNamespace {
-            why += ". As a normal user pidsh holds capabilities only in its own user namespace (where it is root) and in those below it; process \(pid) belongs to another one (the host's, or one another program made), so the kernel refuses. Run pidsh as root to join it, or start the process from this pidsh"
+        if let reach = capabilityReach {
+            why += ". \(reach.prefix(1).uppercased() + reach.dropFirst()); process \(pid) belongs to another one (the host's, or one another program made), so the kernel refuses. Run pidsh as root (of the host) to join it, or start the process from this pidsh"
         }
         return why
     }
 
     /// kill(2)/pidfd_send_signal(2) refused (EPERM): kernel/signal.c's kill_ok_by_cred.
     public static func signalPermissionRule(_ pid: Int32) -> String {
-        "a process may signal another only when its real or effective uid is the other's real or saved uid, or when it holds CAP_KILL in the user namespace the other belongs to: process \(pid) runs as another user than pidsh's (\(UserIDMap.current().pidshUser()))\(SessionSetup.inUserNamespace ? ", and pidsh's capabilities reach only its own user namespace and those below it" : "")"
+        "a process may signal another only when its real or effective uid is the other's real or saved uid, or when it holds CAP_KILL in the user namespace the other belongs to: process \(pid) runs as another user than pidsh's (\(UserIDMap.current().pidshUser()))\(capabilityReach.map { ", and \($0)" } ?? "")"
+    }
+
+    /// Where pidsh's capabilities reach, when that is not everywhere (nil as the
+    /// host's root): a user namespace and those below it.
+    static var capabilityReach: String? {
+        guard SessionSetup.inUserNamespace else { return nil }
+        if SessionSetup.placement != .asStarted {
+            return "as a normal user pidsh holds capabilities only in a user namespace of its own (where it is root) and in those below it"
+        }
+        return "pidsh runs in a user namespace it did not make (a container's, or one entered with nsenter), and its capabilities reach only that user namespace and those below it"
     }
 
     /// `setns`/`unshare --pid` in a rootless pidsh that stayed in the host's PID

@@ -94,6 +94,41 @@ final class RootlessMessagesTests: ReliabilityTestCase {
         assertContains(r.stderr, "process \(target) belongs to another one")
     }
 
+    /// The other refusal: pidsh and the process share a user namespace, so the
+    /// namespace file opens, but the process's PID namespace is owned by the host's
+    /// user namespace, where pidsh has no CAP_SYS_ADMIN: setns fails EPERM, and the
+    /// message says so (pidsh here runs, as root, in a user namespace entered with
+    /// nsenter). The witnesses: the links of the process, read as the host's root.
+    func testSetnsIntoANamespaceOwnedByAnotherUserNamespaceStatesTheRule() throws {
+        let s = marker(7555)
+        let tools = ["/usr/bin/unshare", "/usr/bin/nsenter"]
+        try XCTSkipUnless(tools.allSatisfy { access($0, X_OK) == 0 }, "needs util-linux unshare and nsenter")
+        let holder = try XCTUnwrap(start([tools[0], "-p", "-f", "--mount-proc", tools[0], "-U", "-r", "/bin/sleep", s]))
+        var target: Int32 = 0
+        defer {
+            if target > 0 { kill(target, SIGKILL) }
+            waitForExit(holder)
+        }
+        XCTAssertTrue(waitUntil(timeout: 5) {
+            target = self.processes().first { p in
+                p.name == "sleep" && (try? String(contentsOfFile: "/proc/\(p.pid)/cmdline", encoding: .utf8)) == "/bin/sleep\0\(s)\0"
+            }?.pid ?? 0
+            return target > 0
+        })
+        let link = { (what: String, pid: String) in try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(what)") }
+        XCTAssertNotEqual(try link("user", "\(target)"), try link("user", "self"), "the witness: another user namespace")
+        XCTAssertNotEqual(try link("pid", "\(target)"), try link("pid", "self"), "and another PID namespace")
+        let r = run([tools[1], "-t", "\(target)", "-U", Self.binary!, "-c",
+                     "try spawn --ns \(target) --wait sh -c 'echo joined'\nns id \(target)"])
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertFalse(r.stdout.contains("joined"), r.transcript)
+        XCTAssertEqual(r.stdoutLines, [try link("pid", "\(target)")], "the namespace file opens: only setns is refused\n\(r.transcript)")
+        assertLocatedError(r.stderr, at: "-c:1:16", "setns(pid:[")
+        assertContains(r.stderr, "EPERM")
+        assertContains(r.stderr, "needs CAP_SYS_ADMIN in the user namespace that owns it")
+        assertContains(r.stderr, "pidsh runs in a user namespace it did not make")
+    }
+
     /// kill's EPERM states kill_ok_by_cred's rule, the caret on the target.
     func testKillOfAnotherUsersProcessStatesTheRule() throws {
         let s = marker(7554)
