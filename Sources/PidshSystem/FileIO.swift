@@ -175,12 +175,7 @@ public enum FileIO {
 
     /// A program by name: a path if it contains `/`, else the first executable on PATH.
     public static func findExecutable(_ name: String, path: String?) -> String? {
-        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
-        for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
-            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
-            var st = stat()
-            if access(candidate, X_OK) == 0, stat(candidate, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR { return candidate }
-        }
+        if case .executable(let found) = CommandLookup.find(name, path: path) { return found }
         return nil
     }
 

@@ -13,24 +13,26 @@ public enum KernelRules {
         if let e = namespaceStageError(stage: stage, errno: e, options: options) { return e }
         switch stage {
         case Int32(PIDSH_STAGE_EXEC.rawValue):
-            let why: String
-            switch e {
-            case ENOENT: why = "no such file: \(options.path ?? program)"
-            case EACCES: why = "\(options.path ?? program) is not executable (permission denied, or a directory)"
-            case ENOEXEC: why = "\(options.path ?? program) is not a program the kernel can run (no #! line, wrong format)"
-            default: why = "execve failed"
-            }
-            return SystemError(errnoValue: e, "exec \(program)", explanation: why)
+            var error = execError(e, program: program, path: options.path ?? program)
+            error.culprit = .program
+            return error
         case Int32(PIDSH_STAGE_CLONE.rawValue):
-            return cloneError(e, what: options.newPIDNamespace ? "clone(CLONE_NEWPID) for \(program)" : "fork for \(program)",
-                              intoNamespace: options.joinNamespace)
+            var error = cloneError(e, what: options.newPIDNamespace ? "clone(CLONE_NEWPID) for \(program)" : "fork for \(program)",
+                                   intoNamespace: options.joinNamespace)
+            // The namespace joined has no init any more, or is nested too deep for a new one.
+            if options.joinNamespace != nil && (e == ENOMEM || e == ENOSPC) { error.culprit = .namespace }
+            return error
         case Int32(PIDSH_STAGE_SETNS.rawValue):
-            return setnsError(e, namespace: options.joinNamespace)
+            var error = setnsError(e, namespace: options.joinNamespace)
+            error.culprit = .namespace
+            return error
         case Int32(PIDSH_STAGE_OPEN_OWN_NS.rawValue):
             return pendingUnshareError(e, what: "spawn --ns")
         case Int32(PIDSH_STAGE_MOUNT_PROC.rawValue):
-            return SystemError(errnoValue: e, "mount proc for \(program)",
-                               explanation: e == EPERM ? privilegeHint : "the child could not mount a procfs of its namespace")
+            var error = SystemError(errnoValue: e, "mount proc for \(program)",
+                                    explanation: e == EPERM ? privilegeHint : "the child could not mount a procfs of its namespace")
+            error.culprit = .mountPoint
+            return error
         case Int32(PIDSH_STAGE_REMOUNT_PROC.rawValue):
             return SystemError(errnoValue: e, "remount /proc for \(program)",
                                explanation: e == EPERM ? privilegeHint : "the child could not make its mount namespace private and remount /proc")
@@ -40,6 +42,21 @@ public enum KernelRules {
         default:
             return SystemError(errnoValue: e, "spawn \(program) (stage \(stage))")
         }
+    }
+
+    /// execve failures. ENOENT for a file that exists means what it names cannot be
+    /// found: the interpreter of its `#!` line, or its ELF loader.
+    static func execError(_ e: Int32, program: String, path: String) -> SystemError {
+        let why: String
+        switch e {
+        case ENOENT where FileIO.exists(path):
+            why = "\(path) exists, but the interpreter its #! line names (or the loader a binary needs) does not"
+        case ENOENT: why = "no such file: \(path)"
+        case EACCES: why = "\(path) is not executable (no execute permission, a directory, or a file system mounted noexec)"
+        case ENOEXEC: why = "\(path) is not a program the kernel can run (no #! line, wrong format)"
+        default: why = "execve failed"
+        }
+        return SystemError(errnoValue: e, "exec \(program)", explanation: why)
     }
 
     /// clone/fork failures: the rules of dead namespaces, depth and privilege.
@@ -77,6 +94,9 @@ public enum KernelRules {
         case EINVAL:
             return SystemError(errnoValue: e, what, explanation:
                 "a process may only send its children into its own PID namespace or one of its descendants, never an ancestor or a sibling")
+        case EPERM where capabilityReach != nil:
+            return SystemError(errnoValue: e, what, explanation:
+                "setns(2) into a PID namespace needs CAP_SYS_ADMIN in the user namespace that owns it (and in the caller's): \(capabilityReach!), and \(ns?.id ?? "that namespace") is owned by another one (the host's, or one another program made). Run pidsh as root (of the host) to join it")
         case EPERM:
             return SystemError(errnoValue: e, what, explanation: privilegeHint)
         default:
@@ -101,6 +121,41 @@ public enum KernelRules {
         default:
             return SystemError(errnoValue: e, "unshare(CLONE_NEWPID)")
         }
+    }
+
+    /// A PID that pidsh's /proc does not show: it has ended, or it is outside pidsh's
+    /// PID namespace — which, for a rootless pidsh of its own namespace, is every host
+    /// process.
+    public static func invisibleProcess(_ pid: Int32) -> String {
+        let rule = "a process sees only the processes of its own PID namespace and of the namespaces below it"
+        guard SessionSetup.placement == .rootlessInOwnNamespace else {
+            return "no process \(pid) in pidsh's PID namespace: it has ended, or it lives outside (\(rule))"
+        }
+        return "no process \(pid) is visible from pidsh's PID namespace (\(rule)). As a normal user pidsh runs here as PID 1 of a PID namespace of its own — in the REPL, with --own-pid-namespace, and for a script that names setns, unshare or source — because only there can it send its children back after setns or unshare --pid; the host's processes are outside it. To reach one, run a script that names none of those (pidsh then stays in the host's PID namespace), or run pidsh as root"
+    }
+
+    /// Opening /proc/PID/ns/pid refused (EACCES): the ptrace rule, and setns's.
+    public static func namespaceAccessRule(_ pid: Int32) -> String {
+        var why = "opening another process's namespace needs ptrace read access to it (PTRACE_MODE_READ): being the same user in the same user namespace, holding every capability the process holds, or holding CAP_SYS_PTRACE in the user namespace the process belongs to; and setns(2) into a PID namespace then needs CAP_SYS_ADMIN in the user namespace that owns it"
+        if let reach = capabilityReach {
+            why += ". \(reach.prefix(1).uppercased() + reach.dropFirst()); process \(pid) belongs to another one (the host's, or one another program made), so the kernel refuses. Run pidsh as root (of the host) to join it, or start the process from this pidsh"
+        }
+        return why
+    }
+
+    /// kill(2)/pidfd_send_signal(2) refused (EPERM): kernel/signal.c's kill_ok_by_cred.
+    public static func signalPermissionRule(_ pid: Int32) -> String {
+        "a process may signal another only when its real or effective uid is the other's real or saved uid, or when it holds CAP_KILL in the user namespace the other belongs to: process \(pid) runs as another user than pidsh's (\(UserIDMap.current().pidshUser()))\(capabilityReach.map { ", and \($0)" } ?? "")"
+    }
+
+    /// Where pidsh's capabilities reach, when that is not everywhere (nil as the
+    /// host's root): a user namespace and those below it.
+    static var capabilityReach: String? {
+        guard SessionSetup.inUserNamespace else { return nil }
+        if SessionSetup.placement != .asStarted {
+            return "as a normal user pidsh holds capabilities only in a user namespace of its own (where it is root) and in those below it"
+        }
+        return "pidsh runs in a user namespace it did not make (a container's, or one entered with nsenter), and its capabilities reach only that user namespace and those below it"
     }
 
     /// `setns`/`unshare --pid` in a rootless pidsh that stayed in the host's PID

@@ -97,10 +97,12 @@ extension MountLog {
         let resolved = MountPath.resolved(fd) ?? MountPath.absolute(path)
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError.last("stat \(path)") }
-        if !made, st.st_uid != geteuid(), st.st_uid != 0 {
-            throw UsageError("mount point \(path) is owned by uid \(st.st_uid), not by pidsh's user: refused (someone else could swap what is mounted there)")
-        }
+        // /proc first: rootless, root's /proc shows as another owner's, and that it is
+        // /proc is the reason that matters.
         if MountPath.isProc(resolved) { throw UsageError(Self.procRefusal(resolved, unmounting: false)) }
+        if !made, st.st_uid != geteuid(), st.st_uid != 0 {
+            throw UsageError(Self.ownerRefusal(path, uid: st.st_uid))
+        }
         if directoryRecord(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)) == nil {
             let lock = pidsh_lock_directory_shared(fd, 2000)
             if lock < 0 && Glibc.errno == EWOULDBLOCK {
@@ -121,6 +123,12 @@ extension MountLog {
             close(parent)
         }
         return MountPoint(path: resolved, fd: fd, made: made, record: newRecordID())
+    }
+
+    /// A mount point someone else owns: who, as far as the kernel lets pidsh know.
+    static func ownerRefusal(_ path: String, uid: UInt32) -> String {
+        let map = UserIDMap.current()
+        return "mount point \(path) belongs to \(map.owner(uid)), not to pidsh's user (\(map.pidshUser())): refused (its owner could swap what is mounted there). Make the directory yourself, or name a path that does not exist yet (pidsh makes it, and removes it at exit)"
     }
 
     func directoryRecord(dev: UInt64, ino: UInt64) -> DirectoryRecord? {

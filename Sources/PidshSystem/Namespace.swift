@@ -35,7 +35,8 @@ public final class Namespace: @unchecked Sendable {
         if fd < 0 {
             let e = Glibc.errno
             throw SystemError(errnoValue: e == ENOENT ? ESRCH : e, "open \(path)",
-                              explanation: e == ENOENT ? "process \(pid) is gone" : nil)
+                              explanation: e == ENOENT ? KernelRules.invisibleProcess(pid)
+                                : e == EACCES || e == EPERM ? KernelRules.namespaceAccessRule(pid) : nil)
         }
         return try Namespace(adopting: fd)
     }

@@ -160,9 +160,13 @@ public struct ProcStatus: Sendable, Equatable {
     /// The single-letter state ("S" of "S (sleeping)").
     public var stateLetter: String { state.first.map(String.init) ?? "?" }
 
-    public func catches(signal: Int32) -> Bool { sigCaught & (1 << UInt64(signal - 1)) != 0 }
-    public func blocks(signal: Int32) -> Bool { sigBlocked & (1 << UInt64(signal - 1)) != 0 }
-    public func ignores(signal: Int32) -> Bool { sigIgnored & (1 << UInt64(signal - 1)) != 0 }
+    public func catches(signal: Int32) -> Bool { Self.has(sigCaught, signal) }
+    public func blocks(signal: Int32) -> Bool { Self.has(sigBlocked, signal) }
+    public func ignores(signal: Int32) -> Bool { Self.has(sigIgnored, signal) }
+    /// Signal N's bit of a SigCgt/SigBlk/SigIgn mask; signal 0 (`kill -0`) has none.
+    static func has(_ mask: UInt64, _ signal: Int32) -> Bool {
+        (1...64).contains(signal) && mask & (1 << UInt64(signal - 1)) != 0
+    }
     /// PID 1 of a PID namespace (NSpid's last entry), whichever namespace that is.
     public var isNamespaceInit: Bool { nspid.last == 1 }
     /// Stopped (SIGSTOP, SIGTSTP...): State `T`.

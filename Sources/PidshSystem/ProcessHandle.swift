@@ -43,7 +43,7 @@ public final class ProcessHandle: @unchecked Sendable {
     public static func observe(pid: Int32) throws -> ProcessHandle {
         let fd = pidsh_pidfd_open(pid)
         if fd < 0 {
-            throw SystemError.last("pidfd_open(\(pid))", explanation: Glibc.errno == ESRCH ? "no process \(pid) exists (it has exited, or it is not visible from pidsh's namespace)" : nil)
+            throw SystemError.last("pidfd_open(\(pid))", explanation: Glibc.errno == ESRCH ? KernelRules.invisibleProcess(pid) : nil)
         }
         return ProcessHandle(pid: pid, pidfd: fd, isChild: false, command: [])
     }
@@ -193,7 +193,8 @@ public final class ProcessHandle: @unchecked Sendable {
         if r != 0 {
             let e = Glibc.errno
             throw SystemError(errnoValue: e, "kill -\(Signals.name(of: sig).dropFirst(3)) \(pid)",
-                              explanation: e == ESRCH ? "process \(pid) has already ended: there is nothing left to signal" : nil)
+                              explanation: e == ESRCH ? "process \(pid) has already ended: there is nothing left to signal"
+                                : e == EPERM ? KernelRules.signalPermissionRule(pid) : nil)
         }
     }
 

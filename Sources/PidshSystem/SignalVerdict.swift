@@ -20,6 +20,9 @@ public struct SignalVerdict: Equatable, Sendable {
     /// pidsh's namespace: an ancestor of the target's when the target's NSpid has more
     /// than one entry (pidsh sees it at a deeper level).
     public static func judge(_ signal: Int32, target: ProcStatus, pid: Int32) -> SignalVerdict {
+        // Signal 0 sends nothing: the kernel only checks that the process exists and may
+        // be signalled, and kill(2) returns 0.
+        if signal == 0 { return .delivered }
         let fromAncestor = target.nspid.count > 1
         let name = Signals.name(of: signal)
         let who = target.isNamespaceInit ? "PID 1 of its namespace (PID \(pid) here)" : "process \(pid)"

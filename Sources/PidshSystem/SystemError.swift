@@ -10,6 +10,24 @@ public struct SystemError: Error, CustomStringConvertible, Equatable {
     public let operation: String
     /// Why the kernel said no, when that is known; nil leaves just the errno text.
     public let explanation: String?
+    /// The part of the request the kernel refused, when the user named it: a message
+    /// puts its caret there, and a program that could not be executed gives sh's status.
+    public var culprit: Culprit?
+
+    public enum Culprit: Equatable, Sendable {
+        /// exec of the program (ENOENT: 127, as sh; any other errno: 126)
+        case program
+        /// the namespace joined (setns, or a fork into a namespace whose init is gone)
+        case namespace
+        /// the procfs mount point
+        case mountPoint
+    }
+
+    /// sh's status for a program that could not be executed; nil for other failures.
+    public var shellStatus: Int32? {
+        guard culprit == .program else { return nil }
+        return errno.rawValue == ENOENT ? 127 : 126
+    }
 
     public init(_ errno: Errno, _ operation: String, explanation: String? = nil) {
         self.errno = errno

@@ -35,7 +35,7 @@ struct SessionFlags: ParsableArguments {
     var trace = false
     @Flag(help: "Print the script's #: narration lines.")
     var narrate = false
-    @Flag(help: "Show each statement before it runs and wait for Enter (on a terminal).")
+    @Flag(help: "Show each statement before it runs and wait (on a terminal): Enter runs it, q quits, Ctrl-C stops.")
     var step = false
     @Flag(help: "Mount in the host's mount namespace (visible to other terminals); undone at exit, `pidsh cleanup` after a kill.")
     var sharedMounts = false

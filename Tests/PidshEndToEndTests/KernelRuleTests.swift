@@ -157,7 +157,7 @@ final class KernelRuleTests: EndToEndTestCase {
         assertContains(r.stderr, "error: kill -KILL")
         assertContains(r.stderr, "ESRCH")
         assertContains(r.stderr, "has already ended (exited 0): there is nothing left to signal")
-        assertContains(r.stderr, "is gone")
+        assertContains(r.stderr, "in pidsh's PID namespace: it has ended")
         assertContains(r.stderr, "has ended")
     }
 }

@@ -89,7 +89,7 @@ final class KillWaitTests: EndToEndTestCase {
         XCTAssertEqual(f["a"], "137", "the kernel SIGKILLs every member when the init dies")
         XCTAssertEqual(f["b"], "137")
         XCTAssertEqual(f["init"], "[]")
-        assertContains(r.stderr, "-c:10:1: error: spawn: fork for sleep: ENOMEM")
+        assertContains(r.stderr, "-c:10:12: error: spawn: fork for sleep: ENOMEM")
         assertContains(r.stderr, "has no init any more")
         assertContains(r.stderr, "once its PID 1 has exited the kernel lets no new process into it")
     }
@@ -175,7 +175,7 @@ final class KillWaitTests: EndToEndTestCase {
         assertNotContains(r.stderr, "kill: kill")
         assertContains(r.stderr, "ESRCH")
         XCTAssertEqual(r.stderr.components(separatedBy: "wait: pidfd_open(").count - 1, 3, "wait by PID of a reaped process, twice, and of no process")
-        assertContains(r.stderr, "no process 999999999 exists")
+        assertContains(r.stderr, "no process 999999999 in pidsh's PID namespace")
         assertContains(r.stderr, "unknown signal -BOGUS")
         assertContains(r.stderr, "did you mean -TERM?")
         assertContains(r.stderr, "kill needs a process or a namespace")
@@ -220,5 +220,21 @@ final class KillWaitTests: EndToEndTestCase {
         """#)
         XCTAssertEqual(r.fields["status"], "1", r.transcript)
         assertContains(r.stderr, "has no live init: it is already torn down")
+    }
+
+    /// `kill -0` sends nothing (the kernel checks that the process exists and may be
+    /// signalled): it succeeds on a live process, a namespace's init included, and the
+    /// process runs on. It used to crash pidsh (a shift by -1 reading SigBlk).
+    func testKillZeroChecksWithoutSignalling() throws {
+        let s = marker(7561)
+        let r = pidsh("""
+        let p = spawn sleep \(s)
+        let i = spawn --newpid sleep \(s)
+        let v = kill -0 $p $i
+        echo "v=$v p=$p.status i=$i.status"
+        """)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertEqual(r.fields["v"], "delivered delivered p=running i=running", r.transcript)
+        XCTAssertEqual(r.stderr, "", r.transcript)
     }
 }

@@ -228,7 +228,7 @@ final class NamespaceTests: EndToEndTestCase {
         XCTAssertEqual(l[2], l[4], "ns id PID")
         XCTAssertEqual(l[3], l[5], "ns id $$: pidsh's own")
         assertContains(r.stderr, "ns id needs one namespace, process or PID")
-        assertContains(r.stderr, "process 999999999 is gone")
+        assertContains(r.stderr, "no process 999999999 in pidsh's PID namespace: it has ended, or it lives outside")
         assertContains(r.stderr, "expected a namespace, a process or a PID, got \"notapid\"")
     }
 }

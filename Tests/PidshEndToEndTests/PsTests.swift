@@ -59,6 +59,39 @@ final class PsTests: EndToEndTestCase {
         assertContains(r.stderr, "did you mean nspid?")
     }
 
+    /// procps' `-o FIELD=` drops the header (and with every column unnamed, the header
+    /// line), `FIELD=HEADER` renames it, `-o` may be repeated, and `comm` is the command
+    /// name: checked against procps' own `ps` on the same process.
+    func testDashOEqualsAndCommAsProcpsHasThem() throws {
+        let s = marker(7541)
+        let r = expectSuccess(pidsh(#"""
+        let a = spawn sh -c 'exec sleep \#(s)'
+        echo "pid=$a.pid"
+        echo "--- pidsh"
+        ps -C sleep -o pid=,comm=
+        echo "--- procps"
+        command ps -o pid=,comm= -p $a.pid
+        echo "--- renamed"
+        ps -C sleep -o pid=PROCESS -o comm= -e
+        echo "--- end"
+        try ps -o pid=,comm=,nspd=
+        """#))
+        let parts = r.stdout.components(separatedBy: "\n--- ")
+        XCTAssertEqual(parts.count, 5, r.transcript)
+        guard parts.count == 5, let pid = r.fields["pid"] else { return }
+        let ours = rows(String(parts[1].drop { $0 != "\n" }))
+        let procps = rows(String(parts[2].drop { $0 != "\n" }))
+        XCTAssertEqual(procps, [[pid, "sleep"]], "procps' witness\n\(r.transcript)")
+        XCTAssertTrue(ours.allSatisfy { Int($0.first ?? "") != nil }, "no header line\n\(r.transcript)")
+        XCTAssertEqual(ours.filter { $0.first == pid }, procps, "the same row as procps\n\(r.transcript)")
+        let renamed = rows(String(parts[3].drop { $0 != "\n" }))
+        XCTAssertEqual(renamed.first, ["PROCESS"], "one named column: the header line stays, the other column unnamed\n\(r.transcript)")
+        XCTAssertTrue(renamed.contains([pid, "sleep"]), r.transcript)
+        // An unknown field: the caret is on -o's value.
+        assertContains(r.stderr, "-c:10:11: error: ps: unknown ps field `nspd`")
+        assertContains(r.stderr, "did you mean nspid?")
+    }
+
     /// A namespace A with a parent/child pair, a nested namespace B below it and a
     /// sibling namespace C; `ps --ns A` must show A's members and B's, not C's, not pidsh.
     let layout = #"""
@@ -209,7 +242,7 @@ final class PsTests: EndToEndTestCase {
         XCTAssertEqual(r.fields["ended"]?.split(separator: " ").count, 2, "an ended process shows the PIDs it had")
         XCTAssertEqual(r.fields["ended"]?.split(separator: " ").last, "1")
         assertContains(r.stderr, "pidfd_open(999999999): ESRCH")
-        assertContains(r.stderr, "no process 999999999 exists")
+        assertContains(r.stderr, "no process 999999999 in pidsh's PID namespace")
     }
 
     func testPsErrors() throws {

@@ -117,9 +117,9 @@ final class ReliabilityBadInputTests: ReliabilityTestCase {
             ("spawn /no/such/program", "-c:1:7", "no such program: /no/such/program"),
             ("spawn no-such-program-pidsh", "-c:1:7", "command not found: no-such-program-pidsh"),
             ("spawn --newpid /no/such/program", "-c:1:16", "no such program"),
-            ("let ns = ns new\nkill $ns\nspawn --ns $ns /bin/true", "-c:3:1", "has no init any more"),
-            ("let ns = ns new\nkill $ns\nns new --parent $ns", "-c:3:1", "has no init any more"),
-            ("let n = nest 32 --no-mount\nns new --parent $n.last", "-c:2:1", "at most 32 levels"),
+            ("let ns = ns new\nkill $ns\nspawn --ns $ns /bin/true", "-c:3:12", "has no init any more"),
+            ("let ns = ns new\nkill $ns\nns new --parent $ns", "-c:3:17", "has no init any more"),
+            ("let n = nest 32 --no-mount\nns new --parent $n.last", "-c:2:17", "at most 32 levels"),
             ("let n = nest 32 --no-mount\nsetns $n.last\nspawn --newpid /bin/true", "-c:3:1", "at most 32 levels"),
             ("nest 33 --no-mount", "-c:1:1", "at most 32 levels"),
         ]
@@ -152,12 +152,12 @@ final class ReliabilityBadInputTests: ReliabilityTestCase {
         XCTAssertEqual(r.fields["code"], "0")
         assertContains(r.stdout, "survived")
         assertNotContains(r.stdout, "not reached")
-        assertLocatedError(r.stderr, at: "-c:5:5", "has already ended")
-        assertLocatedError(r.stderr, at: "-c:6:5", "has already ended")
-        assertLocatedError(r.stderr, at: "-c:7:5", "has already ended")
+        assertLocatedError(r.stderr, at: "-c:5:10", "has already ended")
+        assertLocatedError(r.stderr, at: "-c:6:10", "has already ended")
+        assertLocatedError(r.stderr, at: "-c:7:16", "has already ended")
         assertLocatedError(r.stderr, at: "-c:8:10", "no process")
         assertLocatedError(r.stderr, at: "-c:9:10", "no process")
-        assertLocatedError(r.stderr, at: "-c:11:1", "has already ended")
+        assertLocatedError(r.stderr, at: "-c:11:6", "has already ended")
 
         // A namespace torn down twice.
         if getuid() == 0 {

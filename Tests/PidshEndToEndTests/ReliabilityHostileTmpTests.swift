@@ -63,11 +63,11 @@ final class ReliabilityHostileTmpTests: ReliabilityTestCase {
         for code in ["mount proc \(d)/foreign", "spawn --newpid --mount-proc \(d)/foreign /bin/true"] {
             let (r, mounts) = procMountsAfter("try " + code)
             XCTAssertEqual(mounts.filter { $0.hasPrefix(d) }, [], r.transcript)
-            assertContains(r.stderr, "owned by uid 65534")
+            assertContains(r.stderr, "belongs to uid 65534")
             assertContains(r.stderr, "refused")
             let plain = pidsh(code)
             XCTAssertEqual(plain.status, 1, plain.transcript)
-            assertLocatedError(plain.stderr, at: code.hasPrefix("mount") ? "-c:1:12" : "-c:1:29", "owned by uid 65534")
+            assertLocatedError(plain.stderr, at: code.hasPrefix("mount") ? "-c:1:12" : "-c:1:29", "belongs to uid 65534")
         }
         XCTAssertTrue(exists(d + "/foreign"), "a directory pidsh did not create is never removed")
         // A directory of root's (pidsh's user) is fine, and stays after.

@@ -523,7 +523,7 @@ final class ReplPtyTests: EndToEndTestCase {
 
     /// Starts `pidsh` on a new pty with the given line editor; skips if its library is absent.
     func start(_ editor: String, environment extra: [String: String] = [:], directory: String? = nil,
-               stdin: FileHandle? = nil, controllingTerminal: Bool = true,
+               stdin: FileHandle? = nil, controllingTerminal: Bool = true, arguments: [String] = [],
                file: StaticString = #filePath, line: UInt = #line) throws -> PtyTerminal {
         switch editor {
         case "libedit": try XCTSkipUnless(Self.canLoad(["libedit.so.2", "libedit.so"]), "libedit (libedit.so.2) is not installed")
@@ -546,7 +546,7 @@ final class ReplPtyTests: EndToEndTestCase {
         env["PIDSH_PTY_TAG"] = ptyTag
         for (k, v) in extra { env[k] = v }
         // setsid -c makes the pty (its stdin) the controlling terminal of a new session.
-        let argv = controllingTerminal ? [setsid, "-w", "-c", Self.binary!] : [Self.binary!]
+        let argv = (controllingTerminal ? [setsid, "-w", "-c", Self.binary!] : [Self.binary!]) + arguments
         let t = try PtyTerminal(argv: argv, environment: env, directory: directory ?? tempDir, stdin: stdin,
                                 editing: editor != "plain" && stdin == nil, file: file, line: line)
         terminals.append(t)

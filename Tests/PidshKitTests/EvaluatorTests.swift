@@ -262,10 +262,10 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertTrue(r.err.contains("t.pidsh:5:8: error: cd /nonexistent-dir: ENOENT"), r.err)
         assertOutput("try true\necho $?", "0\n")
         assertOutput("try let x = sh -c 'echo partial; exit 2'\necho $?", "2\n")
-        // An unknown command under try is reported, not fatal.
+        // An unknown command under try is reported, not fatal; `$?` is sh's 127.
         let u = runScript("try nosuchcommand-xyz\necho $?")
         XCTAssertEqual(u.outcome, .success)
-        XCTAssertEqual(u.out, "1\n")
+        XCTAssertEqual(u.out, "127\n")
     }
 
     func testExpect() {

@@ -121,7 +121,7 @@ final class MountTests: SystemTestCase {
         let dir = path("theirs")
         XCTAssertEqual(mkdir(dir, 0o755), 0)
         XCTAssertEqual(chown(dir, 65534, 65534), 0)
-        assertUsageError(mentions: ["owned by uid 65534"]) { try session.mounts.mountProc(at: dir, namespace: nil) }
+        assertUsageError(mentions: ["belongs to uid 65534"]) { try session.mounts.mountProc(at: dir, namespace: nil) }
         XCTAssertEqual(mountPoints(under: tempDir), [])
     }
 

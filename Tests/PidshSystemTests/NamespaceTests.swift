@@ -226,6 +226,6 @@ final class NamespaceTests: SystemTestCase {
         let p = try session.spawn(SpawnOptions(path: "/bin/true", arguments: ["true"]))
         _ = try p.wait(interruptible: false)
         assertSystemError(ESRCH, mentions: ["ended"]) { try p.namespace() }
-        assertSystemError(ESRCH, mentions: ["gone"]) { try Namespace.of(pid: p.pid) }
+        assertSystemError(ESRCH, mentions: ["has ended"]) { try Namespace.of(pid: p.pid) }
     }
 }

@@ -16,6 +16,8 @@ public struct BuiltinCall {
     public var plainFailure = false
     /// What `$?` becomes, when not the builtin's own status.
     public var dollarQuestion: Int32?
+    /// What it printed is its value (`pids`, `ns id`): the REPL does not show it again.
+    public var printedItsValue = false
 
     public var session: Session { interpreter.session }
 
@@ -27,6 +29,9 @@ public struct BuiltinCall {
         public var options: [String: Value] = [:]
         /// Where each option's value stands (an argument index), for carets.
         public var valueIndex: [String: Int] = [:]
+        /// Every value of an option given more than once (`ps -o pid -o comm`), in
+        /// order, each with its argument index; `options` keeps the last.
+        public var allValues: [String: [(Value, Int)]] = [:]
         public var flags: Set<String> = []
         public var positionals: [(Value, Int)] = []   // value, argument index
         public var command: [Value] = []
@@ -69,9 +74,11 @@ public struct BuiltinCall {
                     if let inlineValue {
                         p.options[opt.name] = .string(inlineValue)
                         p.valueIndex[opt.name] = i
+                        p.allValues[opt.name, default: []].append((.string(inlineValue), i))
                     } else if i + 1 < args.count, !opt.valueOptional || Self.looksLikePath(args[i + 1]) {
                         p.options[opt.name] = args[i + 1]
                         p.valueIndex[opt.name] = i + 1
+                        p.allValues[opt.name, default: []].append((args[i + 1], i + 1))
                         i += 1
                     } else if opt.valueOptional {
                         p.flags.insert(opt.name)
@@ -151,8 +158,10 @@ public struct BuiltinCall {
                              argument: Int?) throws -> (ProcessHandle, ExitStatus?) {
         let argv = words.map(Printer.string)
         guard let name = argv.first else { throw BuiltinError("a command to run is missing") }
-        guard let path = FileIO.findExecutable(name, path: FileIO.environment("PATH")) else {
-            throw BuiltinError(name.contains("/") ? "no such program: \(name)" : "command not found: \(name) (not on $PATH)", argument: argument)
+        let path: String
+        switch ProgramLookup.find(name, notFound: "command not found: \(name) (not on $PATH)") {
+        case .program(let found): path = found
+        case .refused(let why, let status): throw BuiltinError(why, argument: argument, status: status)
         }
         var opts = SpawnOptions(path: path, arguments: argv)
         try configure(&opts)

@@ -45,7 +45,8 @@ enum Columns {
             while s.hasSuffix(" ") { s.removeLast() }
             return s
         }
-        var out = line(headers) + "\n"
+        // As procps: when no column has a name (`ps -o pid=,comm=`), no header line.
+        var out = headers.allSatisfy { $0.isEmpty } ? "" : line(headers) + "\n"
         for r in rows { out += line(r) + "\n" }
         return out
     }

@@ -5,39 +5,33 @@ import PidshSystem
 enum InspectionBuiltins {
     static let all: [BuiltinSpec] = [ps, pids, nsList, nsTree, nsId]
 
-    static let psFields = ["pid", "ppid", "stat", "cmd", "name", "nspid", "pids", "level", "ns"]
+    static let psFields = ["pid", "ppid", "stat", "cmd", "name", "nspid", "pids", "level", "ns", "comm"]
         + NamespaceType.allCases.map { $0.psField }
 
     static let ps = BuiltinSpec(
-        name: "ps", synopsis: "ps [--ns NS|PROCESS] [-C NAME] [-o FIELD,...] [--tree] [--mine] [-w] [--json]",
+        name: "ps", synopsis: "ps [--ns NS|PROCESS] [-C NAME] [-o FIELD[=HEADER],...] [-e] [--tree] [--mine] [-w] [--json]",
         summary: "Processes as seen from a namespace (default: pidsh's), with PIDs and PPIDs as that namespace numbers them.",
         options: [OptionSpec("--ns", "NS", "look from NS (a namespace or a process in one)"),
                   OptionSpec("-C", "NAME", "only processes named NAME"),
                   // reduce, not joined(separator:): this runs at every start-up, and the
                   // unspecialised joined costs a runtime conformance look-up (~0.4 ms).
-                  OptionSpec("-o", "FIELD,...", "columns: " + psFields.dropFirst().reduce(psFields[0]) { $0 + " " + $1 }),
+                  OptionSpec("-o", "FIELD[=HEADER],...", "columns: " + psFields.dropFirst().reduce(psFields[0]) { $0 + " " + $1 }
+                             + "; as procps: `comm` is the command name (COMMAND), FIELD=HEADER renames a column, `pid=` leaves it unnamed and when no column is named there is no header line; -o may be repeated"),
+                  OptionSpec("-e", aliases: ["-A"], "every process of the view (the default; accepted as procps has it)"),
                   OptionSpec("--tree", "the process tree as seen from that namespace"),
                   OptionSpec("--mine", "only processes this pidsh session started, and their descendants"),
                   Listings.wideOption,
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
-        examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps --ns $child", "ps --ns $ns --tree", "ps --mine --json", "ps -w"],
+        examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps -o pid=,comm=", "ps --ns $child", "ps --ns $ns --tree", "ps --mine --json", "ps -w"],
         errors: ["unknown ps field (the note lists them)", "NS is not pidsh's namespace or a descendant of it: pidsh cannot see its processes",
                  "unexpected argument: ps takes no positional arguments"]
     ) { call in
         let p = try call.parse()
         try NamespaceBuiltins.noPositionals(p, call.spec)
-        let (inode, level, nsID) = try viewpoint(p.value("--ns"), call: call)
-        var fields = ["pid", "ppid", "stat", "cmd"]
-        if let o = p.value("-o") {
-            fields = Printer.string(o).split(separator: ",").map { String($0).trimmingSpaces().lowercased() }
-            for f in fields where !psFields.contains(f) {
-                var notes: [String] = []
-                if let s = Suggest.closest(to: f, among: psFields) { notes.append("did you mean \(s)?") }
-                notes.append("fields: " + psFields.joined(separator: " "))
-                throw BuiltinError("unknown ps field `\(f)`", notes: notes)
-            }
-        }
+        let (inode, level, nsID) = try viewpoint(p.value("--ns"), at: p.valueIndex["--ns"], call: call)
+        let columns = try psColumns(p)
+        let fields = columns.map(\.field)
         let table = ProcTable.snapshot(commandLines: fields.contains("cmd") || p.has("--json") || p.has("--tree"))
         var rows = table.view(fromNamespace: inode, level: level)
         if let name = p.value("-C").map(Printer.string) { rows = rows.filter { $0.entry.name == name } }
@@ -58,7 +52,7 @@ enum InspectionBuiltins {
             // depends on the aliases, not on how many digits the host's PIDs have.
             let ids = call.interpreter.ids
             call.write(Listings.fitted(Columns.render(rows.map { row in fields.map { ids.rewrite(cell($0, row, viewLevel: level, table: table)) } },
-                                                      headers: fields.map(header), numeric: fields.map { ["pid", "ppid", "nspid", "level"].contains($0) }),
+                                                      headers: columns.map(\.header), numeric: fields.map { ["pid", "ppid", "nspid", "level"].contains($0) }),
                                        to: call.io.out, wide: p.has("-w")))
         }
         _ = nsID
@@ -77,12 +71,35 @@ enum InspectionBuiltins {
         call.warn("note: pidsh (PID \(me)) is the parent of \(adopted.map { String($0.pid) }.joined(separator: ", ")), which it did not start: pidsh is a child subreaper, so orphans of its programs come to it instead of to PID 1 (`pidsh --no-subreaper` for the kernel's default)")
     }
 
+    /// The columns `-o` asks for (every `-o`, in order), as procps reads them:
+    /// FIELD[=HEADER],... where FIELD is case-insensitive and `=` renames the column
+    /// (an empty name leaves it unnamed). Default: pid ppid stat cmd.
+    static func psColumns(_ p: BuiltinCall.Parsed) throws -> [(field: String, header: String)] {
+        let given = p.allValues["-o"] ?? []
+        guard !given.isEmpty else { return ["pid", "ppid", "stat", "cmd"].map { ($0, header($0)) } }
+        var columns: [(field: String, header: String)] = []
+        for (value, index) in given {
+            for item in Printer.string(value).split(separator: ",", omittingEmptySubsequences: false) {
+                let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let field = String(parts[0]).trimmingSpaces().lowercased()
+                guard psFields.contains(field) else {
+                    var notes: [String] = []
+                    if let s = Suggest.closest(to: field, among: psFields) { notes.append("did you mean \(s)?") }
+                    notes.append("fields: " + psFields.joined(separator: " "))
+                    throw BuiltinError("unknown ps field `\(field)`", notes: notes, argument: index)
+                }
+                columns.append((field, parts.count > 1 ? String(parts[1]) : header(field)))
+            }
+        }
+        return columns
+    }
+
     /// The namespace to look from: (inode, level below pidsh's, id).
-    static func viewpoint(_ v: Value?, call: BuiltinCall) throws -> (UInt64, Int, String) {
+    static func viewpoint(_ v: Value?, at index: Int?, call: BuiltinCall) throws -> (UInt64, Int, String) {
         guard let v else { return (Namespace.ownInode, 0, "pid:[\(Namespace.ownInode)]") }
-        let ns = try call.namespace(v, argument: nil)
+        let ns = try call.namespace(v, argument: index)
         guard let level = ns.level else {
-            throw BuiltinError("\(ns.id) is not pidsh's namespace or a descendant of it: pidsh cannot see its processes")
+            throw BuiltinError("\(ns.id) is not pidsh's namespace or a descendant of it: pidsh cannot see its processes", argument: index)
         }
         return (ns.inode, level, ns.id)
     }
@@ -92,6 +109,7 @@ enum InspectionBuiltins {
         switch f {
         case "stat": return "STAT"
         case "name": return "NAME"
+        case "comm": return "COMMAND"   // as procps
         default: return f.uppercased()
         }
     }
@@ -102,7 +120,7 @@ enum InspectionBuiltins {
         case "ppid": return String(row.ppid)
         case "stat": return row.entry.state
         case "cmd": return commandText(row.entry)
-        case "name": return row.entry.name
+        case "name", "comm": return row.entry.name
         case "nspid": return String(row.entry.nspid.last ?? row.pid)
         case "pids": return row.pids.map(String.init).joined(separator: " ")
         case "level": return String(row.entry.level)
@@ -151,6 +169,7 @@ enum InspectionBuiltins {
         guard !list.isEmpty else { throw BuiltinError("process \(proc.pid) has ended", argument: p.positionals[0].1) }
         if p.has("--json") { call.print(JSON.array(list.map { JSON.number(Int($0)) })) }
         else { call.print(list.map(String.init).joined(separator: " ")) }
+        call.printedItsValue = true
         return .list(list.map { .integer(Int($0)) })
     }
 
@@ -252,7 +271,7 @@ enum InspectionBuiltins {
         options: [OptionSpec("--type", "T", "the process's namespace of this type (pid mnt uts ipc net user cgroup time)")],
         returns: "string",
         examples: ["ns id $child", "ns id $$", "ns id $ns", "ns id $$ --type net"],
-        errors: ["ESRCH: the process is gone", "expected a namespace, a process or a PID", "unknown namespace type"]
+        errors: ["ESRCH: no such process in pidsh's PID namespace (it has ended, or lives outside it)", "EACCES: the process belongs to another user namespace", "expected a namespace, a process or a PID", "unknown namespace type"]
     ) { call in
         let p = try call.parse()
         guard p.positionals.count == 1 else { throw BuiltinError("ns id needs one namespace, process or PID") }
@@ -267,6 +286,7 @@ enum InspectionBuiltins {
             }
         }
         call.print(ns.id)
+        call.printedItsValue = true
         return .string(ns.id)
     }
 }

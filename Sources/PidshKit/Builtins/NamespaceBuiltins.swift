@@ -59,8 +59,12 @@ enum NamespaceBuiltins {
         }
         var parent: Namespace?
         if let v = p.value("--parent") { parent = try call.namespace(v, argument: p.valueIndex["--parent"]) }
-        let ns = try call.session.newNamespace(parent: parent, name: name)
-        return .namespace(ns)
+        do {
+            return .namespace(try call.session.newNamespace(parent: parent, name: name))
+        } catch let e as SystemError where e.culprit == .namespace {
+            // The parent's init is gone, or the parent is nested too deep: its fault.
+            throw BuiltinError(e.description, argument: p.valueIndex["--parent"])
+        }
     }
 
     static let spawn = BuiltinSpec(
@@ -78,7 +82,9 @@ enum NamespaceBuiltins {
         examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'",
                    "spawn --new uts,net --hostname box --wait hostname", "spawn --new user --map-root --wait id -u",
                    "spawn --enter $ctr --wait cat /etc/hostname", "spawn --join $c --type net --wait ip link"],
-        errors: ["command not found (not on $PATH), or no such program", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
+        errors: ["command not found (not on $PATH), or no such program: `$?` is 127; a program that cannot be executed (no execute permission, a directory, ENOEXEC): 126", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
+                 "EACCES: NS belongs to another user namespace (opening it needs ptrace access to its process; joining it, CAP_SYS_ADMIN over its owner)",
+                 "ESRCH: no such process in pidsh's PID namespace (rootless, pidsh PID 1 of its own namespace sees no host process)",
                  "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
                  "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused",
                  "a companion without its type (--hostname without --new uts...)", "EINVAL: joining pidsh's own user namespace", "EPERM: joining a namespace owned by another user namespace"],
@@ -114,13 +120,18 @@ enum NamespaceBuiltins {
         }
         defer { point?.close() }
         let wait = p.has("--wait")
-        let (proc, status) = try call.spawnProgram(p.command, configure: { o in
-            o.newPIDNamespace = new.contains(.pid)
-            o.joinNamespace = join
-            o.procMountPoint = point
-            o.remountProc = p.flags.contains("--mount-proc")
-            o.namespaces = namespaces
-        }, wait: wait, argument: p.commandIndex)
+        let (proc, status): (ProcessHandle, ExitStatus?)
+        do {
+            (proc, status) = try call.spawnProgram(p.command, configure: { o in
+                o.newPIDNamespace = new.contains(.pid)
+                o.joinNamespace = join
+                o.procMountPoint = point
+                o.remountProc = p.flags.contains("--mount-proc")
+                o.namespaces = namespaces
+            }, wait: wait, argument: p.commandIndex)
+        } catch let e as SystemError {
+            throw refused(e, p)
+        }
         proc.label = p.value("--name").map(Printer.string)
         if let status {
             // spawn itself succeeded; `$?` tells how the program ended.
@@ -128,6 +139,20 @@ enum NamespaceBuiltins {
             return .status(status)
         }
         return .process(proc)
+    }
+
+    /// A spawn the kernel refused, with the caret on what it refused: the program, the
+    /// namespace given with --ns, the --mount-proc path; and sh's status for a program
+    /// that could not be executed.
+    static func refused(_ e: SystemError, _ p: BuiltinCall.Parsed) -> BuiltinError {
+        let at: Int?
+        switch e.culprit {
+        case .program?: at = p.commandIndex
+        case .namespace?: at = p.valueIndex["--ns"] ?? p.valueIndex["--join"] ?? p.valueIndex["--enter"]
+        case .mountPoint?: at = p.valueIndex["--mount-proc"]
+        case nil: at = nil
+        }
+        return BuiltinError(e.description, argument: at, status: e.shellStatus ?? 1)
     }
 
     static let unshare = BuiltinSpec(
@@ -172,6 +197,7 @@ enum NamespaceBuiltins {
                   OptionSpec("--keep", "leave it mounted when pidsh exits (with --shared-mounts)")],
         examples: ["mount proc /tmp/nsproc --ns $ns", "ls /tmp/nsproc"],
         errors: ["PATH with `..`, through a symlink, on a file, or with a missing parent: refused",
+                 "PATH owned by another user than pidsh's: refused (rootless, every other owner, root included, shows as the overflow uid 65534)",
                  "ENOMEM: NS's init has exited"]
     ) { call in
         let spec = call.spec
@@ -179,7 +205,7 @@ enum NamespaceBuiltins {
         guard p.positionals.count == 1 else { throw BuiltinError("mount proc needs one PATH") }
         let path = Printer.string(p.positionals[0].0)
         var ns: Namespace? = call.session.childrenNamespace
-        if let v = p.value("--ns") { ns = try call.namespace(v, argument: nil) }
+        if let v = p.value("--ns") { ns = try call.namespace(v, argument: p.valueIndex["--ns"]) }
         do {
             try call.session.mounts.mountProc(at: path, namespace: ns)
         } catch let e as UsageError {
@@ -230,10 +256,10 @@ enum NamespaceBuiltins {
         var argv: [String] = []
         if !p.command.isEmpty {
             argv = p.command.map(Printer.string)
-            guard let found = FileIO.findExecutable(argv[0], path: FileIO.environment("PATH")) else {
-                throw BuiltinError("command not found: \(argv[0])", argument: p.commandIndex)
+            switch ProgramLookup.find(argv[0], notFound: "command not found: \(argv[0]) (not on $PATH)") {
+            case .program(let found): path = found
+            case .refused(let why, let status): throw BuiltinError(why, argument: p.commandIndex, status: status)
             }
-            path = found
         } else if let sleep = FileIO.findExecutable("sleep", path: FileIO.environment("PATH")) {
             path = sleep
             argv = ["sleep", "infinity"]
@@ -263,7 +289,8 @@ enum NamespaceBuiltins {
                   OptionSpec("-q", "no note on stderr when the signal is not simply delivered")],
         returns: "the verdict: delivered, queued, discarded or resumed (a list of them for several targets)",
         examples: ["kill $child", "kill -KILL $ns", "let v = kill -USR1 $init", "expect $v == \"discarded\""],
-        errors: ["ESRCH: the process has already ended",
+        errors: ["ESRCH: the process has already ended, or is not visible from pidsh's PID namespace",
+                 "EPERM: another user's process (the real or effective uid must be its real or saved uid, or CAP_KILL in its user namespace)",
                  "unknown signal -NAME (with a \"did you mean\" note)", "NS has no live init: it is already torn down"]
     ) { call in
         var args = call.arguments
@@ -283,18 +310,22 @@ enum NamespaceBuiltins {
         var verdicts: [Value] = []
         for (i, target) in args.enumerated() {
             let verdict: SignalVerdict
-            if case .namespace(let ns) = target {
-                guard let initProcess = ns.findInit() else {
-                    throw BuiltinError("\(ns.id) has no live init: it is already torn down", argument: i + offset)
+            do {
+                if case .namespace(let ns) = target {
+                    guard let initProcess = ns.findInit() else {
+                        throw BuiltinError("\(ns.id) has no live init: it is already torn down", argument: i + offset)
+                    }
+                    verdict = try send(signal ?? Signals.kill, to: initProcess, call: &call)
+                } else {
+                    let proc = try call.process(target, argument: i + offset)
+                    // Without a signal, a namespace's PID 1 is torn down (a TERM would be
+                    // discarded by the kernel unless it has a handler).
+                    // (Once it has ended too: a second `kill` names the signal it sends a PID 1.)
+                    let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? wasNamespaceInit(proc)
+                    verdict = try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
                 }
-                verdict = try send(signal ?? Signals.kill, to: initProcess, call: &call)
-            } else {
-                let proc = try call.process(target, argument: i + offset)
-                // Without a signal, a namespace's PID 1 is torn down (a TERM would be
-                // discarded by the kernel unless it has a handler).
-                // (Once it has ended too: a second `kill` names the signal it sends a PID 1.)
-                let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? wasNamespaceInit(proc)
-                verdict = try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
+            } catch let e as SystemError {
+                throw BuiltinError(e.description, argument: i + offset)   // the caret on the target refused
             }
             if let rule = verdict.rule, !quiet { call.warn(rule) }
             verdicts.append(.string(verdict.kind.rawValue))

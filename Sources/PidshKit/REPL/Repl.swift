@@ -126,18 +126,29 @@ public final class Repl {
     func continuationPrompt() -> String { "....> " }
 }
 
-/// `--step`: shows each statement before it runs and waits for Enter on a terminal.
+/// `--step`: shows each statement before it runs and, on a terminal, waits: Enter runs
+/// it, `q` quits the script there as `exit` would, Ctrl-C stops it as a SIGINT does.
 final class Stepper {
     unowned let interpreter: Interpreter
     init(interpreter: Interpreter) { self.interpreter = interpreter }
 
-    func pause(_ statement: Statement, _ source: SourceFile?) {
+    func pause(_ statement: Statement, _ source: SourceFile?) throws {
         let loc = statement.location
         let text = source?.lineText(loc.line).trimmingSpaces() ?? ""
         interpreter.out.write("[\(loc.file):\(loc.line)] \(text)\n")
         guard FileIO.isTerminal(0) else { return }
-        interpreter.err.write("  (Enter to run) ")
+        interpreter.err.write("  (Enter runs it, q quits, Ctrl-C stops) ")
+        var answer: [UInt8] = []
         var byte: [UInt8] = [0]
-        while FileIO.readByte(0, &byte) && byte[0] != 10 {}
+        // pidsh's SIGINT handler does not restart the read: a ^C ends it at once.
+        while FileIO.readByte(0, &byte) && byte[0] != 10 { answer.append(byte[0]) }
+        let signal = OwnSignals.takePending()
+        if signal != 0 {
+            interpreter.err.write("\n")
+            throw Interrupted(signal: signal)
+        }
+        if String(decoding: answer, as: UTF8.self).trimmingSpaces() == "q" {
+            throw ExitRequest(code: interpreter.lastStatus)
+        }
     }
 }

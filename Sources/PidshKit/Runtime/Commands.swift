@@ -19,6 +19,8 @@ struct CommandResult {
     var failureLocation: SourceLocation?
     /// The failure is only a status (see `CommandFailed.plainFailure`).
     var plainFailure = false
+    /// The builtin printed its value itself (`BuiltinCall.printedItsValue`).
+    var valuePrinted = false
 }
 
 /// One stage of a pipeline after expansion.
@@ -38,7 +40,7 @@ extension Interpreter {
             result = try runStages(p, capture: capture)
         } catch let e as RuntimeError where reportErrors || p.negated {
             if !e.shownOnRedirectedError { report([e.diagnostic]) }
-            result = CommandResult(status: 1)
+            result = CommandResult(status: e.status)
         } catch let e as CommandFailed where reportErrors || p.negated {
             // A def whose body failed, under if/while/!: its status decides, as a
             // failing external's does (the script goes on).
@@ -72,19 +74,20 @@ extension Interpreter {
             return .builtin(spec, Array(rest.dropFirst(consumed)), command)
         }
         if builtinsAllowed, let f = functions[name] { return .user(f, rest, command) }
-        guard let path = FileIO.findExecutable(name, path: FileIO.environment("PATH")) else {
+        let notFound = builtinsAllowed ? "command not found: \(name) (not a builtin, not a def, not on $PATH)"
+            : "command not found: \(name) (not on $PATH)"
+        switch ProgramLookup.find(name, notFound: notFound) {
+        case .program(let path):
+            return .external(path: path, argv: [name] + rest.map(Printer.string), command)
+        case .refused(let why, let status):
             var notes: [String] = []
             let known = builtins.names + Array(functions.keys)
             if !builtinsAllowed && known.contains(name) {
                 notes.append("`\(name)` is a builtin or a def: `command` skips those and looks only on $PATH")
-            } else if let s = Suggest.closest(to: name, among: known) { notes.append("did you mean `\(s)`?") }
-            let why = name.contains("/") ? "no such program: \(name)"
-                : builtinsAllowed ? "command not found: \(name) (not a builtin, not a def, not on $PATH)"
-                : "command not found: \(name) (not on $PATH)"
+            } else if status == 127, let s = Suggest.closest(to: name, among: known) { notes.append("did you mean `\(s)`?") }
             let at = !builtinsAllowed && command.words.count > 1 ? command.words[1].location : command.words[0].location
-            throw RuntimeError(at, why, notes: notes)
+            throw RuntimeError(at, why, notes: notes, status: status)
         }
-        return .external(path: path, argv: [name] + rest.map(Printer.string), command)
     }
 
     private func runStages(_ p: Pipeline, capture: Bool) throws -> CommandResult {
@@ -154,7 +157,7 @@ extension Interpreter {
                     let proc = try session.spawn(opts)
                     running.append((proc, command))
                 } catch {
-                    failure = RuntimeError(command.location, "\(error)")
+                    failure = RuntimeError(command.location, "\(error)", status: (error as? SystemError)?.shellStatus ?? 1)
                 }
             default:
                 inProcess.append((i, stage, io))
@@ -297,6 +300,7 @@ extension Interpreter {
                 lastStatus = call.status
                 var r = CommandResult(status: call.status, value: v)
                 r.dollarQuestion = call.dollarQuestion
+                r.valuePrinted = call.printedItsValue
                 if call.status != 0 {
                     r.failureMessage = call.failureMessage ?? "`\(spec.name)` failed with status \(call.status)"
                     r.failureLocation = command.location
@@ -305,9 +309,9 @@ extension Interpreter {
                 return r
             } catch let e as BuiltinError {
                 let loc = e.argumentIndex.flatMap { argLocation(command, $0, nameWords: spec.name.split(separator: " ").count) } ?? command.location
-                throw builtinFailure(RuntimeError(loc, Self.naming(spec.name, e.message), notes: e.notes), command: command, io: io)
+                throw builtinFailure(RuntimeError(loc, Self.naming(spec.name, e.message), notes: e.notes, status: e.status), command: command, io: io)
             } catch let e as SystemError {
-                throw builtinFailure(RuntimeError(command.location, Self.naming(spec.name, "\(e)")), command: command, io: io)
+                throw builtinFailure(RuntimeError(command.location, Self.naming(spec.name, "\(e)"), status: e.shellStatus ?? 1), command: command, io: io)
             } catch let e as UsageError {
                 throw builtinFailure(RuntimeError(command.location, Self.naming(spec.name, "\(e)")), command: command, io: io)
             }

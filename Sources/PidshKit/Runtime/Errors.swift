@@ -9,11 +9,15 @@ public struct RuntimeError: Error, CustomStringConvertible {
     /// or `!` that catches it says nothing more (an uncaught one still stops the
     /// script with the error on pidsh's standard error).
     public var shownOnRedirectedError = false
+    /// What `$?` becomes when this error ends a command (as sh: 127 for a command not
+    /// found, 126 for one that cannot be executed, 1 for any other error).
+    public var status: Int32
 
-    public init(_ location: SourceLocation, _ message: String, notes: [String] = []) {
+    public init(_ location: SourceLocation, _ message: String, notes: [String] = [], status: Int32 = 1) {
         self.location = location
         self.message = message
         self.notes = notes
+        self.status = status
     }
 
     public var description: String { "\(location): error: \(message)" }
@@ -57,10 +61,13 @@ public struct BuiltinError: Error, CustomStringConvertible {
     public var notes: [String]
     /// Which argument (0-based, after the command name) it is about, if any.
     public var argumentIndex: Int?
-    public init(_ message: String, notes: [String] = [], argument: Int? = nil) {
+    /// What `$?` becomes (see `RuntimeError.status`).
+    public var status: Int32
+    public init(_ message: String, notes: [String] = [], argument: Int? = nil, status: Int32 = 1) {
         self.message = message
         self.notes = notes
         self.argumentIndex = argument
+        self.status = status
     }
     public var description: String { message }
 }

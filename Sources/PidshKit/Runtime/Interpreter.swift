@@ -38,8 +38,8 @@ public final class Interpreter {
     /// `source` depth, to stop a file sourcing itself forever.
     var sourceDepth = 0
     var callDepth = 0
-    /// When set, pauses before each statement (`--step`).
-    public var stepper: ((Statement, SourceFile?) -> Void)?
+    /// When set, pauses before each statement (`--step`); it throws to stop the script.
+    public var stepper: ((Statement, SourceFile?) throws -> Void)?
     /// For `pidsh test` (PIDSH_STATEMENT_MARKS=1): before each top-level statement of the
     /// script, a mark with its index goes to this descriptor, in order with everything
     /// else printed there, so the runner can tell which statement printed what.
@@ -148,6 +148,7 @@ public final class Interpreter {
         case let e as Interrupted:
             // At the prompt a Ctrl-C needs no words; a script says why it stopped.
             err.write(options.interactive ? "\n" : "pidsh: \(e)\n")
+            lastStatus = 128 + e.signal   // as sh: 130 after a ^C, at the prompt too
             return .interrupted(e.signal)
         case let e as ExitRequest:
             return .exit(e.code)
@@ -158,6 +159,7 @@ public final class Interpreter {
             return .runtimeError
         default:
             report([diagnostic(for: error, at: nil)])
+            lastStatus = (error as? RuntimeError)?.status ?? (error as? CommandFailed)?.status ?? 1
             return .runtimeError
         }
     }

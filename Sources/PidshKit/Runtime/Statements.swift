@@ -10,7 +10,7 @@ extension Interpreter {
         try checkInterrupt()
         try checkStack(at: statement.location)
         if !session.children.isEmpty { session.reapFinished() }
-        if let stepper, !isNarration(statement) { stepper(statement, sources[statement.location.file]) }
+        if let stepper, !isNarration(statement) { try stepper(statement, sources[statement.location.file]) }
         switch statement {
         case .narration(let text, _):
             if options.narrate || options.step { out.write(text + "\n") }
@@ -23,7 +23,7 @@ extension Interpreter {
             }
             let result = try runPipeline(p, capture: false)
             try check(result, p)
-            if options.interactive, let v = result.value { out.write(Printer.show(v) + "\n") }
+            if options.interactive, let v = result.value, !result.valuePrinted { out.write(Printer.show(v) + "\n") }
 
         case .assignment(let name, let rhs, _):
             scope.assign(name, try evaluate(rhs))
@@ -50,12 +50,8 @@ extension Interpreter {
                 try runBlock(body)
             }
 
-        case .repeatLoop(let countExpr, let body, let loc):
-            let countValue = try evaluate(countExpr)
-            guard let count = Printer.integer(countValue), count >= 0 else {
-                throw RuntimeError(countExpr.location, "`repeat` needs a count of 0 or more, got \(Printer.describe(countValue))")
-            }
-            _ = loc
+        case .repeatLoop(let countExpr, let body, _):
+            let count = try repeatCount(countExpr)
             for _ in 0..<count { try checkInterrupt(); try runBlock(body) }
 
         case .function(let name, let parameters, let body, let loc):
@@ -69,16 +65,16 @@ extension Interpreter {
                 try runStatement(inner)
             } catch let e as RuntimeError {
                 if !e.shownOnRedirectedError { report([e.diagnostic]) }
-                if lastStatus == 0 { lastStatus = 1 }
+                lastStatus = e.status
             } catch let e as CommandFailed {
                 report([e.diagnostic]); lastStatus = e.status == 0 ? 1 : e.status
             }
 
         case .expect(let expr, let messageExpr, let loc):
-            let value = try evaluate(expr)
+            let (value, sides) = try evaluateKeepingSides(expr)
             if !value.isTrue {
                 var message = "expectation failed: " + expectationText(loc, before: messageExpr?.location)
-                message += explainFailure(expr)
+                if let (left, right) = sides { message += " (left: \(Printer.describe(left)), right: \(Printer.describe(right)))" }
                 if let messageExpr { message += " — " + Printer.string(try evaluate(messageExpr)) }
                 throw ExpectationFailed(location: loc, message: message)
             }
@@ -142,10 +138,38 @@ extension Interpreter {
         }
     }
 
+    /// `repeat`'s count: an integer, or numeric text, of 0 or more. Anything else is a
+    /// type error — a process is not its PID here, a status not its code.
+    func repeatCount(_ e: Expr) throws -> Int {
+        let v = try evaluate(e)
+        let count: Int?
+        switch v {
+        case .integer(let n): count = n
+        case .string(let s): count = Int(s.trimmingSpaces())
+        default: count = nil
+        }
+        guard let count, count >= 0 else {
+            throw RuntimeError(e.location, "`repeat` needs a count of 0 or more (an integer), got \(Printer.describe(v))",
+                               notes: Self.handleNote(v).map { [$0] } ?? [])
+        }
+        return count
+    }
+
+    /// For a type error on a handle: what the user probably meant.
+    static func handleNote(_ v: Value) -> String? {
+        switch v {
+        case .process: return "a process is one object, not a number or a list: use its fields ($p.pid, $p.pids), or put it in a list ([$p])"
+        case .namespace: return "a namespace is one object, not a number or a list: use its fields ($ns.level, $ns.init), or put it in a list ([$ns])"
+        default: return nil
+        }
+    }
+
     func forItems(_ source: ForSource) throws -> AnySequence<Value> {
         switch source {
         case .expression(let e):
             let v = try evaluate(e)
+            if case .process = v { throw forHandleError(v, e.location) }
+            if case .namespace = v { throw forHandleError(v, e.location) }
             if case .string(let s) = v {
                 // Text (command output) iterates by line; it is never word-split.
                 return AnySequence(s.split(separator: "\n").map { .string(String($0)) })
@@ -163,6 +187,12 @@ extension Interpreter {
         }
     }
 
+    /// `for` over a process or a namespace: a handle is one object, nothing to go through.
+    func forHandleError(_ v: Value, _ at: SourceLocation) -> RuntimeError {
+        RuntimeError(at, "`for` needs a list, a range or text to go through, got \(Printer.describe(v))",
+                     notes: Self.handleNote(v).map { [$0] } ?? [])
+    }
+
     /// The source text of an `expect` (from its line), up to its message if it has one.
     func expectationText(_ loc: SourceLocation, before message: SourceLocation? = nil) -> String {
         guard let src = sources[loc.file] else { return "" }
@@ -175,11 +205,15 @@ extension Interpreter {
         return text.trimmingSpaces()
     }
 
-    /// For a failed comparison, the values on both sides.
-    func explainFailure(_ e: Expr) -> String {
-        guard case .binary(let op, let l, let r, _) = e, ["==", "!=", "<", "<=", ">", ">="].contains(op),
-              let lv = try? evaluate(l), let rv = try? evaluate(r) else { return "" }
-        return " (left: \(Printer.describe(lv)), right: \(Printer.describe(rv)))"
+    /// An expression's value and, for a comparison, the values of its two sides as they
+    /// were compared. `expect` shows those: evaluating the sides again would run a
+    /// `$(...)` twice and could show a value that was not the one compared.
+    func evaluateKeepingSides(_ e: Expr) throws -> (Value, (Value, Value)?) {
+        guard case .binary(let op, let l, let r, let loc) = e, ["==", "!=", "<", "<=", ">", ">="].contains(op) else {
+            return (try evaluate(e), nil)
+        }
+        let left = try evaluate(l), right = try evaluate(r)
+        return (try binary(op, left, right, loc), (left, right))
     }
 
     // MARK: user commands
