@@ -85,31 +85,56 @@ public enum FileIO {
         }
     }
 
-    /// Reads a whole file (a script), or throws.
-    public static func readFile(_ path: String) throws -> [UInt8] {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    /// Reads a whole file (a script), or throws: at most `limit` bytes (more is an
+    /// error, not an allocation failure). `regularOnly` refuses anything but a regular
+    /// file: a device such as /dev/zero never ends.
+    public static func readFile(_ path: String, limit: Int = Int.max, regularOnly: Bool = false) throws -> [UInt8] {
+        // Only a regular file will do: opened without blocking, so a FIFO without a
+        // writer is refused rather than waited for.
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0))
         if fd < 0 { throw SystemError.last("open \(path)") }
         defer { Glibc.close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw SystemError.last("read \(path)") }
-            if n == 0 { return out }
-            out.append(contentsOf: buf[0..<n])
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw SystemError.last("fstat \(path)") }
+        let kind = st.st_mode & S_IFMT
+        if kind == S_IFDIR { throw UsageError("\(path) is a directory, not a file") }
+        if regularOnly && kind != S_IFREG { throw UsageError("\(path) is \(describeFileType(kind)), not a regular file") }
+        if kind == S_IFREG && st.st_size > limit { throw tooLarge(path, limit) }
+        guard let bytes = readAll(fd: fd, limit: limit) else { throw tooLarge(path, limit) }
+        return bytes
+    }
+
+    static func tooLarge(_ path: String, _ limit: Int) -> UsageError {
+        UsageError("\(path) is larger than \(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes"), more than pidsh reads")
+    }
+
+    /// "a character device" for S_IFCHR...
+    public static func describeFileType(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a pipe (FIFO)"
+        case S_IFSOCK: return "a socket"
+        case S_IFDIR: return "a directory"
+        case S_IFLNK: return "a symbolic link"
+        default: return "a regular file"
         }
     }
 
-    public static func readAll(fd: Int32) -> [UInt8] {
+    /// Everything `fd` gives until its end; nil once it gave more than `limit` bytes.
+    public static func readAll(fd: Int32, limit: Int) -> [UInt8]? {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 { if errno == EINTR { continue }; return out }
             if n == 0 { return out }
+            if out.count + n > limit { return nil }
             out.append(contentsOf: buf[0..<n])
         }
     }
+
+    public static func readAll(fd: Int32) -> [UInt8] { readAll(fd: fd, limit: .max) ?? [] }
 
     public static func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)

@@ -12,8 +12,13 @@ extension Interpreter {
             return .string(try interpolate(w))
         case .name(let name, let fields, let loc):
             return try readVariable(name, fields: fields, location: loc, literalFieldFallback: false)
-        case .list(let items, _):
-            return .list(try items.map { try evaluate($0) })
+        case .list(let items, let loc):
+            let values = try items.map { try evaluate($0) }
+            // `let x = [$x]` in a loop nests without any nesting in the text.
+            if values.contains(where: { $0.listDepth(limit: Limits.listNesting) >= Limits.listNesting }) {
+                throw RuntimeError(loc, "lists nested more than \(Limits.listNesting) deep inside each other")
+            }
+            return .list(values)
         case .range(let a, let b, let loc):
             let av = try evaluate(a), bv = try evaluate(b)
             guard let x = Printer.integer(av), let y = Printer.integer(bv) else {
@@ -27,10 +32,28 @@ extension Interpreter {
             if n == Int.min { throw RuntimeError(loc, "integer overflow") }
             return .integer(-n)
         case .binary(let op, let l, let r, let loc):
-            if op == "and" { return .boolean(try evaluate(l).isTrue && evaluate(r).isTrue) }
-            if op == "or" { return .boolean(try evaluate(l).isTrue || evaluate(r).isTrue) }
             return try binary(op, try evaluate(l), try evaluate(r), loc)
+        case .chain(let first, let operations):
+            return try evaluateChain(first, operations)
         }
+    }
+
+    /// Left to right, in a loop: `and`/`or` stop at the first operand that decides.
+    func evaluateChain(_ first: Expr, _ operations: [Operation]) throws -> Value {
+        var value = try evaluate(first)
+        for o in operations {
+            switch o.op {
+            case "and":
+                if !value.isTrue { return .boolean(false) }
+                value = .boolean(try evaluate(o.operand).isTrue)
+            case "or":
+                if value.isTrue { return .boolean(true) }
+                value = .boolean(try evaluate(o.operand).isTrue)
+            default:
+                value = try binary(o.op, value, try evaluate(o.operand), o.location)
+            }
+        }
+        return value
     }
 
     func binary(_ op: String, _ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
@@ -53,8 +76,12 @@ extension Interpreter {
         case "+":
             if case .integer(let x) = a, case .integer(let y) = b { return try overflowChecked(x.addingReportingOverflow(y), loc) }
             if let x = Printer.integer(a), let y = Printer.integer(b) { return try overflowChecked(x.addingReportingOverflow(y), loc) }
-            if case .list(let x) = a { return .list(x + b.elements) }
-            return .string(Printer.string(a) + Printer.string(b))
+            if case .list(let x) = a { return .list(x + (try elementsWithin(Limits.listElements - x.count, of: b, loc))) }
+            let (x, y) = (Printer.string(a), Printer.string(b))
+            if x.utf8.count + y.utf8.count > Limits.stringBytes {
+                throw RuntimeError(loc, "`+` would make a string of more than \(Limits.describeBytes(Limits.stringBytes))")
+            }
+            return .string(x + y)
         case "-", "*", "/", "%":
             guard let x = Printer.integer(a), let y = Printer.integer(b) else {
                 throw RuntimeError(loc, "`\(op)` needs two numbers, got \(Printer.describe(a)) and \(Printer.describe(b))")
@@ -70,6 +97,16 @@ extension Interpreter {
         default:
             throw RuntimeError(loc, "unknown operator `\(op)`")
         }
+    }
+
+    /// The elements of a list or range, refused when more than `room`.
+    func elementsWithin(_ room: Int, of v: Value, _ loc: SourceLocation) throws -> [Value] {
+        let count: Int?
+        if case .range(let a, let b) = v { count = Value.rangeLength(a, b) } else { count = v.elements.count }
+        guard let count, count <= room else {
+            throw RuntimeError(loc, "`+` would make a list of more than \(Limits.listElements) elements")
+        }
+        return v.elements
     }
 
     func overflowChecked(_ r: (partialValue: Int, overflow: Bool), _ loc: SourceLocation) throws -> Value {
@@ -249,8 +286,19 @@ extension Interpreter {
                     return .boolean(false)
                 default: throw unknown()
                 }
-            case .list, .range:
-                let items = v.elements
+            case .range(let a, let b):
+                // Computed from the bounds: a range is never built to be measured.
+                switch name {
+                case "length":
+                    guard let n = Value.rangeLength(a, b) else {
+                        throw RuntimeError(loc, "the range \(a)..\(b) has more elements than an integer can count")
+                    }
+                    return .integer(n)
+                case "first": return a <= b ? .integer(a) : .none
+                case "last": return a <= b ? .integer(b) : .none
+                default: throw unknown()
+                }
+            case .list(let items):
                 switch name {
                 case "length": return .integer(items.count)
                 case "first": return items.first ?? .none

@@ -28,9 +28,9 @@ extension Interpreter {
         case .assignment(let name, let rhs, _):
             scope.assign(name, try evaluate(rhs))
 
-        case .ifElse(let condition, let then, let otherwise, _):
-            if try evaluate(condition) {
-                try runBlock(then)
+        case .ifElse(let branches, let otherwise, _):
+            if let taken = try branches.first(where: { try evaluate($0.condition) }) {
+                try runBlock(taken.body)
             } else if let otherwise {
                 try runBlock(otherwise)
             }
