@@ -134,6 +134,28 @@ final class ReliabilityHostileInputTests: ReliabilityTestCase {
         assertContains(short.stderr, "did you mean $short_name?")
     }
 
+    /// Before: `ps -o ''` printed a blank row per process and succeeded; `mount proc
+    /// --keep` in the private mount namespace left an empty directory behind.
+    func testEmptyPsColumnsAndAKeepThatCannotKeepAreRefused() throws {
+        for columns in ["''", "',,'"] {
+            let r = pidsh("ps -o \(columns)\necho not reached")
+            XCTAssertEqual(r.status, 1, r.transcript)
+            assertLocatedError(r.stderr, at: "-c:1:7", "-o needs at least one field")
+            XCTAssertEqual(r.stdout, "", r.transcript)
+        }
+        try requireRoot("mount proc")
+        let dir = tempDir + "/kept"
+        let r = pidsh("mount proc \(dir) --keep\necho not reached")
+        XCTAssertEqual(r.status, 1, r.transcript)
+        assertLocatedError(r.stderr, at: "-c:1:\(13 + dir.count)", "--keep needs --shared-mounts")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "nothing made, nothing left")
+        // With --shared-mounts it keeps, as documented: the host sees the mount after pidsh.
+        let shared = pidsh("mount proc \(dir) --keep", flags: ["--shared-mounts"])
+        defer { _ = umount2(dir, Int32(MNT_DETACH)); rmdir(dir) }
+        XCTAssertEqual(shared.status, 0, shared.transcript)
+        XCTAssertEqual(mountPoints(under: dir), [dir])
+    }
+
     // MARK: generated scripts
 
     /// SplitMix64, as the parser's fuzz test: the same scripts on every run.

@@ -20,7 +20,7 @@ enum InspectionBuiltins {
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
         examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps --ns $child", "ps --ns $ns --tree", "ps --mine --json"],
-        errors: ["unknown ps field (the note lists them)", "NS is not pidsh's namespace or a descendant of it: pidsh cannot see its processes",
+        errors: ["unknown ps field (the note lists them)", "`-o` with no field (`ps -o ''`)", "NS is not pidsh's namespace or a descendant of it: pidsh cannot see its processes",
                  "unexpected argument: ps takes no positional arguments"]
     ) { call in
         let p = try call.parse()
@@ -28,7 +28,11 @@ enum InspectionBuiltins {
         let (inode, level, nsID) = try viewpoint(p.value("--ns"), call: call)
         var fields = ["pid", "ppid", "stat", "cmd"]
         if let o = p.value("-o") {
-            fields = Printer.string(o).split(separator: ",").map { String($0).trimmingSpaces().lowercased() }
+            fields = Printer.string(o).split(separator: ",").map { String($0).trimmingSpaces().lowercased() }.filter { !$0.isEmpty }
+            if fields.isEmpty {
+                throw BuiltinError("-o needs at least one field", notes: ["fields: " + psFields.joined(separator: " ")],
+                                   argument: call.arguments.firstIndex { Printer.string($0) == "-o" }.map { $0 + 1 })
+            }
             for f in fields where !psFields.contains(f) {
                 var notes: [String] = []
                 if let s = Suggest.closest(to: f, among: psFields) { notes.append("did you mean \(s)?") }
