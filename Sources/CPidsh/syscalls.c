@@ -20,6 +20,18 @@
 
 int pidsh_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+void pidsh_occupy_closed_stdio(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        // The lowest free descriptor: this one, as the ones below it are open.
+        int placeholder = open("/dev/null", O_PATH);
+        if (placeholder >= 0 && placeholder != fd) {
+            dup2(placeholder, fd);
+            close(placeholder);
+        }
+    }
+}
+
 int pidsh_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int pidsh_pidfd_send_signal(int pidfd, int sig) {

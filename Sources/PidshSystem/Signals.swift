@@ -39,7 +39,13 @@ import CPidsh
 /// pidsh's own SIGINT/SIGTERM/SIGHUP: handlers only set a flag that the interpreter
 /// polls between statements and while it waits.
 public enum OwnSignals {
-    public static func install() { pidsh_install_signal_handlers() }
+    /// Also ignores SIGPIPE: a write into a pipe whose reader is gone fails EPIPE, and
+    /// the command that wrote ends quietly (`BrokenPipe`), with pidsh tearing down as
+    /// usual instead of dying at once.
+    public static func install() {
+        pidsh_install_signal_handlers()
+        ignoreBrokenPipes()
+    }
     public static func takePending() -> Int32 { pidsh_take_pending_signal() }
     public static func peekPending() -> Int32 { pidsh_peek_pending_signal() }
     /// A builtin writing into a pipe whose reader is gone gets EPIPE instead of pidsh

@@ -160,6 +160,9 @@ int pidsh_mount_make_private_tree(const char *path);
 /// waitid(P_PIDFD): returns 0 and fills code/status, or -1 (errno). nohang/nowait flags.
 int pidsh_wait_pidfd(int pidfd, int nohang, int nowait, int *exited, int *code, int *signal_number);
 int pidsh_open_tree_nofollow(int dirfd, const char *name);
+/// At start-up: each of fd 0-2 that is closed gets /dev/null opened O_PATH (not
+/// close-on-exec), on which reads and writes fail EBADF as on a closed descriptor.
+void pidsh_occupy_closed_stdio(void);
 /// pipe2(fds, O_CLOEXEC): 0 or -1 (errno).
 int pidsh_pipe_cloexec(int fds[2]);
 /// open(path, O_PATH|O_DIRECTORY|O_CLOEXEC): the start of a no-follow walk.

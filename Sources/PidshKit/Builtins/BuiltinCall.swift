@@ -152,7 +152,7 @@ public struct BuiltinCall {
         }
         var opts = SpawnOptions(path: path, arguments: argv)
         try configure(&opts)
-        var pumps: [(fd: Int32, consume: ([UInt8]) -> Void)] = []
+        var pumps: [(fd: Int32, consume: ([UInt8]) -> Bool)] = []
         var closeAfter: [Int32] = []
         let outFD: Int32, errFD: Int32
         if let fd = io.out.directDescriptor {

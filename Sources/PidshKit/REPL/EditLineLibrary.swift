@@ -272,8 +272,9 @@ final class EditLineLibrary: LineEditor {
         entry.withCString { symbols.addHistory($0) }
     }
 
-    func saveHistory() {
-        history.save()
+    @discardableResult
+    func saveHistory() -> String? {
+        history.save() ? nil : history.lastSaveError
     }
 
     /// The completion request for the current library line. GNU readline counts `rl_point`

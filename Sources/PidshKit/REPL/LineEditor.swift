@@ -30,7 +30,9 @@ public protocol LineEditor: AnyObject {
     /// candidate gets a space appended unless it ends with `/`.
     var completer: ((_ line: String, _ wordStart: Int, _ word: String) -> [String])? { get set }
     /// Writes the history file (merging entries other sessions saved meanwhile), capped.
-    func saveHistory()
+    /// Returns why it could not (a full disk...), or nil.
+    @discardableResult
+    func saveHistory() -> String?
     /// "libedit", "readline" or "plain".
     var kind: String { get }
 }

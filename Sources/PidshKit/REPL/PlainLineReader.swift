@@ -58,7 +58,8 @@ final class PlainLineReader: LineEditor {
         history.add(line)
     }
 
-    func saveHistory() {
-        history.save()
+    @discardableResult
+    func saveHistory() -> String? {
+        history.save() ? nil : history.lastSaveError
     }
 }

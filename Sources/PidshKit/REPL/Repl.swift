@@ -73,7 +73,10 @@ public final class Repl {
                 break
             }
         }
-        editor.saveHistory()
+        if let error = editor.saveHistory() {
+            // A full disk or a read-only home: the new entries are lost, and the user is told.
+            interpreter.err.write("pidsh: history not saved: \(error)\n")
+        }
         if let goodbye = teardownSummary() { interpreter.err.write(goodbye + "\n") }
         return exitCode
     }
