@@ -34,4 +34,39 @@ extension ReplPtyTests {
         XCTAssertEqual(t.waitForExit(), 0, t.dump)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: disk)) ?? [], ["filler"], "no temporary file left")
     }
+
+    /// Before: the REPL read /dev/zero (or /dev/full) as its history for ever, never
+    /// prompting, and grew by gigabytes.
+    func testAHistoryFileThatIsADeviceIsNotUsed() throws {
+        for device in ["/dev/zero", "/dev/full"] {
+            let t = try start("plain", environment: ["PIDSH_HISTFILE": device])
+            defer { t.close() }
+            t.expect("pidsh: no history this session: \(device) is a character device, not a regular file")
+            t.expectPrompt(timeout: 5)
+            t.enter("echo still_here")
+            t.expectLine("still_here")
+            t.expectPrompt()
+            t.send(Key.ctrlD)
+            XCTAssertEqual(t.waitForExit(), 0, t.dump)
+            var info = stat()
+            XCTAssertEqual(stat(device, &info), 0)
+            XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR, "\(device) is still the device")
+        }
+    }
+
+    /// Before: with HOME=/nonexistent the REPL made /nonexistent/.local/state/pidsh
+    /// (as root) to save its history there.
+    func testAMissingHomeIsNotCreated() throws {
+        let home = tempDir + "/no-such-home"
+        let t = try start("plain", environment: ["HOME": home, "PIDSH_HISTFILE": ""])
+        defer { t.close() }
+        t.expect("pidsh: no history this session: \(home) does not exist, and pidsh does not create a missing home directory")
+        t.expectPrompt()
+        t.enter("echo ok_home")
+        t.expectLine("ok_home")
+        t.expectPrompt()
+        t.send(Key.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0, t.dump)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home), "the missing home was not created")
+    }
 }

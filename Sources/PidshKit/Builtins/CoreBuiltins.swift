@@ -21,9 +21,12 @@ enum CoreBuiltins {
     static let cd = BuiltinSpec(
         name: "cd", synopsis: "cd [DIR]", summary: "Change pidsh's working directory (default $HOME).",
         returns: "nothing", examples: ["cd /tmp", "cd"],
-        errors: ["ENOENT: no such directory", "ENOTDIR: not a directory"]
+        errors: ["ENOENT: no such directory", "ENOTDIR: not a directory",
+                 "no DIR, HOME unset and no home in the password database: `no directory to go to`"]
     ) { call in
-        let dir = call.arguments.first.map(Printer.string) ?? (FileIO.environment("HOME") ?? "/")
+        guard let dir = call.arguments.first.map(Printer.string) ?? UserHome.directory else {
+            throw BuiltinError("no directory to go to: \(UserHome.missingReason)")
+        }
         do { try FileIO.changeDirectory(dir) } catch { throw BuiltinError("\(error)", argument: 0) }
         FileIO.setEnvironment("PWD", FileIO.currentDirectory())
         return nil

@@ -45,7 +45,10 @@ public enum LineEditors {
     /// variable `PIDSH_LINE_EDITOR` (`libedit`, `readline` or `plain`) forces a choice, for
     /// testing; a library that cannot be loaded still falls back to the plain reader.
     public static func make(historyPath: String?, maxHistory: Int = 1000, preferPlain: Bool = false) -> LineEditor {
-        let history = History(path: historyPath, maxEntries: maxHistory)
+        make(history: History(path: historyPath, maxEntries: maxHistory), preferPlain: preferPlain)
+    }
+
+    public static func make(history: History, preferPlain: Bool = false) -> LineEditor {
         let forced = getenv("PIDSH_LINE_EDITOR").map { String(cString: $0) } ?? ""
         let terminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if !preferPlain && terminal && forced != "plain" {
@@ -69,18 +72,28 @@ public enum LineEditors {
     /// $PIDSH_HISTFILE, else $XDG_STATE_HOME/pidsh/history, else ~/.local/state/pidsh/history
     ///
     /// An XDG_STATE_HOME that is not absolute is ignored, as the XDG spec says. Without
-    /// HOME, the password database's home directory is used.
+    /// HOME, the password database's home directory is used (`UserHome`).
     public static func defaultHistoryPath(environment: [String: String]) -> String {
         if let path = environment["PIDSH_HISTFILE"], !path.isEmpty { return path }
         if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
             return joinPath(state, "pidsh/history")
         }
-        var home = environment["HOME"] ?? ""
-        if home.isEmpty, let entry = getpwuid(getuid()), let dir = entry.pointee.pw_dir {
-            home = String(cString: dir)
-        }
-        if home.isEmpty { home = "/" }
-        return joinPath(home, ".local/state/pidsh/history")
+        return joinPath(home(environment) ?? "/", ".local/state/pidsh/history")
+    }
+
+    /// The directory that must exist already for pidsh to make the history file's
+    /// directories below it: the home directory (or XDG_STATE_HOME). pidsh never creates
+    /// a missing home (`HOME=/nonexistent` would have it made as root). nil for
+    /// PIDSH_HISTFILE: its directories are made as named.
+    public static func historyBase(environment: [String: String]) -> String? {
+        if let path = environment["PIDSH_HISTFILE"], !path.isEmpty { return nil }
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state }
+        return home(environment) ?? "/"
+    }
+
+    static func home(_ environment: [String: String]) -> String? {
+        if let home = environment["HOME"], !home.isEmpty { return home }
+        return UserHome.directory
     }
 
     static func joinPath(_ directory: String, _ rest: String) -> String {

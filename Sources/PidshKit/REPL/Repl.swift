@@ -15,7 +15,10 @@ public final class Repl {
             guard let eq = entry.firstIndex(of: "=") else { return nil }
             return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
         }, uniquingKeysWith: { a, _ in a })
-        let editor = LineEditors.make(historyPath: LineEditors.defaultHistoryPath(environment: env))
+        let history = History(path: LineEditors.defaultHistoryPath(environment: env), maxEntries: 1000,
+                              base: LineEditors.historyBase(environment: env))
+        if let problem = history.problem { interpreter.err.write("pidsh: no history this session: \(problem)\n") }
+        let editor = LineEditors.make(history: history)
         let completer = Completer(interpreter: interpreter)
         editor.completer = { line, start, word in completer.complete(line: line, wordStart: start, word: word) }
         interpreter.out.write("pidsh: see and steer PID namespaces. `help` lists the commands; Ctrl-D leaves.\n")

@@ -136,7 +136,7 @@ extension Interpreter {
             switch w.parts[0] {
             case .literal(let t, let quoted):
                 if quoted { return [.string(t)] }
-                let t2 = expandTilde(t)
+                let t2 = try expandTilde(t, at: w.location)
                 if Self.hasGlob(t2), let matches = FileIO.glob(t2) { return matches.map { .string($0) } }
                 return [.string(Self.hasGlob(t2) ? t2 : t2)]
             default:
@@ -150,7 +150,7 @@ extension Interpreter {
             switch p {
             case .literal(var t, let quoted):
                 if !quoted {
-                    if i == 0 { t = expandTilde(t) }
+                    if i == 0 { t = try expandTilde(t, at: w.location) }
                     if Self.hasGlob(t) { globbing = true }
                     pattern += t
                 } else {
@@ -167,9 +167,14 @@ extension Interpreter {
         return [.string(text)]
     }
 
-    func expandTilde(_ t: String) -> String {
+    /// `~` and `~/...`: the home directory. Never the empty string (`~/tmp` would be
+    /// `/tmp`): without one it is an error.
+    func expandTilde(_ t: String, at location: SourceLocation) throws -> String {
         guard t.hasPrefix("~"), t == "~" || t.hasPrefix("~/") else { return t }
-        return (FileIO.environment("HOME") ?? "") + t.dropFirst()
+        guard let home = UserHome.directory else {
+            throw RuntimeError(location, "`~` has no value: \(UserHome.missingReason)")
+        }
+        return home + t.dropFirst()
     }
 
     static func hasGlob(_ s: String) -> Bool {
