@@ -77,11 +77,11 @@ public enum FileIO {
             var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let r = poll(&fds, nfds_t(fds.count), -1)
             if r < 0 {
-                // A SIGTERM/SIGHUP to pidsh ends the pump (pidsh is stopping; the writer
-                // may never close its end). A SIGINT does not: the job decides.
+                // A SIGTERM/SIGHUP... to pidsh ends the pump (pidsh is stopping; the
+                // writer may never close its end). A SIGINT/SIGQUIT does not: the job decides.
                 if errno == EINTR {
                     let pending = pidsh_peek_pending_signal()
-                    if pending != SIGTERM && pending != SIGHUP { continue }
+                    if pending == 0 || OwnSignals.belongsToForegroundJob(pending) { continue }
                     for source in open { Glibc.close(source.fd) }
                     return
                 }

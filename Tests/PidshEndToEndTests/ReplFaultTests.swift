@@ -69,4 +69,82 @@ extension ReplPtyTests {
         XCTAssertEqual(t.waitForExit(), 0, t.dump)
         XCTAssertFalse(FileManager.default.fileExists(atPath: home), "the missing home was not created")
     }
+
+    // MARK: signals at an idle prompt
+
+    /// pidsh's PID in the terminal (setsid may have forked to start it).
+    func pidshPid(_ t: PtyTerminal) -> Int32? {
+        let root = t.process.processIdentifier
+        if processName(root) == "pidsh" { return root }
+        return PtyTerminal.children(of: root).first { processName($0) == "pidsh" }
+    }
+
+    /// Starts a session with a namespace and returns its init's PID.
+    func sessionWithANamespace(_ t: PtyTerminal) -> Int32 {
+        t.expectPrompt()
+        t.enter("let n = ns new")
+        t.expectPrompt()
+        t.enter("echo \"init=$n.init.pid\"")
+        t.expect("init=")
+        t.expectPrompt()
+        let line = t.screen.components(separatedBy: "\n").last { $0.hasPrefix("init=") } ?? ""
+        return Int32(line.dropFirst(5).prefix { $0.isNumber }) ?? 0
+    }
+
+    /// Before: SIGHUP and SIGTERM at an idle prompt were ignored (the session and its
+    /// namespaces lived on), and SIGQUIT/SIGUSR1/SIGUSR2/SIGALRM killed pidsh without a
+    /// tear-down. Each now ends the session: `pidsh: interrupted by SIGNAME`, every
+    /// namespace torn down, exit 128+N.
+    func testSignalsAtAnIdlePromptEndTheSession() throws {
+        try requireRoot("namespaces")
+        let cases: [(Int32, String, String)] = [(SIGTERM, "SIGTERM", "libedit"), (SIGHUP, "SIGHUP", "readline"),
+                                                (SIGTERM, "SIGTERM", "plain"), (SIGQUIT, "SIGQUIT", "libedit"),
+                                                (SIGUSR1, "SIGUSR1", "plain"), (SIGUSR2, "SIGUSR2", "readline"),
+                                                (SIGALRM, "SIGALRM", "plain")]
+        for (signal, name, editor) in cases {
+            let t = try start(editor)
+            defer { t.close() }
+            let initPid = sessionWithANamespace(t)
+            XCTAssertEqual(processName(initPid), "pidsh-init", t.dump)
+            guard let pid = pidshPid(t) else { XCTFail("no pidsh in the terminal"); continue }
+            XCTAssertEqual(kill(pid, signal), 0)
+            t.expect("pidsh: interrupted by \(name)")
+            t.expect("tearing down 1 namespace")
+            XCTAssertEqual(t.waitForExit(), 128 + signal, "\(name) with \(editor)\n\(t.dump)")
+            XCTAssertNotEqual(processName(initPid), "pidsh-init", "\(name): the namespace's init is gone")
+            XCTAssertTrue(waitUntil(3) { self.taggedProcesses().isEmpty }, "\(name): nothing of the session is left")
+        }
+    }
+
+    /// A closed terminal (the master side closed: the kernel hangs it up, SIGHUP to pidsh)
+    /// ends the session and tears everything down.
+    func testAClosedTerminalEndsTheSession() throws {
+        try requireRoot("namespaces")
+        for editor in ["libedit", "plain"] {
+            let t = try start(editor)
+            let initPid = sessionWithANamespace(t)
+            XCTAssertEqual(processName(initPid), "pidsh-init", t.dump)
+            t.close()
+            XCTAssertFalse(t.process.isRunning)
+            XCTAssertEqual(t.process.terminationStatus, 129, editor)
+            XCTAssertNotEqual(processName(initPid), "pidsh-init", "the namespace's init is gone")
+            XCTAssertTrue(waitUntil(3) { self.taggedProcesses().isEmpty }, "nothing of the session is left")
+        }
+    }
+
+    /// A ^\ that kills a foreground program belongs to that program: the session goes on.
+    func testQuitDuringAForegroundProgramBelongsToIt() throws {
+        let t = try start("plain")
+        defer { t.close() }
+        t.expectPrompt()
+        t.enter("sh -c 'echo started; sleep 30'")
+        t.expectLine("started")   // the program's line, not the typed command
+        t.send("\u{1C}")   // ^\\ on the terminal: SIGQUIT to the foreground process group
+        t.expectPrompt()
+        t.enter("echo still_alive")
+        t.expectLine("still_alive")
+        t.expectPrompt()
+        t.send(Key.ctrlD)
+        XCTAssertEqual(t.waitForExit(), 0, t.dump)
+    }
 }

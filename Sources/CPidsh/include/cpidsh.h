@@ -169,12 +169,16 @@ int pidsh_pipe_cloexec(int fds[2]);
 int pidsh_open_path_dir(const char *path);
 
 // Signals of pidsh itself: handlers set flags that the interpreter polls.
-void pidsh_install_signal_handlers(void);
-/// Returns and clears the last SIGINT/SIGTERM/SIGHUP received, 0 if none.
+/// Catches `sig`: its handler only records it (pidsh_take_pending_signal).
+void pidsh_handle_signal(int sig);
+/// While >= 0, each handled signal also writes its number as one byte to `fd` (a
+/// non-blocking pipe a poll() waits on).
+void pidsh_set_signal_wake_fd(int fd);
+/// Returns and clears the last handled signal received, 0 if none.
 int pidsh_take_pending_signal(void);
 /// write(2) of up to PIPE_BUF bytes of `buf` that gives up (-1, EINTR) rather than
-/// wait once SIGINT, SIGTERM or SIGHUP is pending for pidsh, even one that arrives
-/// while it waits.
+/// wait once a handled signal is pending for pidsh, even one that arrives while it
+/// waits.
 ssize_t pidsh_write_unless_interrupted(int fd, const void *buf, size_t len);
 int pidsh_peek_pending_signal(void);
 

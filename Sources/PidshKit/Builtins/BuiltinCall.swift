@@ -200,10 +200,10 @@ public struct BuiltinCall {
             throw e
         }
         let pending = OwnSignals.peekPending()
-        if pending != 0 && (pending != 2 || status == .signaled(2)) {
+        if pending != 0 && (!OwnSignals.belongsToForegroundJob(pending) || status == .signaled(pending)) {
             _ = OwnSignals.takePending()
             throw Interrupted(signal: pending)
-        } else if pending == 2 {
+        } else if pending != 0 {
             _ = OwnSignals.takePending()
         }
         return (proc, status)

@@ -8,6 +8,10 @@ public enum LineInput: Equatable {
     /// Ctrl-C while the line was being edited: the line is discarded, the cursor is on a
     /// fresh line.
     case interrupted
+    /// One of pidsh's stopping signals (SIGTERM, SIGHUP when the terminal closes...)
+    /// came while the line was read: `OwnSignals.peekPending()` tells which. The line is
+    /// discarded, the terminal is as it was before the read.
+    case stopped
     /// Ctrl-D on an empty line, or the end of the input. On a terminal a newline has been
     /// written, so whatever the caller prints next starts on a fresh line.
     case endOfFile

@@ -34,6 +34,9 @@ final class PlainLineReader: LineEditor {
                 return .interrupted
             case .resized:
                 continue
+            case .stopped:
+                if terminal { writeAll(outputFD, "\n") }
+                return .stopped
             case .closed:
                 return .endOfFile
             case .ready:

@@ -29,8 +29,17 @@ public final class Repl {
             let prompt = pending.isEmpty ? promptText(env) : continuationPrompt()
             let input = editor.readLine(prompt: prompt)
             OwnSignals.install()
-            _ = OwnSignals.takePending()
+            // A signal at the prompt ends the session (SIGINT only drops the line), also
+            // one that came with the end of input: a closed terminal sends SIGHUP, and
+            // then every read ends.
+            let signal = OwnSignals.takePending()
+            if signal != 0 && OwnSignals.endsSession(signal, duringCommand: false) {
+                exitCode = stop(by: signal)
+                break loop
+            }
             switch input {
+            case .stopped:
+                continue
             case .interrupted, .endOfFile:
                 // Ctrl-D on an empty line leaves. Ctrl-C drops the line or the unfinished
                 // entry; so does Ctrl-D in a continuation (the editor already moved to a
@@ -72,6 +81,10 @@ public final class Repl {
             case .exit(let code):
                 exitCode = code
                 break loop
+            case .interrupted(let signal) where OwnSignals.endsSession(signal, duringCommand: true):
+                // Said already (`pidsh: interrupted by SIGTERM`) by the interpreter.
+                exitCode = 128 + signal
+                break loop
             default:
                 break
             }
@@ -82,6 +95,13 @@ public final class Repl {
         }
         if let goodbye = teardownSummary() { interpreter.err.write(goodbye + "\n") }
         return exitCode
+    }
+
+    /// A signal at the prompt: the session ends with 128 + its number, torn down as at
+    /// Ctrl-D (`OwnSignals` says which signals do this).
+    func stop(by signal: Int32) -> Int32 {
+        interpreter.err.write("pidsh: \(Interrupted(signal: signal))\n")
+        return 128 + signal
     }
 
     /// What leaving tears down, when anything of the session is alive: its namespaces

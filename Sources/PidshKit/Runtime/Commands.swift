@@ -285,7 +285,7 @@ extension Interpreter {
     private func interruptIfForegroundDied(_ statuses: [ExitStatus]) throws {
         let pending = OwnSignals.peekPending()
         guard pending != 0 else { return }
-        if pending == 2 && !statuses.contains(.signaled(2)) {
+        if OwnSignals.belongsToForegroundJob(pending) && !statuses.contains(.signaled(pending)) {
             _ = OwnSignals.takePending()
             return
         }

@@ -140,8 +140,9 @@ public final class Interpreter {
             lastStatus = ExitCode.expectFailed
             return .expectFailed
         case let e as Interrupted:
-            // At the prompt a Ctrl-C needs no words; a script says why it stopped.
-            err.write(options.interactive ? "\n" : "pidsh: \(e)\n")
+            // At the prompt a Ctrl-C (or ^\) needs no words; a script, or a session
+            // that ends, says why it stopped.
+            err.write(options.interactive && OwnSignals.belongsToForegroundJob(e.signal) ? "\n" : "pidsh: \(e)\n")
             return .interrupted(e.signal)
         case let e as ExitRequest:
             return .exit(e.code)
