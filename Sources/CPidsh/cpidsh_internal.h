@@ -35,6 +35,8 @@ int pidsh_children_go_elsewhere(void);
 /// thread's children go to its own namespace. Any new such call must set it too.
 extern __thread int pidsh_pid_for_children_moved;
 void pidsh_child_tie_to_parent(void);
+/// In a child before execve: the RLIMIT_NOFILE pidsh started with (limits.c).
+void pidsh_child_restore_nofile(void);
 void pidsh_child_reset_signals(void);
 void pidsh_block_signals(sigset_t *saved);
 void pidsh_restore_signals(const sigset_t *saved);
@@ -46,5 +48,6 @@ int pidsh_leave_pid_ns_for_children(int restore_fd);
 /// sendmsg of `record` with `count` descriptors (SCM_RIGHTS); async-signal-safe.
 void pidsh_send_with_fds(int sock, const void *record, size_t size, const int *fds, int count);
 /// recvmsg (EINTR retried): the byte count, and what descriptors came (close-on-exec).
+/// -1 with EMFILE when the kernel had to drop descriptors (MSG_CTRUNC).
 ssize_t pidsh_receive_with_fds(int sock, void *record, size_t size, int fds[PIDSH_MAX_PASSED_FDS], int *count);
 #endif

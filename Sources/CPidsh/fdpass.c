@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 void pidsh_send_with_fds(int sock, const void *record, size_t size, const int *fds, int count) {
     struct iovec iov = { .iov_base = (void *)record, .iov_len = size };
@@ -50,6 +51,15 @@ ssize_t pidsh_receive_with_fds(int sock, void *record, size_t size, int fds[PIDS
             memcpy(fds, CMSG_DATA(c), (size_t)k * sizeof(int));
             *count = k;
         }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        // The kernel could not give this process every descriptor sent (the buffer
+        // holds all a sender sends): RLIMIT_NOFILE was reached (or the system's
+        // file-max). A report without its descriptors is no report: fail, keep none.
+        for (int k = 0; k < *count; k++) close(fds[k]);
+        *count = 0;
+        errno = EMFILE;
+        return -1;
     }
     return n;
 }

@@ -120,7 +120,7 @@ pid_t pidsh_clone_via_helper(int join_fd, uint64_t flags, int *pidfd, int *stage
         if (n != (ssize_t)sizeof msg) {
             if (first >= 0) close(first);
             msg[0] = PIDSH_STAGE_PIPE;
-            msg[1] = EPIPE;
+            msg[1] = n < 0 ? errno : EPIPE;
             break;
         }
         if (msg[0] == HELPER_HOP && hop_pidfd < 0) { hop_pidfd = first; continue; }

@@ -119,6 +119,7 @@ __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, 
         }
         // As pidsh_spawn: nothing of pidsh's but stdio survives the exec.
         syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        pidsh_child_restore_nofile();
         execve(req->path, req->argv, req->envp);
         send_report(sock, 0, PIDSH_STAGE_EXEC, errno, -1);
         _exit(127);
@@ -205,7 +206,7 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     int fds[PIDSH_MAX_PASSED_FDS];
     int count;
     while ((got = receive_report(sv[0], &r, fds, &count)) != 0) {
-        if (got < 0) break;
+        if (got < 0) { if (res->error == 0) { res->error = errno; res->stage = PIDSH_STAGE_PIPE; } break; }
         if (r.level < 0 || r.level >= req->levels || r.stage != PIDSH_STAGE_NONE) {
             if (r.stage != PIDSH_STAGE_NONE && res->error == 0) {
                 res->error = r.error; res->stage = r.stage; res->failed_level = r.level;

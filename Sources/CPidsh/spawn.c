@@ -218,6 +218,7 @@ __attribute__((noreturn)) void pidsh_spawn_child(const pidsh_spawn_request *req,
         close(report_write);
         pidsh_init_loop();
     }
+    pidsh_child_restore_nofile();
     execve(req->path, req->argv, req->envp);
     child_fail(report_write, PIDSH_STAGE_EXEC, errno);
 }

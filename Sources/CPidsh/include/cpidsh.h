@@ -145,6 +145,13 @@ int pidsh_mount_proc_in_namespace(int ns_fd, int dirfd, int *stage);
 /// Binds /proc (with the mounts below it) at dirfd. Returns 0 or errno.
 int pidsh_bind_proc_at(int dirfd);
 
+/// At start: raises the soft RLIMIT_NOFILE to the hard limit (pidsh holds a pidfd per
+/// process), remembering the limit it started with for the programs it runs. 0 or errno.
+int pidsh_raise_nofile_limit(void);
+/// The soft limit pidsh started with (what its programs get), and the current soft
+/// and hard limits.
+void pidsh_nofile_limits(unsigned long long *started_soft, unsigned long long *soft, unsigned long long *hard);
+
 /// CLONE_NEWPID, which Glibc's Swift overlay does not export without _GNU_SOURCE.
 static const int PIDSH_CLONE_NEWPID = 0x20000000;
 

@@ -32,6 +32,7 @@ public enum Launcher {
         let ownPIDNamespace = config.ownPIDNamespace || interactive
             || (script.map { ChildrenNamespaceUse.mayMoveChildren($0.parsed.statements) } ?? true)
         UserHome.lookUpFallback()
+        ResourceLimits.raiseDescriptorLimit()
         do {
             try SessionSetup.enter(privateMounts: !config.sharedMounts, ownPIDNamespace: ownPIDNamespace)
         } catch {

@@ -33,7 +33,7 @@ extension Interpreter {
     func runPipeline(_ p: Pipeline, capture: Bool, reportErrors: Bool = false) throws -> CommandResult {
         var result: CommandResult
         do {
-            result = try runStages(p, capture: capture)
+            result = try located(at: p.location) { try runStages(p, capture: capture) }
         } catch let e as RuntimeError where reportErrors || p.negated {
             if !e.shownOnRedirectedError { report([e.diagnostic]) }
             result = CommandResult(status: 1)
@@ -48,6 +48,16 @@ extension Interpreter {
         }
         lastStatus = result.dollarQuestion ?? result.status
         return result
+    }
+
+    /// A kernel error with no place of its own (a pipe pidsh could not make) is the
+    /// pipeline's: located there, never at line 0.
+    private func located<T>(at location: SourceLocation, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SystemError {
+            throw RuntimeError(location, "\(e)")
+        } catch let e as UsageError {
+            throw RuntimeError(location, "\(e)")
+        }
     }
 
     private func resolve(_ command: Command) throws -> Stage {
