@@ -15,26 +15,16 @@ public final class Repl {
             guard let eq = entry.firstIndex(of: "=") else { return nil }
             return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
         }, uniquingKeysWith: { a, _ in a })
-        let history = History(path: LineEditors.defaultHistoryPath(environment: env), maxEntries: 1000,
-                              base: LineEditors.historyBase(environment: env))
-        if let problem = history.problem { interpreter.err.write("pidsh: no history this session: \(problem)\n") }
-        let editor = LineEditors.make(history: history)
-        let completer = Completer(interpreter: interpreter)
-        editor.completer = { line, start, word in completer.complete(line: line, wordStart: start, word: word) }
+        let editor = makeEditor(env)
         interpreter.out.write("pidsh: see and steer PID namespaces. `help` lists the commands; Ctrl-D leaves.\n")
         var exitCode: Int32 = 0
         var pending = ""
         var pendingStartLine = 1
         loop: while true {
             let prompt = pending.isEmpty ? promptText(env) : continuationPrompt()
-            let input = editor.readLine(prompt: prompt)
-            OwnSignals.install()
-            // A signal at the prompt ends the session (SIGINT only drops the line), also
-            // one that came with the end of input: a closed terminal sends SIGHUP, and
-            // then every read ends.
-            let signal = OwnSignals.takePending()
-            if signal != 0 && OwnSignals.endsSession(signal, duringCommand: false) {
-                exitCode = stop(by: signal)
+            let (input, stopped) = readLine(editor, prompt: prompt)
+            if let stopped {
+                exitCode = stopped
                 break loop
             }
             switch input {
@@ -77,16 +67,9 @@ public final class Repl {
                 interpreter.report(diagnostics.sorted { $0.location.offset < $1.location.offset })
                 continue
             }
-            switch interpreter.execute(statements) {
-            case .exit(let code):
+            if let code = execute(statements) {
                 exitCode = code
                 break loop
-            case .interrupted(let signal) where OwnSignals.endsSession(signal, duringCommand: true):
-                // Said already (`pidsh: interrupted by SIGTERM`) by the interpreter.
-                exitCode = 128 + signal
-                break loop
-            default:
-                break
             }
         }
         if let error = editor.saveHistory() {
@@ -97,11 +80,39 @@ public final class Repl {
         return exitCode
     }
 
-    /// A signal at the prompt: the session ends with 128 + its number, torn down as at
-    /// Ctrl-D (`OwnSignals` says which signals do this).
-    func stop(by signal: Int32) -> Int32 {
+    /// The line editor with its history and completion. A history file that cannot be
+    /// used (a device, too large, a missing home) is said once; the session runs without.
+    func makeEditor(_ env: [String: String]) -> LineEditor {
+        let history = History(path: LineEditors.defaultHistoryPath(environment: env), maxEntries: 1000,
+                              base: LineEditors.historyBase(environment: env))
+        if let problem = history.problem { interpreter.err.write("pidsh: no history this session: \(problem)\n") }
+        let editor = LineEditors.make(history: history)
+        let completer = Completer(interpreter: interpreter)
+        editor.completer = { line, start, word in completer.complete(line: line, wordStart: start, word: word) }
+        return editor
+    }
+
+    /// One line of input, or the exit code when a signal at the prompt ends the
+    /// session (`OwnSignals` says which; SIGINT only drops the line), torn down as at
+    /// Ctrl-D. Also a signal that came with the end of input: a closed terminal sends
+    /// SIGHUP, and then every read ends.
+    func readLine(_ editor: LineEditor, prompt: String) -> (LineInput, stopped: Int32?) {
+        let input = editor.readLine(prompt: prompt)
+        OwnSignals.install()
+        let signal = OwnSignals.takePending()
+        guard signal != 0 && OwnSignals.endsSession(signal, duringCommand: false) else { return (input, nil) }
         interpreter.err.write("pidsh: \(Interrupted(signal: signal))\n")
-        return 128 + signal
+        return (input, 128 + signal)
+    }
+
+    /// Runs one entry; the exit code when it ends the session (`exit`, a signal other
+    /// than ^C or ^\, already reported by the interpreter).
+    func execute(_ statements: [Statement]) -> Int32? {
+        switch interpreter.execute(statements) {
+        case .exit(let code): return code
+        case .interrupted(let signal) where OwnSignals.endsSession(signal, duringCommand: true): return 128 + signal
+        default: return nil
+        }
     }
 
     /// What leaving tears down, when anything of the session is alive: its namespaces

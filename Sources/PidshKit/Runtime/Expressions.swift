@@ -244,6 +244,24 @@ extension Interpreter {
         return v
     }
 
+    /// `length`, `first`, `last` of a list or range; a range's are computed from its
+    /// bounds (it is never built to be measured). nil: no such field.
+    func sequenceField(_ name: String, of v: Value, at loc: SourceLocation) throws -> Value? {
+        switch (v, name) {
+        case (.range(let a, let b), "length"):
+            guard let n = Value.rangeLength(a, b) else {
+                throw RuntimeError(loc, "the range \(a)..\(b) has more elements than an integer can count")
+            }
+            return .integer(n)
+        case (.range(let a, let b), "first"): return a <= b ? .integer(a) : Value.none
+        case (.range(let a, let b), "last"): return a <= b ? .integer(b) : Value.none
+        case (.list(let items), "length"): return .integer(items.count)
+        case (.list(let items), "first"): return items.first ?? Value.none
+        case (.list(let items), "last"): return items.last ?? Value.none
+        default: return nil
+        }
+    }
+
     /// A value's field, read from the kernel for processes and namespaces.
     func field(_ name: String, of v: Value, at loc: SourceLocation) throws -> Value {
         let known = Fields.names(for: v)
@@ -291,25 +309,9 @@ extension Interpreter {
                     return .boolean(false)
                 default: throw unknown()
                 }
-            case .range(let a, let b):
-                // Computed from the bounds: a range is never built to be measured.
-                switch name {
-                case "length":
-                    guard let n = Value.rangeLength(a, b) else {
-                        throw RuntimeError(loc, "the range \(a)..\(b) has more elements than an integer can count")
-                    }
-                    return .integer(n)
-                case "first": return a <= b ? .integer(a) : .none
-                case "last": return a <= b ? .integer(b) : .none
-                default: throw unknown()
-                }
-            case .list(let items):
-                switch name {
-                case "length": return .integer(items.count)
-                case "first": return items.first ?? .none
-                case "last": return items.last ?? .none
-                default: throw unknown()
-                }
+            case .range, .list:
+                guard let value = try sequenceField(name, of: v, at: loc) else { throw unknown() }
+                return value
             default:
                 throw unknown()
             }
