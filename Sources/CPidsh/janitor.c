@@ -150,7 +150,14 @@ int pidsh_start_janitor(void) {
     if (janitor_write_fd >= 0) return 0;   // already started (rootless: before the PID namespace)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    // The child starts with every signal blocked: until its setsid() it is in pidsh's
+    // process group with pidsh's handlers (a terminal's ^\ reached a janitor not yet
+    // scheduled, and Swift's crash handler took it).
+    sigset_t all_signals, saved_mask;
+    sigfillset(&all_signals);
+    sigprocmask(SIG_SETMASK, &all_signals, &saved_mask);
     pid_t pid = fork();
+    if (pid != 0) sigprocmask(SIG_SETMASK, &saved_mask, NULL);
     if (pid < 0) {
         int e = errno;
         close(fds[0]);

@@ -33,13 +33,14 @@ public enum Launcher {
             || (script.map { ChildrenNamespaceUse.mayMoveChildren($0.parsed.statements) } ?? true)
         UserHome.lookUpFallback()
         ResourceLimits.raiseDescriptorLimit()
+        // Before the session's first fork: a signal from now on is pidsh's to handle.
+        OwnSignals.install()
         do {
             try SessionSetup.enter(privateMounts: !config.sharedMounts, ownPIDNamespace: ownPIDNamespace)
         } catch {
             FileIO.writeAll(2, "pidsh: cannot start a session: \(error)\n")
             return ExitCode.startupFailed
         }
-        OwnSignals.install()
         // As bash sets $BASH: scripts can start another pidsh (`$PIDSH -c ...`) even
         // when it is not on $PATH (e.g. under `swift run`).
         FileIO.setEnvironment("PIDSH", SessionSetup.executablePath)
