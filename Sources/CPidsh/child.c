@@ -173,6 +173,7 @@ int pidsh_spawn_child(void *args) {
         record_execve(&rep, req->path);
         pidsh_report_send(sock, &rep, NULL, 0);
     }
+    pidsh_child_restore_nofile();
     execve(req->path, req->argv, req->envp);
     pidsh_report_fail(sock, &rep, PIDSH_STAGE_EXEC, errno);
 }

@@ -45,6 +45,8 @@ void pidsh_drop_life_pipe_writer(void);
 void pidsh_child_tie_to_parent(void);
 /// Child side: every disposition to default, an empty mask.
 void pidsh_child_reset_signals(void);
+/// In a child before execve: the RLIMIT_NOFILE pidsh started with (limits.c).
+void pidsh_child_restore_nofile(void);
 void pidsh_block_signals(sigset_t *saved);
 void pidsh_restore_signals(const sigset_t *saved);
 /// Rootless in the host's PID namespace: join namespaces only through a helper.

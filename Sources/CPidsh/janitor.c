@@ -225,7 +225,14 @@ int pidsh_start_janitor(void) {
     if (pidsh_janitor_socket >= 0) return 0;   // already started (rootless: before the PID namespace)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return errno;
+    // The child starts with every signal blocked: until its setsid() it is in pidsh's
+    // process group with pidsh's handlers (a terminal's ^\ reached a janitor not yet
+    // scheduled, and Swift's crash handler took it).
+    sigset_t all_signals, saved_mask;
+    sigfillset(&all_signals);
+    sigprocmask(SIG_SETMASK, &all_signals, &saved_mask);
     pid_t pid = fork();
+    if (pid != 0) sigprocmask(SIG_SETMASK, &saved_mask, NULL);
     if (pid < 0) {
         int e = errno;
         close(sv[0]);
@@ -237,10 +244,7 @@ int pidsh_start_janitor(void) {
         int keep = sv[1];
         if (keep != 3) { dup2(keep, 3); keep = 3; }
         syscall(SYS_close_range, 4U, ~0U, 0U);
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        setsid();
+        setsid();   // every signal stays blocked: the janitor ends only at EOF (or SIGKILL)
         prctl(PR_SET_NAME, "pidsh-janitor", 0, 0, 0);
         pidsh_janitor_main(keep);
     }

@@ -116,6 +116,7 @@ __attribute__((noreturn)) static void innermost(const pidsh_nest_request *req, i
         pidsh_report_add(rep, &r);
         pidsh_report_send(sock, rep, NULL, 0);
     }
+    pidsh_child_restore_nofile();
     execve(req->path, req->argv, req->envp);
     pidsh_report_fail(sock, rep, PIDSH_STAGE_EXEC, errno);
 }

@@ -1,5 +1,5 @@
 // Rootless start-up: the outer process waits for pidsh (PID 1 of its own namespace),
-// forwards SIGTERM/SIGHUP to it (a terminal's ^C reaches pidsh directly), waits for the
+// forwards SIGTERM, SIGHUP, SIGUSR1/2, SIGALRM to it (a terminal's ^C reaches pidsh directly), waits for the
 // janitor to finish, and exits with pidsh's status. The janitor is forked by the outer
 // process *before* the new PID namespace exists, so it lives outside it: it survives
 // pidsh's death (a member of pidsh's namespace would be killed with its PID 1), and a
@@ -31,8 +31,9 @@ __attribute__((noreturn)) static void outer_main(pid_t child, pid_t janitor) {
     sa.sa_handler = forward_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    // The signals pidsh stops on that a user sends to the PID they know (OwnSignals).
+    static const int forwarded[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM };
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaction(forwarded[i], &sa, NULL);
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
     prctl(PR_SET_NAME, "pidsh-outer", 0, 0, 0);

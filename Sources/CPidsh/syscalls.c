@@ -24,6 +24,18 @@
 
 int pidsh_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+void pidsh_occupy_closed_stdio(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        // The lowest free descriptor: this one, as the ones below it are open.
+        int placeholder = open("/dev/null", O_PATH);
+        if (placeholder >= 0 && placeholder != fd) {
+            dup2(placeholder, fd);
+            close(placeholder);
+        }
+    }
+}
+
 int pidsh_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int pidsh_pidfd_send_signal(int pidfd, int sig, pid_t pid, pidsh_call_record *rec) {
@@ -75,19 +87,37 @@ int pidsh_unshare(int flags, pidsh_call_record *rec) {
 // ---------------------------------------------------------------------------------
 // pidsh's own signals: a flag the interpreter polls between statements and while it
 // waits. No SA_RESTART, so a blocking wait returns EINTR and can look at the flag.
+// Which signals, and what pidsh makes of each, is decided in Swift (OwnSignals).
 static volatile sig_atomic_t pending_signal = 0;
+static volatile sig_atomic_t signal_wake_fd = -1;
+static sigset_t handled_signals;
+static int handled_signals_ready = 0;
 
-static void remember_signal(int sig) { pending_signal = sig; }
+static void remember_signal(int sig) {
+    pending_signal = sig;
+    // A thread that waits in poll() (the REPL's prompt) may not be the one the kernel
+    // interrupts: it polls this pipe too.
+    int fd = signal_wake_fd;
+    if (fd >= 0) {
+        int saved = errno;
+        unsigned char byte = (unsigned char)sig;
+        ssize_t ignored = write(fd, &byte, 1);
+        (void)ignored;
+        errno = saved;
+    }
+}
 
-void pidsh_install_signal_handlers(void) {
+void pidsh_handle_signal(int sig) {
+    if (!handled_signals_ready) { sigemptyset(&handled_signals); handled_signals_ready = 1; }
+    sigaddset(&handled_signals, sig);
     struct sigaction sa;
     sa.sa_handler = remember_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    sigaction(sig, &sa, NULL);
 }
+
+void pidsh_set_signal_wake_fd(int fd) { signal_wake_fd = fd; }
 
 int pidsh_take_pending_signal(void) {
     int s = pending_signal;
@@ -111,10 +141,7 @@ ssize_t pidsh_write_unless_interrupted(int fd, const void *buf, size_t len) {
     // is pending, only what can be written without waiting is (a message pidsh prints
     // about the signal itself still goes out when the fd can take it).
     sigset_t stop, saved;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGHUP);
+    if (handled_signals_ready) stop = handled_signals; else sigemptyset(&stop);
     pthread_sigmask(SIG_BLOCK, &stop, &saved);
     ssize_t r;
     const struct timespec now = { 0, 0 };

@@ -8,10 +8,14 @@ import Glibc
 public final class BackgroundReader {
     private final class Work {
         let fds: [Int32]
+        let limit: Int
         var outputs: [[UInt8]]
-        init(fds: [Int32]) {
+        var truncated: [Bool]
+        init(fds: [Int32], limit: Int) {
             self.fds = fds
+            self.limit = limit
             self.outputs = Array(repeating: [], count: fds.count)
+            self.truncated = Array(repeating: false, count: fds.count)
         }
 
         func run() {
@@ -24,8 +28,12 @@ public final class BackgroundReader {
                 var finished: [Int] = []
                 for (k, p) in polls.enumerated() where p.revents != 0 {
                     let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-                    if n > 0 { outputs[open[k]].append(contentsOf: buf[0..<n]) }
-                    else if n == 0 || (errno != EINTR && errno != EAGAIN) { finished.append(k) }
+                    if n > 0 {
+                        outputs[open[k]].append(contentsOf: buf[0..<n])
+                        // Past the limit it stops and closes the pipe: its writer gets
+                        // EPIPE instead of filling pidsh's memory.
+                        if outputs[open[k]].count > limit { truncated[open[k]] = true; finished.append(k) }
+                    } else if n == 0 || (errno != EINTR && errno != EAGAIN) { finished.append(k) }
                 }
                 for k in finished.reversed() {
                     Glibc.close(fds[open[k]])
@@ -39,9 +47,10 @@ public final class BackgroundReader {
     private let work: Work
     private var joined = false
 
-    /// Starts reading `fds` (it closes each at its end).
-    public init(fds: [Int32]) throws {
-        work = Work(fds: fds)
+    /// Starts reading `fds` (it closes each at its end), at most a little more than
+    /// `limit` bytes of each (see `truncated`).
+    public init(fds: [Int32], limit: Int = .max) throws {
+        work = Work(fds: fds, limit: limit)
         let context = Unmanaged.passRetained(work).toOpaque()
         let rc = pthread_create(&thread, nil, { arg in
             // Signals are the interpreter thread's business.
@@ -65,6 +74,12 @@ public final class BackgroundReader {
             joined = true
         }
         return work.outputs
+    }
+
+    /// After `finish()`: which pipes gave more than the limit (and were cut short).
+    public var truncated: [Bool] {
+        _ = finish()
+        return work.truncated
     }
 
     deinit { _ = finish() }

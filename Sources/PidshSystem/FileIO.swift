@@ -4,27 +4,40 @@ import Glibc
 /// The file operations the language needs (redirections, pipes, globs, cd, $PATH), so
 /// that PidshKit makes no system call of its own.
 public enum FileIO {
-    public static func writeAll(_ fd: Int32, _ text: String) {
+    /// Writes all of `text`. Returns 0, or the errno of the write that failed: ENOSPC,
+    /// EPIPE (the reader is gone), EBADF (a closed standard stream), or EINTR when a
+    /// SIGINT/SIGTERM/SIGHUP for pidsh came while the reader was stuck (pidsh is
+    /// stopping; that is no fault of the target).
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ text: String) -> Int32 {
         var t = text
-        t.withUTF8 { buf in _ = writeAll(fd, UnsafeRawBufferPointer(buf)) }
-    }
-
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { _ = writeAll(fd, $0) }
+        return t.withUTF8 { buf in writeAll(fd, UnsafeRawBufferPointer(buf)) }
     }
 
     @discardableResult
-    static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Bool {
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+        bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Int32 {
         var off = 0
         while off < buf.count {
             // A SIGINT/SIGTERM/SIGHUP to pidsh while the reader is stuck gives up the
             // write, so the interpreter can stop the script.
             let n = pidsh_write_unless_interrupted(fd, buf.baseAddress! + off, buf.count - off)
-            if n < 0 { return false }
+            if n < 0 { return errno }
             off += n
         }
-        return true
+        return 0
     }
+
+    /// Start-up, before anything opens a descriptor: a standard stream that is closed
+    /// (`pidsh >&-`) gets /dev/null opened O_PATH, on which every read and write fails
+    /// EBADF as on the closed descriptor. Otherwise the first descriptor pidsh opens
+    /// (a pipe of its own) would become "standard output", and `echo` would write into
+    /// it (and wait for ever for room).
+    public static func occupyClosedStandardStreams() { pidsh_occupy_closed_stdio() }
 
     /// A close-on-exec pipe: (read, write).
     public static func pipe() throws -> (Int32, Int32) {
@@ -54,19 +67,21 @@ public enum FileIO {
     }
 
     /// Reads every pipe to its end, handing each chunk to its consumer as it arrives
-    /// (so neither side of a pipeline blocks on a full pipe).
-    public static func pump(_ sources: [(fd: Int32, consume: ([UInt8]) -> Void)]) {
+    /// (so neither side of a pipeline blocks on a full pipe). A consumer that returns
+    /// false takes no more: its pipe is closed, so its writer gets EPIPE rather than
+    /// going on for ever.
+    public static func pump(_ sources: [(fd: Int32, consume: ([UInt8]) -> Bool)]) {
         var open = sources
         var buf = [UInt8](repeating: 0, count: 65536)
         while !open.isEmpty {
             var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let r = poll(&fds, nfds_t(fds.count), -1)
             if r < 0 {
-                // A SIGTERM/SIGHUP to pidsh ends the pump (pidsh is stopping; the writer
-                // may never close its end). A SIGINT does not: the job decides.
+                // A SIGTERM/SIGHUP... to pidsh ends the pump (pidsh is stopping; the
+                // writer may never close its end). A SIGINT/SIGQUIT does not: the job decides.
                 if errno == EINTR {
                     let pending = pidsh_peek_pending_signal()
-                    if pending != SIGTERM && pending != SIGHUP { continue }
+                    if pending == 0 || OwnSignals.belongsToForegroundJob(pending) { continue }
                     for source in open { Glibc.close(source.fd) }
                     return
                 }
@@ -75,7 +90,7 @@ public enum FileIO {
             var finished: [Int] = []
             for (i, p) in fds.enumerated() where p.revents != 0 {
                 let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-                if n > 0 { open[i].consume(Array(buf[0..<n])) }
+                if n > 0 { if !open[i].consume(Array(buf[0..<n])) { finished.append(i) } }
                 else if n == 0 || (errno != EINTR && errno != EAGAIN) { finished.append(i) }
             }
             for i in finished.reversed() {
@@ -85,37 +100,62 @@ public enum FileIO {
         }
     }
 
-    /// Reads a whole file (a script), or throws.
-    public static func readFile(_ path: String) throws -> [UInt8] {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    /// Reads a whole file (a script), or throws: at most `limit` bytes (more is an
+    /// error, not an allocation failure). `regularOnly` refuses anything but a regular
+    /// file: a device such as /dev/zero never ends.
+    public static func readFile(_ path: String, limit: Int = Int.max, regularOnly: Bool = false) throws -> [UInt8] {
+        // Only a regular file will do: opened without blocking, so a FIFO without a
+        // writer is refused rather than waited for.
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0))
         if fd < 0 { throw SystemError.last("open \(path)") }
         defer { Glibc.close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw SystemError.last("read \(path)") }
-            if n == 0 { return out }
-            out.append(contentsOf: buf[0..<n])
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw SystemError.last("fstat \(path)") }
+        let kind = st.st_mode & S_IFMT
+        if kind == S_IFDIR { throw UsageError("\(path) is a directory, not a file") }
+        if regularOnly && kind != S_IFREG { throw UsageError("\(path) is \(describeFileType(kind)), not a regular file") }
+        if kind == S_IFREG && st.st_size > limit { throw tooLarge(path, limit) }
+        guard let bytes = readAll(fd: fd, limit: limit) else { throw tooLarge(path, limit) }
+        return bytes
+    }
+
+    static func tooLarge(_ path: String, _ limit: Int) -> UsageError {
+        UsageError("\(path) is larger than \(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes"), more than pidsh reads")
+    }
+
+    /// "a character device" for S_IFCHR...
+    public static func describeFileType(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a pipe (FIFO)"
+        case S_IFSOCK: return "a socket"
+        case S_IFDIR: return "a directory"
+        case S_IFLNK: return "a symbolic link"
+        default: return "a regular file"
         }
     }
 
-    public static func readAll(fd: Int32) -> [UInt8] {
+    /// Everything `fd` gives until its end; nil once it gave more than `limit` bytes.
+    public static func readAll(fd: Int32, limit: Int) -> [UInt8]? {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 { if errno == EINTR { continue }; return out }
             if n == 0 { return out }
+            if out.count + n > limit { return nil }
             out.append(contentsOf: buf[0..<n])
         }
     }
 
+    public static func readAll(fd: Int32) -> [UInt8] { readAll(fd: fd, limit: .max) ?? [] }
+
     public static func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         if fd < 0 { throw SystemError.last("open \(path)") }
-        writeAll(fd, text)
-        Glibc.close(fd)
+        let e = writeAll(fd, text)
+        if Glibc.close(fd) != 0 || e != 0 { throw SystemError(errnoValue: e != 0 ? e : errno, "write \(path)") }
     }
 
     /// Replaces `path` with `bytes` at once: written to `path.PID.tmp` (created with
@@ -127,10 +167,9 @@ public enum FileIO {
         let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
         if fd < 0 { throw SystemError.last("create \(temporary)") }
         fchmod(fd, mode)   // whatever the umask
-        let written = bytes.withUnsafeBytes { writeAll(fd, $0) }
-        let e = errno
-        if !written || Glibc.close(fd) != 0 {
-            let error = SystemError(errnoValue: written ? errno : e, "write \(temporary)")
+        let e = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        if Glibc.close(fd) != 0 || e != 0 {
+            let error = SystemError(errnoValue: e != 0 ? e : errno, "write \(path)")
             unlink(temporary)
             throw error
         }

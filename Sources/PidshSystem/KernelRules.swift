@@ -26,7 +26,7 @@ public enum KernelRules {
             var error = setnsError(e, namespace: options.joinNamespace)
             error.culprit = .namespace
             return error
-        case Int32(PIDSH_STAGE_OPEN_OWN_NS.rawValue):
+        case Int32(PIDSH_STAGE_OPEN_OWN_NS.rawValue) where e == ENOENT:
             return pendingUnshareError(e, what: "spawn --ns")
         case Int32(PIDSH_STAGE_MOUNT_PROC.rawValue):
             var error = SystemError(errnoValue: e, "mount proc for \(program)",
@@ -40,7 +40,24 @@ public enum KernelRules {
             return SystemError(errnoValue: e, "setns back after spawning \(program)",
                                explanation: "pidsh could not send its later children back where they went before; the child was killed")
         default:
-            return SystemError(errnoValue: e, "spawn \(program) (stage \(stage))")
+            return SystemError(errnoValue: e, "spawn \(program): \(describe(stage: stage))")
+        }
+    }
+
+    /// A step of starting a process, in words (its number is pidsh's business).
+    static func describe(stage: Int32) -> String {
+        switch stage {
+        case Int32(PIDSH_STAGE_OPEN_OWN_NS.rawValue): return "opening pidsh's pid_for_children to come back to it"
+        case Int32(PIDSH_STAGE_SETNS.rawValue): return "setns into the namespace"
+        case Int32(PIDSH_STAGE_CLONE.rawValue): return "clone"
+        case Int32(PIDSH_STAGE_RESTORE_NS.rawValue): return "setns back to where pidsh's children went before"
+        case Int32(PIDSH_STAGE_CHILD_SETUP.rawValue): return "setting up the new process (its descriptors, signals, directory)"
+        case Int32(PIDSH_STAGE_MOUNT_PROC.rawValue): return "mounting its procfs"
+        case Int32(PIDSH_STAGE_REMOUNT_PROC.rawValue): return "remounting /proc in its mount namespace"
+        case Int32(PIDSH_STAGE_EXEC.rawValue): return "execve"
+        case Int32(PIDSH_STAGE_PIPE.rawValue): return "the pipe or socket the new processes report to pidsh on"
+        case Int32(PIDSH_STAGE_PARENT_GONE.rawValue): return "pidsh ended before the new process started"
+        default: return "starting it"
         }
     }
 
@@ -82,7 +99,7 @@ public enum KernelRules {
         case EPERM:
             return SystemError(errnoValue: e, what, explanation: privilegeHint)
         case EAGAIN:
-            return SystemError(errnoValue: e, what, explanation: "a process limit was hit (RLIMIT_NPROC, pids.max of a cgroup, or the namespace's pid_max)")
+            return SystemError(errnoValue: e, what, explanation: ResourceLimits.processLimitsExplanation())
         default:
             return SystemError(errnoValue: e, what)
         }
@@ -183,7 +200,8 @@ public enum KernelRules {
         case Int32(PIDSH_STAGE_SETNS.rawValue):
             return setnsError(e, namespace: nil)
         default:
-            return SystemError(errnoValue: e, "nest \(levels) (stage \(result.stage), level \(level))")
+            let at = level >= 0 ? " at level \(level)" : ""
+            return SystemError(errnoValue: e, "nest \(levels): \(describe(stage: result.stage))\(at)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import CPidsh
 
 // Reading a line from a terminal while SIGINT and SIGWINCH may arrive: the system-call
 // side of the REPL's line readers (PidshKit's PlainLineReader and EditLineLibrary).
@@ -7,8 +8,9 @@ import Glibc
 
 /// While a line is read, SIGINT and SIGWINCH are caught and reported through a self-pipe,
 /// so the reader's poll(2) wakes up whichever thread the kernel delivered the signal to, and
-/// no signal between a check and a wait is lost. The caller's handlers and signal mask are
-/// restored when the read ends.
+/// no signal between a check and a wait is lost. pidsh's other signals (SIGTERM, SIGHUP...:
+/// `OwnSignals`) keep their handler, which writes to the same pipe meanwhile. The
+/// caller's handlers and signal mask are restored when the read ends.
 public struct LineSignalScope {
     private var savedInt = sigaction()
     private var savedWinch = sigaction()
@@ -32,10 +34,12 @@ public struct LineSignalScope {
         sigaddset(&unblock, SIGINT)
         sigaddset(&unblock, SIGWINCH)
         pthread_sigmask(SIG_UNBLOCK, &unblock, &scope.savedMask)
+        pidsh_set_signal_wake_fd(lineSignalPipeWrite)
         return scope
     }
 
     public func leave() {
+        pidsh_set_signal_wake_fd(-1)
         var mask = savedMask
         var int = savedInt
         var winch = savedWinch
@@ -69,9 +73,10 @@ public enum LineSignalPipe {
         lineSignalPipeWrite = fds[1]
     }
 
-    /// Empties the pipe; tells which signals it carried.
-    public static func drain() -> (interrupted: Bool, resized: Bool) {
-        var result = (interrupted: false, resized: false)
+    /// Empties the pipe; tells which signals it carried (`stopped`: one of pidsh's
+    /// stopping signals, pending in `OwnSignals`).
+    public static func drain() -> (interrupted: Bool, resized: Bool, stopped: Bool) {
+        var result = (interrupted: false, resized: false, stopped: false)
         guard lineSignalPipeRead >= 0 else { return result }
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
@@ -86,6 +91,7 @@ public enum LineSignalPipe {
             for byte in buffer[0..<n] {
                 if byte == LineSignalScope.interruptByte { result.interrupted = true }
                 if byte == LineSignalScope.resizeByte { result.resized = true }
+                if byte < 65 { result.stopped = true }   // a signal number
             }
         }
         return result
@@ -94,6 +100,9 @@ public enum LineSignalPipe {
 
 public enum LineInputEvent: Equatable {
     case ready, interrupted, resized
+    /// One of pidsh's stopping signals came (SIGTERM, SIGHUP, ...; see `OwnSignals`):
+    /// `OwnSignals.peekPending()` tells which.
+    case stopped
     /// `fd` is not an open descriptor: treat as end of input.
     case closed
 }
@@ -109,11 +118,16 @@ public func waitForLineInput(fd: Int32) -> LineInputEvent {
         let count = lineSignalPipeRead >= 0 ? 2 : 1
         let n = poll(&fds, nfds_t(count), -1)
         if n < 0 {
-            if errno == EINTR { continue }
+            if errno == EINTR {
+                let pending = OwnSignals.peekPending()
+                if pending != 0 && pending != SIGINT { return .stopped }
+                continue
+            }
             return .closed
         }
         if count == 2 && fds[1].revents != 0 {
             let seen = LineSignalPipe.drain()
+            if seen.stopped && OwnSignals.peekPending() != 0 { return .stopped }
             if seen.interrupted { return .interrupted }
             if seen.resized { return .resized }
         }

@@ -116,29 +116,30 @@ public final class ProcessHandle: @unchecked Sendable {
         _ = Glibc.poll(&p, 1, milliseconds)
     }
 
-    /// Waits for a foreground job as a shell does. SIGINT (a terminal's ^C reaches the
-    /// job too, it is in pidsh's process group) keeps waiting: the caller decides from
-    /// the job's status. SIGTERM/SIGHUP end the wait at once: the job gets the same
-    /// signal and `Interrupted` is thrown, so pidsh tears down promptly instead of
-    /// waiting for a job that may never end. A process pidsh cannot wait for (not its
-    /// child) reads as exit status 127.
+    /// Waits for a foreground job as a shell does. SIGINT and SIGQUIT (a terminal's ^C
+    /// and ^\ reach the job too, it is in pidsh's process group) keep waiting: the
+    /// caller decides from the job's status. SIGTERM, SIGHUP and pidsh's other stopping
+    /// signals (`OwnSignals`) end the wait at once: the job gets the same signal and
+    /// `Interrupted` is thrown, so pidsh tears down promptly instead of waiting for a
+    /// job that may never end. A process pidsh cannot wait for (not its child) reads as
+    /// exit status 127.
     ///
     /// `namespaceInit`: the job is PID 1 of a PID namespace of its own (`spawn --newpid
     /// --wait`). The kernel drops a ^C to it unless it catches SIGINT, so then pidsh
-    /// ends it with SIGKILL on SIGINT and throws `Interrupted`, as the ^C meant.
+    /// ends it with SIGKILL on SIGINT (or SIGQUIT) and throws `Interrupted`, as the key meant.
     public func waitForeground(capturingFields: Bool = true, namespaceInit: Bool = false) throws -> ExitStatus {
         while true {
             // Checked before each blocking wait too: the signal may have come earlier
             // (while pidsh read the job's output), and then no EINTR would end the wait.
             let pending = pidsh_peek_pending_signal()
-            if pending != 0 && pending != SIGINT {
+            if pending != 0 && !OwnSignals.belongsToForegroundJob(pending) {
                 if isRunning { try? signal(pending) }
                 throw Interrupted(signal: pending)
             }
-            if pending == SIGINT && namespaceInit && isRunning && !(procStatus()?.catches(signal: SIGINT) ?? true) {
+            if pending != 0 && namespaceInit && isRunning && !(procStatus()?.catches(signal: pending) ?? true) {
                 try? signal(SIGKILL)
                 _ = try? wait(interruptible: false, capturingFields: capturingFields)
-                throw Interrupted(signal: SIGINT)
+                throw Interrupted(signal: pending)
             }
             do {
                 return try wait(interruptible: true, capturingFields: capturingFields)

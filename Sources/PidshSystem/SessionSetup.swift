@@ -51,7 +51,10 @@ public enum SessionSetup {
             placement = !rootless ? .asStarted : ownPIDNamespace ? .rootlessInOwnNamespace : .rootlessInHostNamespace
             // After the namespaces, so the janitor unmounts in pidsh's own mount namespace.
             let j = pidsh_start_janitor()
-            if j != 0 { throw SystemError(errnoValue: j, "starting pidsh's janitor process") }
+            if j != 0 {
+                throw SystemError(errnoValue: j, "starting pidsh's janitor process",
+                                  explanation: j == EAGAIN ? ResourceLimits.processLimitsExplanation() : nil)
+            }
             return
         }
         switch stage {

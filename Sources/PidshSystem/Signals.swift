@@ -38,10 +38,40 @@ public enum Signals {
 
 import CPidsh
 
-/// pidsh's own SIGINT/SIGTERM/SIGHUP: handlers only set a flag that the interpreter
-/// polls between statements and while it waits.
+/// pidsh's own signals, and what it does with each by default: the one place that
+/// decides it (a `trap` in the language, when it comes, overrides this table). Each is
+/// caught by a handler that only sets a flag, which the interpreter polls between
+/// statements and while it waits: pidsh then stops, tears everything down and exits
+/// 128+N, saying `pidsh: interrupted by SIGNAME` (the REPL: see `endsSession`).
 public enum OwnSignals {
-    public static func install() { pidsh_install_signal_handlers() }
+    /// The signals pidsh stops on, as on SIGTERM: those a terminal or a user sends
+    /// (SIGHUP when the terminal closes; SIGQUIT, SIGUSR1/2, SIGALRM by `kill`), and
+    /// SIGXCPU (the CPU-time limit). Left at their default, each would kill pidsh
+    /// without a tear-down or a word.
+    public static let stopping: [Int32] = [SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU]
+
+    /// Signals a terminal sends to its whole foreground process group (^C, ^\): while a
+    /// foreground program runs they belong to it, and pidsh acts on one only if the
+    /// program dies of it, as a shell does. Otherwise they stop pidsh like the others.
+    public static func belongsToForegroundJob(_ signal: Int32) -> Bool {
+        signal == SIGINT || signal == SIGQUIT
+    }
+
+    /// In the REPL: SIGINT drops the line being typed or the command running; every
+    /// other signal at the prompt ends the session (a closed terminal: SIGHUP, 129). A
+    /// ^\ that ended a foreground program returns to the prompt, as ^C does.
+    public static func endsSession(_ signal: Int32, duringCommand: Bool) -> Bool {
+        duringCommand ? !belongsToForegroundJob(signal) : signal != SIGINT
+    }
+
+    /// Also ignores SIGPIPE: a write into a pipe whose reader is gone fails EPIPE, and
+    /// the command that wrote ends quietly (`BrokenPipe`), with pidsh tearing down as
+    /// usual instead of dying at once. Children get every default back before exec.
+    public static func install() {
+        for signal in stopping { pidsh_handle_signal(signal) }
+        ignoreBrokenPipes()
+    }
+
     public static func takePending() -> Int32 { pidsh_take_pending_signal() }
     public static func peekPending() -> Int32 { pidsh_peek_pending_signal() }
     /// A builtin writing into a pipe whose reader is gone gets EPIPE instead of pidsh

@@ -29,10 +29,12 @@ public struct SystemError: Error, CustomStringConvertible, Equatable {
         return errno.rawValue == ENOENT ? 127 : 126
     }
 
+    /// Without an explanation, one for a limit that was hit (EMFILE, ENFILE) is added:
+    /// which limit, its value, how to raise it.
     public init(_ errno: Errno, _ operation: String, explanation: String? = nil) {
         self.errno = errno
         self.operation = operation
-        self.explanation = explanation
+        self.explanation = explanation ?? ResourceLimits.descriptorExplanation(errno.rawValue)
     }
 
     public init(errnoValue: Int32, _ operation: String, explanation: String? = nil) {

@@ -1,6 +1,10 @@
 // pidsh: a thin entry point. Everything else lives in PidshKit and PidshSystem.
 import Glibc
 import PidshKit
+import PidshSystem
+
+// First of all, before any descriptor is opened: see occupyClosedStandardStreams.
+FileIO.occupyClosedStandardStreams()
 
 /// `pidsh -c CODE` and `pidsh FILE` (FILE with a `/` or a `.`, so never a subcommand's
 /// name), without options, need no argument parser: swift-argument-parser's first use

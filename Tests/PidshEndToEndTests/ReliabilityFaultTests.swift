@@ -94,10 +94,10 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
         kill(toGroup ? -run.pid : run.pid, signal)
         let code = waitForExit(run, timeout: 5, file: file, line: line)
         let elapsed = Date().timeIntervalSince(t0)
-        print("reliability: \(toGroup ? "^C (SIGINT to the group)" : "SIG\(signal == SIGTERM ? "TERM" : signal == SIGHUP ? "HUP" : "INT") to pidsh") during `\(statement)`\(flags.isEmpty ? "" : " " + flags.joined(separator: " ")): exit \(code.map(String.init) ?? "?") after \(String(format: "%.3f", elapsed)) s")
+        let name = Self.signalNames[signal] ?? "signal \(signal)"
+        print("reliability: \(toGroup ? "\(name) to the group" : "\(name) to pidsh") during `\(statement)`\(flags.isEmpty ? "" : " " + flags.joined(separator: " ")): exit \(code.map(String.init) ?? "?") after \(String(format: "%.3f", elapsed)) s")
         XCTAssertEqual(code, status, run.transcript, file: file, line: line)
         XCTAssertLessThan(elapsed, 2.0, "pidsh stops promptly", file: file, line: line)
-        let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP"
         assertContains(run.stderr, "interrupted by \(name)", file: file, line: line)
         assertNotContains(run.stdout, "not reached", file: file, line: line)
         // Clean-up ran before pidsh exited: nothing to wait for.
@@ -106,6 +106,11 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
         XCTAssertTrue(waitUntil(timeout: 1) { !before.contains(where: isAlive) && members(of: inodes).isEmpty },
                       "processes left: \(before.filter(isAlive))", file: file, line: line)
     }
+
+    static let signalNames: [Int32: String] = [
+        SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP", SIGQUIT: "SIGQUIT", SIGUSR1: "SIGUSR1",
+        SIGUSR2: "SIGUSR2", SIGALRM: "SIGALRM", SIGXCPU: "SIGXCPU",
+    ]
 
     func testSigtermDuringAForegroundCommand() throws {
         try requireRoot("ns new and procfs mounts")

@@ -78,8 +78,8 @@ enum Dump {
             case .command(let p): return "let \(name) = cmd(\(pipeline(p)))"
             case .expression(let e): return "let \(name) = \(expr(e))"
             }
-        case .ifElse(let c, let then, let otherwise, _):
-            var s = "if \(condition(c)) \(block(then))"
+        case .ifElse(let branches, let otherwise, _):
+            var s = branches.map { "if \(condition($0.condition)) \(block($0.body))" }.joined(separator: " else ")
             if let otherwise { s += " else \(block(otherwise))" }
             return s
         case .whileLoop(let c, let body, _): return "while \(condition(c)) \(block(body))"
@@ -141,6 +141,9 @@ enum Dump {
         case .range(let a, let b, _): return "(\(expr(a))..\(expr(b)))"
         case .unary(let op, let x, _): return "(\(op) \(expr(x)))"
         case .binary(let op, let a, let b, _): return "(\(op) \(expr(a)) \(expr(b)))"
+        case .chain(let first, let operations):
+            // Shown as the left-to-right tree it evaluates as: `(+ (+ 1 2) 3)`.
+            return operations.reduce(expr(first)) { "(\($1.op) \($0) \(expr($1.operand)))" }
         case .name(let n, let fields, _): return ([n] + fields).joined(separator: ".")
         }
     }

@@ -122,9 +122,9 @@ final class ParserTests: XCTestCase {
 
     func testElseIfChains() {
         XCTAssertEqual(ast("if $x == 1 { echo a } else if $x == 2 { echo b } else { echo c }"),
-                       "if (== $x 1) {echo a} else {if (== $x 2) {echo b} else {echo c}}")
+                       "if (== $x 1) {echo a} else if (== $x 2) {echo b} else {echo c}")
         XCTAssertEqual(ast("if a { } else if b { } else if c { }"),
-                       "if cmd(a) {} else {if cmd(b) {} else {if cmd(c) {}}}")
+                       "if cmd(a) {} else if cmd(b) {} else if cmd(c) {}")
     }
 
     func testWhile() {

@@ -336,6 +336,13 @@ int pidsh_mount_proc_in_namespace(int ns_fd, int dirfd, uint64_t record, pidsh_m
 /// Binds /proc (with the mounts below it) at dirfd. Returns 0 or errno; *mount set.
 int pidsh_bind_proc_at(int dirfd, uint64_t record, pidsh_mount_handle *mount, pidsh_trace *trace);
 
+/// At start: raises the soft RLIMIT_NOFILE to the hard limit (pidsh holds a pidfd per
+/// process), remembering the limit it started with for the programs it runs. 0 or errno.
+int pidsh_raise_nofile_limit(void);
+/// The soft limit pidsh started with (what its programs get), and the current soft
+/// and hard limits.
+void pidsh_nofile_limits(unsigned long long *started_soft, unsigned long long *soft, unsigned long long *hard);
+
 /// CLONE_NEWPID, which Glibc's Swift overlay does not export without _GNU_SOURCE.
 static const int PIDSH_CLONE_NEWPID = 0x20000000;
 
@@ -352,6 +359,9 @@ int pidsh_unshare(int flags, pidsh_call_record *rec);
 int pidsh_umount(const char *path, int flags, pidsh_call_record *rec);
 int pidsh_mount_make_private_tree(const char *path);
 int pidsh_open_tree_nofollow(int dirfd, const char *name);
+/// At start-up: each of fd 0-2 that is closed gets /dev/null opened O_PATH (not
+/// close-on-exec), on which reads and writes fail EBADF as on a closed descriptor.
+void pidsh_occupy_closed_stdio(void);
 /// pipe2(fds, O_CLOEXEC): 0 or -1 (errno).
 int pidsh_pipe_cloexec(int fds[2]);
 /// open(path, O_PATH|O_DIRECTORY|O_CLOEXEC): the start of a no-follow walk.
@@ -370,12 +380,16 @@ int pidsh_try_lock_exclusive(int fd);
 const char *pidsh_errno_name(int e);
 
 // Signals of pidsh itself: handlers set flags that the interpreter polls.
-void pidsh_install_signal_handlers(void);
-/// Returns and clears the last SIGINT/SIGTERM/SIGHUP received, 0 if none.
+/// Catches `sig`: its handler only records it (pidsh_take_pending_signal).
+void pidsh_handle_signal(int sig);
+/// While >= 0, each handled signal also writes its number as one byte to `fd` (a
+/// non-blocking pipe a poll() waits on).
+void pidsh_set_signal_wake_fd(int fd);
+/// Returns and clears the last handled signal received, 0 if none.
 int pidsh_take_pending_signal(void);
 /// write(2) of up to PIPE_BUF bytes of `buf` that gives up (-1, EINTR) rather than
-/// wait once SIGINT, SIGTERM or SIGHUP is pending for pidsh, even one that arrives
-/// while it waits.
+/// wait once a handled signal is pending for pidsh, even one that arrives while it
+/// waits.
 ssize_t pidsh_write_unless_interrupted(int fd, const void *buf, size_t len);
 int pidsh_peek_pending_signal(void);
 

@@ -165,7 +165,7 @@ public struct BuiltinCall {
         }
         var opts = SpawnOptions(path: path, arguments: argv)
         try configure(&opts)
-        var pumps: [(fd: Int32, consume: ([UInt8]) -> Void)] = []
+        var pumps: [(fd: Int32, consume: ([UInt8]) -> Bool)] = []
         var closeAfter: [Int32] = []
         let outFD: Int32, errFD: Int32
         if let fd = io.out.directDescriptor {
@@ -216,10 +216,10 @@ public struct BuiltinCall {
             throw e
         }
         let pending = OwnSignals.peekPending()
-        if pending != 0 && (pending != 2 || status == .signaled(2)) {
+        if pending != 0 && (!OwnSignals.belongsToForegroundJob(pending) || status == .signaled(pending)) {
             _ = OwnSignals.takePending()
             throw Interrupted(signal: pending)
-        } else if pending == 2 {
+        } else if pending != 0 {
             _ = OwnSignals.takePending()
         }
         return (proc, status)

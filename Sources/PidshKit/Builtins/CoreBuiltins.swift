@@ -21,9 +21,12 @@ enum CoreBuiltins {
     static let cd = BuiltinSpec(
         name: "cd", synopsis: "cd [DIR]", summary: "Change pidsh's working directory (default $HOME).",
         returns: "nothing", examples: ["cd /tmp", "cd"],
-        errors: ["ENOENT: no such directory", "ENOTDIR: not a directory"]
+        errors: ["ENOENT: no such directory", "ENOTDIR: not a directory",
+                 "no DIR, HOME unset and no home in the password database: `no directory to go to`"]
     ) { call in
-        let dir = call.arguments.first.map(Printer.string) ?? (FileIO.environment("HOME") ?? "/")
+        guard let dir = call.arguments.first.map(Printer.string) ?? UserHome.directory else {
+            throw BuiltinError("no directory to go to: \(UserHome.missingReason)")
+        }
         do { try FileIO.changeDirectory(dir) } catch { throw BuiltinError("\(error)", argument: 0) }
         FileIO.setEnvironment("PWD", FileIO.currentDirectory())
         return nil
@@ -41,13 +44,17 @@ enum CoreBuiltins {
     static let source = BuiltinSpec(
         name: "source", synopsis: "source FILE", summary: "Run FILE in the current scope (its defs and variables stay).",
         examples: ["source lib.pidsh"],
-        errors: ["ENOENT (or another errno): FILE cannot be read", "a syntax error in FILE: its errors are shown and none of it runs",
+        errors: ["ENOENT (or another errno): FILE cannot be read",
+                 "FILE is not a regular file (a device such as /dev/zero, a FIFO) or is larger than 16 MiB",
+                 "a syntax error in FILE: its errors are shown and none of it runs",
                  "`source` nested 32 deep (a file sourcing itself)"]
     ) { call in
         guard let v = call.arguments.first else { throw BuiltinError("source needs a file") }
         let path = Printer.string(v)
         let bytes: [UInt8]
-        do { bytes = try FileIO.readFile(path) } catch { throw BuiltinError("\(error)", argument: 0) }
+        do { bytes = try FileIO.readFile(path, limit: Limits.scriptBytes, regularOnly: true) } catch {
+            throw BuiltinError("\(error)", argument: 0)
+        }
         let interp = call.interpreter
         guard interp.sourceDepth < 32 else { throw BuiltinError("`source` nested 32 deep (a file sourcing itself?)", argument: 0) }
         let file = SourceFile(name: path, bytes: bytes)

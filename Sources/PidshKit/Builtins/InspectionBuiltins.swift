@@ -24,7 +24,7 @@ enum InspectionBuiltins {
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
         examples: ["ps -C sleep -o pid,ppid,stat,cmd", "ps -o pid=,comm=", "ps --ns $child", "ps --ns $ns --tree", "ps --mine --json", "ps -w"],
-        errors: ["unknown ps field (the note lists them)", "NS is not pidsh's namespace or a descendant of it: pidsh cannot see its processes",
+        errors: ["unknown ps field (the note lists them)", "`-o` with no field (`ps -o ''`)", "NS is not pidsh's namespace or a descendant of it: pidsh cannot see its processes",
                  "unexpected argument: ps takes no positional arguments"]
     ) { call in
         let p = try call.parse()
@@ -79,7 +79,11 @@ enum InspectionBuiltins {
         guard !given.isEmpty else { return ["pid", "ppid", "stat", "cmd"].map { ($0, header($0)) } }
         var columns: [(field: String, header: String)] = []
         for (value, index) in given {
-            for item in Printer.string(value).split(separator: ",", omittingEmptySubsequences: false) {
+            let items = Printer.string(value).split(separator: ",", omittingEmptySubsequences: false)
+            if items.allSatisfy({ String($0).trimmingSpaces().isEmpty }) {
+                throw BuiltinError("-o needs at least one field", notes: ["fields: " + psFields.joined(separator: " ")], argument: index)
+            }
+            for item in items where !String(item).trimmingSpaces().isEmpty {
                 let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let field = String(parts[0]).trimmingSpaces().lowercased()
                 guard psFields.contains(field) else {

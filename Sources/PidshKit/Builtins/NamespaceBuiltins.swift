@@ -194,10 +194,11 @@ enum NamespaceBuiltins {
         name: "mount proc", synopsis: "mount proc PATH [--ns NS|PROCESS] [--keep]",
         summary: "Mount a procfs showing NS at PATH, by a helper inside NS (PATH is created if missing; unmounted and removed at exit unless --keep). Other `mount` forms run mount(8).",
         options: [OptionSpec("--ns", "NS", "the namespace to show (default: where pidsh's children go)"),
-                  OptionSpec("--keep", "leave it mounted when pidsh exits (with --shared-mounts)")],
+                  OptionSpec("--keep", "leave it mounted when pidsh exits (only with --shared-mounts)")],
         examples: ["mount proc /tmp/nsproc --ns $ns", "ls /tmp/nsproc"],
         errors: ["PATH with `..`, through a symlink, on a file, or with a missing parent: refused",
                  "PATH owned by another user than pidsh's: refused (rootless, every other owner, root included, shows as the overflow uid 65534)",
+                 "--keep without --shared-mounts: refused (the mount would vanish with pidsh's private mount namespace)",
                  "ENOMEM: NS's init has exited"]
     ) { call in
         let spec = call.spec
@@ -206,6 +207,12 @@ enum NamespaceBuiltins {
         let path = Printer.string(p.positionals[0].0)
         var ns: Namespace? = call.session.childrenNamespace
         if let v = p.value("--ns") { ns = try call.namespace(v, argument: p.valueIndex["--ns"]) }
+        if p.has("--keep") && !call.session.mounts.sharedMounts {
+            // Refused before anything is made: only an empty directory would outlive pidsh.
+            throw BuiltinError("--keep needs --shared-mounts: pidsh mounts in a private mount namespace of its own, so the mount vanishes when pidsh exits, whatever it keeps",
+                               notes: ["run `pidsh --shared-mounts` (root) to leave a procfs mounted on the host"],
+                               argument: call.arguments.firstIndex { Printer.string($0) == "--keep" })
+        }
         do {
             try call.session.mounts.mountProc(at: path, namespace: ns)
         } catch let e as UsageError {

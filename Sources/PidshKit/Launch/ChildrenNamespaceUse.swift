@@ -25,8 +25,8 @@ enum ChildrenNamespaceUse {
             case .command(let p): return pipeline(p)
             case .expression(let e): return expr(e)
             }
-        case .ifElse(let condition, let then, let otherwise, _):
-            return self.condition(condition) || mayMoveChildren(then) || mayMoveChildren(otherwise ?? [])
+        case .ifElse(let branches, let otherwise, _):
+            return branches.contains { condition($0.condition) || mayMoveChildren($0.body) } || mayMoveChildren(otherwise ?? [])
         case .whileLoop(let condition, let body, _):
             return self.condition(condition) || mayMoveChildren(body)
         case .forLoop(_, let source, let body, _):
@@ -86,6 +86,7 @@ enum ChildrenNamespaceUse {
         case .string(let w), .variable(let w): return word(w)
         case .list(let items, _): return items.contains(where: expr)
         case .range(let a, let b, _), .binary(_, let a, let b, _): return expr(a) || expr(b)
+        case .chain(let first, let operations): return expr(first) || operations.contains { expr($0.operand) }
         case .unary(_, let a, _): return expr(a)
         case .integer, .boolean, .name: return false
         }

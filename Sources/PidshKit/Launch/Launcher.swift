@@ -31,30 +31,21 @@ public enum Launcher {
         // chooses its PID namespace by what the script uses (ChildrenNamespaceUse).
         var script: (source: SourceFile, parsed: (statements: [Statement], diagnostics: [Diagnostic]))?
         if !interactive {
-            let source: SourceFile
-            if let text = config.code {
-                source = SourceFile(name: "-c", text: text)
-            } else if let path = config.scriptPath {
-                do {
-                    source = SourceFile(name: path, bytes: try FileIO.readFile(path))
-                } catch {
-                    FileIO.writeAll(2, "pidsh: cannot read script: \(error)\n")
-                    return ExitCode.usage
-                }
-            } else {
-                source = SourceFile(name: "<stdin>", bytes: FileIO.readAll(fd: 0))
-            }
+            guard let source = readScript(config) else { return ExitCode.usage }
             script = (source, Parser.parse(source))
         }
         let ownPIDNamespace = config.ownPIDNamespace || interactive
             || (script.map { ChildrenNamespaceUse.mayMoveChildren($0.parsed.statements) } ?? true)
+        UserHome.lookUpFallback()
+        ResourceLimits.raiseDescriptorLimit()
+        // Before the session's first fork: a signal from now on is pidsh's to handle.
+        OwnSignals.install()
         do {
             try SessionSetup.enter(privateMounts: !config.sharedMounts, ownPIDNamespace: ownPIDNamespace)
         } catch {
             FileIO.writeAll(2, "pidsh: cannot start a session: \(error)\n")
             return ExitCode.startupFailed
         }
-        OwnSignals.install()
         // As bash sets $BASH: scripts can start another pidsh (`$PIDSH -c ...`) even
         // when it is not on $PATH (e.g. under `swift run`).
         FileIO.setEnvironment("PIDSH", SessionSetup.executablePath)
@@ -102,17 +93,7 @@ public enum Launcher {
 
     /// `pidsh -n FILE`: the whole script is parsed and every syntax error reported.
     static func check(_ config: LaunchConfiguration) -> Int32 {
-        let source: SourceFile
-        if let text = config.code {
-            source = SourceFile(name: "-c", text: text)
-        } else if let path = config.scriptPath {
-            do { source = SourceFile(name: path, bytes: try FileIO.readFile(path)) } catch {
-                FileIO.writeAll(2, "pidsh: cannot read script: \(error)\n")
-                return ExitCode.usage
-            }
-        } else {
-            source = SourceFile(name: "<stdin>", bytes: FileIO.readAll(fd: 0))
-        }
+        guard let source = readScript(config) else { return ExitCode.usage }
         let (_, diagnostics) = Parser.parse(source)
         for d in diagnostics.sorted(by: { $0.location.offset < $1.location.offset }) {
             FileIO.writeAll(2, DiagnosticRenderer.render(d, source: source) + "\n")
@@ -130,6 +111,25 @@ public enum Launcher {
             return "without being a subreaper pidsh would lose sight of the orphans of its programs, and it may not make a cgroup of its own here (cgroup v2, writable: as root) to find them at the end; run as root, or keep the subreaper"
         }
         return nil
+    }
+
+    /// The script of a command line: `-c CODE`, FILE, or stdin; nil (after saying why)
+    /// when it cannot be read or is larger than `Limits.scriptBytes`.
+    static func readScript(_ config: LaunchConfiguration) -> SourceFile? {
+        if let text = config.code { return SourceFile(name: "-c", text: text) }
+        if let path = config.scriptPath {
+            do {
+                return SourceFile(name: path, bytes: try FileIO.readFile(path, limit: Limits.scriptBytes))
+            } catch {
+                FileIO.writeAll(2, "pidsh: cannot read script: \(error)\n")
+                return nil
+            }
+        }
+        guard let bytes = FileIO.readAll(fd: 0, limit: Limits.scriptBytes) else {
+            FileIO.writeAll(2, "pidsh: cannot read script: standard input gives more than \(Limits.describeBytes(Limits.scriptBytes))\n")
+            return nil
+        }
+        return SourceFile(name: "<stdin>", bytes: bytes)
     }
 
     static func journalPath() -> String? {

@@ -139,6 +139,8 @@ private var completionNext = 0
 private var callbackLineDone = false
 private var callbackLine: String?
 private var libeditInterrupted = false
+/// One of pidsh's stopping signals came while libedit read (see `LineInput.stopped`).
+private var libeditStopped = false
 private var libeditPushedBack: Int32 = -1
 
 final class EditLineLibrary: LineEditor {
@@ -222,6 +224,14 @@ final class EditLineLibrary: LineEditor {
             case .closed:
                 symbols.callbackRemove!()
                 return .endOfFile
+            case .stopped:
+                // The session ends: give the terminal back as it was, say nothing.
+                symbols.callbackSigcleanup?()
+                symbols.freeLineState?()
+                symbols.cleanupAfterSignal?()
+                symbols.callbackRemove!()
+                writeAll(STDOUT_FILENO, "\n")
+                return .stopped
             case .interrupted:
                 // Leave a search or key sequence first (that redraws the line), then echo ^C.
                 symbols.callbackSigcleanup?()
@@ -251,9 +261,11 @@ final class EditLineLibrary: LineEditor {
     /// libedit: its blocking readline() over our getc.
     private func readWithGetc(prompt: String) -> LineInput {
         libeditInterrupted = false
+        libeditStopped = false
         libeditPushedBack = -1
         let raw = prompt.withCString { symbols.readline($0) }
         defer { free(raw) }
+        if libeditStopped { return .stopped }
         if libeditInterrupted {
             writeAll(STDOUT_FILENO, "^C\n")
             return .interrupted
@@ -272,8 +284,9 @@ final class EditLineLibrary: LineEditor {
         entry.withCString { symbols.addHistory($0) }
     }
 
-    func saveHistory() {
-        history.save()
+    @discardableResult
+    func saveHistory() -> String? {
+        history.save() ? nil : history.lastSaveError
     }
 
     /// The completion request for the current library line. GNU readline counts `rl_point`
@@ -402,7 +415,7 @@ private func libeditGetc(_ stream: UnsafeMutableRawPointer?) -> Int32 {
 
 /// One byte of fd 0, waiting in poll(2) so that an interrupt or a resize is seen.
 private func nextInputByte() -> Int32 {
-    if libeditInterrupted { return -1 }
+    if libeditInterrupted || libeditStopped { return -1 }
     if libeditPushedBack >= 0 {
         defer { libeditPushedBack = -1 }
         return libeditPushedBack
@@ -411,6 +424,9 @@ private func nextInputByte() -> Int32 {
         switch waitForLineInput(fd: STDIN_FILENO) {
         case .interrupted:
             libeditInterrupted = true
+            return -1
+        case .stopped:
+            libeditStopped = true
             return -1
         case .resized:
             loadedSymbols?.resizeTerminal?()

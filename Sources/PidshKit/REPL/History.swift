@@ -7,9 +7,13 @@ import PidshSystem
 /// with mode 0600 (its parent directories with 0700) and replaced atomically (temporary
 /// file + rename). Saving appends this session's new entries to what the file holds then,
 /// so two sessions do not erase each other's entries, and keeps only the last `maxEntries`.
-final class History {
-    let path: String?
+public final class History {
+    /// nil: no history file (none asked for, or it cannot be used: see `problem`).
+    private(set) var path: String?
     let maxEntries: Int
+    /// Why the history file cannot be used this session (a device, too large, a
+    /// missing home), said once at the start; the REPL then runs without it.
+    public private(set) var problem: String?
     /// Loaded entries followed by those added in this session, at most `maxEntries`.
     private(set) var entries: [String] = []
     /// Entries added since the last save.
@@ -17,15 +21,22 @@ final class History {
     /// Why the last save failed, for tests and diagnostics; nil after a good save.
     private(set) var lastSaveError: String?
 
-    init(path: String?, maxEntries: Int) {
-        // PIDSH_HISTFILE=/dev/null (or a FIFO) means "keep none": reading a FIFO would
-        // block, and the write-then-rename of `save` would put a regular file in the
-        // device's place for the whole machine.
-        self.path = path.flatMap { FileIO.isRegularFileOrAbsent($0) ? $0 : nil }
+    /// `base`: a directory that must exist for the file's missing directories to be
+    /// made below it (see `LineEditors.historyBase`).
+    public init(path: String?, maxEntries: Int, base: String? = nil) {
+        self.path = path
         self.maxEntries = max(0, maxEntries)
-        if let path = self.path, self.maxEntries > 0, let loaded = History.readFile(path) {
-            entries = Array(loaded.suffix(self.maxEntries))
+        // PIDSH_HISTFILE=/dev/null is how people say "keep none": no file, nothing to say.
+        // Any other file that is not a regular one is refused below, with the reason
+        // (reading a FIFO would block; a write-then-rename would replace a device).
+        guard let path, path != "/dev/null", self.maxEntries > 0 else { self.path = nil; return }
+        let (loaded, why) = History.load(path)
+        entries = Array(loaded.suffix(self.maxEntries))
+        problem = why
+        if problem == nil, !FileIO.exists(path), let base, !FileIO.isDirectory(base) {
+            problem = "\(base) does not exist, and pidsh does not create a missing home directory"
         }
+        if problem != nil { self.path = nil }
     }
 
     /// Records `line` unless it is blank or repeats the last entry; true if recorded.
@@ -46,9 +57,13 @@ final class History {
     func save() -> Bool {
         guard let path else { return true }
         guard maxEntries > 0 else { return true }
-        let existing = History.readFile(path)
-        if unsaved.isEmpty, let existing, existing.count <= maxEntries { return true }
-        var merged = existing ?? []
+        let (existing, why) = History.load(path)
+        if let why {
+            lastSaveError = why
+            return false
+        }
+        if unsaved.isEmpty, existing.count <= maxEntries { return true }
+        var merged = existing
         for entry in unsaved where merged.last != entry { merged.append(entry) }
         if merged.count > maxEntries { merged.removeFirst(merged.count - maxEntries) }
         if let error = History.writeFile(path, History.encode(merged)) {
@@ -101,10 +116,23 @@ final class History {
 
     // MARK: Files
 
-    /// The entries in `path`; nil if it cannot be read (a missing file included).
+    /// The entries in `path` (none when it does not exist yet), or why it cannot be
+    /// used: only a regular file is read (`/dev/zero` would never end), and at most
+    /// `Limits.scriptBytes` of it.
+    static func load(_ path: String) -> (entries: [String], problem: String?) {
+        guard FileIO.exists(path) else { return ([], nil) }
+        do {
+            return (decode(try FileIO.readFile(path, limit: Limits.scriptBytes, regularOnly: true)), nil)
+        } catch {
+            return ([], "\(error)")
+        }
+    }
+
+    /// The entries in `path`; nil when it is missing or cannot be used.
     static func readFile(_ path: String) -> [String]? {
-        guard let bytes = try? FileIO.readFile(path) else { return nil }
-        return decode(bytes)
+        guard FileIO.exists(path) else { return nil }
+        let (entries, problem) = load(path)
+        return problem == nil ? entries : nil
     }
 
     /// Replaces `path` with `bytes` (mode 0600, at once); the error text, or nil.

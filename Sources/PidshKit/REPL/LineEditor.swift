@@ -8,6 +8,10 @@ public enum LineInput: Equatable {
     /// Ctrl-C while the line was being edited: the line is discarded, the cursor is on a
     /// fresh line.
     case interrupted
+    /// One of pidsh's stopping signals (SIGTERM, SIGHUP when the terminal closes...)
+    /// came while the line was read: `OwnSignals.peekPending()` tells which. The line is
+    /// discarded, the terminal is as it was before the read.
+    case stopped
     /// Ctrl-D on an empty line, or the end of the input. On a terminal a newline has been
     /// written, so whatever the caller prints next starts on a fresh line.
     case endOfFile
@@ -30,7 +34,9 @@ public protocol LineEditor: AnyObject {
     /// candidate gets a space appended unless it ends with `/`.
     var completer: ((_ line: String, _ wordStart: Int, _ word: String) -> [String])? { get set }
     /// Writes the history file (merging entries other sessions saved meanwhile), capped.
-    func saveHistory()
+    /// Returns why it could not (a full disk...), or nil.
+    @discardableResult
+    func saveHistory() -> String?
     /// "libedit", "readline" or "plain".
     var kind: String { get }
 }
@@ -43,7 +49,10 @@ public enum LineEditors {
     /// variable `PIDSH_LINE_EDITOR` (`libedit`, `readline` or `plain`) forces a choice, for
     /// testing; a library that cannot be loaded still falls back to the plain reader.
     public static func make(historyPath: String?, maxHistory: Int = 1000, preferPlain: Bool = false) -> LineEditor {
-        let history = History(path: historyPath, maxEntries: maxHistory)
+        make(history: History(path: historyPath, maxEntries: maxHistory), preferPlain: preferPlain)
+    }
+
+    public static func make(history: History, preferPlain: Bool = false) -> LineEditor {
         let forced = getenv("PIDSH_LINE_EDITOR").map { String(cString: $0) } ?? ""
         let terminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if !preferPlain && terminal && forced != "plain" {
@@ -67,18 +76,28 @@ public enum LineEditors {
     /// $PIDSH_HISTFILE, else $XDG_STATE_HOME/pidsh/history, else ~/.local/state/pidsh/history
     ///
     /// An XDG_STATE_HOME that is not absolute is ignored, as the XDG spec says. Without
-    /// HOME, the password database's home directory is used.
+    /// HOME, the password database's home directory is used (`UserHome`).
     public static func defaultHistoryPath(environment: [String: String]) -> String {
         if let path = environment["PIDSH_HISTFILE"], !path.isEmpty { return path }
         if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
             return joinPath(state, "pidsh/history")
         }
-        var home = environment["HOME"] ?? ""
-        if home.isEmpty, let entry = getpwuid(getuid()), let dir = entry.pointee.pw_dir {
-            home = String(cString: dir)
-        }
-        if home.isEmpty { home = "/" }
-        return joinPath(home, ".local/state/pidsh/history")
+        return joinPath(home(environment) ?? "/", ".local/state/pidsh/history")
+    }
+
+    /// The directory that must exist already for pidsh to make the history file's
+    /// directories below it: the home directory (or XDG_STATE_HOME). pidsh never creates
+    /// a missing home (`HOME=/nonexistent` would have it made as root). nil for
+    /// PIDSH_HISTFILE: its directories are made as named.
+    public static func historyBase(environment: [String: String]) -> String? {
+        if let path = environment["PIDSH_HISTFILE"], !path.isEmpty { return nil }
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state }
+        return home(environment) ?? "/"
+    }
+
+    static func home(_ environment: [String: String]) -> String? {
+        if let home = environment["HOME"], !home.isEmpty { return home }
+        return UserHome.directory
     }
 
     static func joinPath(_ directory: String, _ rest: String) -> String {

@@ -34,6 +34,9 @@ final class PlainLineReader: LineEditor {
                 return .interrupted
             case .resized:
                 continue
+            case .stopped:
+                if terminal { writeAll(outputFD, "\n") }
+                return .stopped
             case .closed:
                 return .endOfFile
             case .ready:
@@ -58,7 +61,8 @@ final class PlainLineReader: LineEditor {
         history.add(line)
     }
 
-    func saveHistory() {
-        history.save()
+    @discardableResult
+    func saveHistory() -> String? {
+        history.save() ? nil : history.lastSaveError
     }
 }

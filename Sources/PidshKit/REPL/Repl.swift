@@ -15,19 +15,21 @@ public final class Repl {
             guard let eq = entry.firstIndex(of: "=") else { return nil }
             return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
         }, uniquingKeysWith: { a, _ in a })
-        let editor = LineEditors.make(historyPath: LineEditors.defaultHistoryPath(environment: env))
-        let completer = Completer(interpreter: interpreter)
-        editor.completer = { line, start, word in completer.complete(line: line, wordStart: start, word: word) }
+        let editor = makeEditor(env)
         interpreter.out.write("pidsh: see and steer PID namespaces. `help` lists the commands; Ctrl-D leaves.\n")
         var exitCode: Int32 = 0
         var pending = ""
         var pendingStartLine = 1
         loop: while true {
             let prompt = pending.isEmpty ? promptText(env) : continuationPrompt()
-            let input = editor.readLine(prompt: prompt)
-            OwnSignals.install()
-            _ = OwnSignals.takePending()
+            let (input, stopped) = readLine(editor, prompt: prompt)
+            if let stopped {
+                exitCode = stopped
+                break loop
+            }
             switch input {
+            case .stopped:
+                continue
             case .interrupted, .endOfFile:
                 // Ctrl-D on an empty line leaves. Ctrl-C drops the line or the unfinished
                 // entry; so does Ctrl-D in a continuation (the editor already moved to a
@@ -65,17 +67,52 @@ public final class Repl {
                 interpreter.report(diagnostics.sorted { $0.location.offset < $1.location.offset })
                 continue
             }
-            switch interpreter.execute(statements) {
-            case .exit(let code):
+            if let code = execute(statements) {
                 exitCode = code
                 break loop
-            default:
-                break
             }
         }
-        editor.saveHistory()
+        if let error = editor.saveHistory() {
+            // A full disk or a read-only home: the new entries are lost, and the user is told.
+            interpreter.err.write("pidsh: history not saved: \(error)\n")
+        }
         if let goodbye = teardownSummary() { interpreter.err.write(goodbye + "\n") }
         return exitCode
+    }
+
+    /// The line editor with its history and completion. A history file that cannot be
+    /// used (a device, too large, a missing home) is said once; the session runs without.
+    func makeEditor(_ env: [String: String]) -> LineEditor {
+        let history = History(path: LineEditors.defaultHistoryPath(environment: env), maxEntries: 1000,
+                              base: LineEditors.historyBase(environment: env))
+        if let problem = history.problem { interpreter.err.write("pidsh: no history this session: \(problem)\n") }
+        let editor = LineEditors.make(history: history)
+        let completer = Completer(interpreter: interpreter)
+        editor.completer = { line, start, word in completer.complete(line: line, wordStart: start, word: word) }
+        return editor
+    }
+
+    /// One line of input, or the exit code when a signal at the prompt ends the
+    /// session (`OwnSignals` says which; SIGINT only drops the line), torn down as at
+    /// Ctrl-D. Also a signal that came with the end of input: a closed terminal sends
+    /// SIGHUP, and then every read ends.
+    func readLine(_ editor: LineEditor, prompt: String) -> (LineInput, stopped: Int32?) {
+        let input = editor.readLine(prompt: prompt)
+        OwnSignals.install()
+        let signal = OwnSignals.takePending()
+        guard signal != 0 && OwnSignals.endsSession(signal, duringCommand: false) else { return (input, nil) }
+        interpreter.err.write("pidsh: \(Interrupted(signal: signal))\n")
+        return (input, 128 + signal)
+    }
+
+    /// Runs one entry; the exit code when it ends the session (`exit`, a signal other
+    /// than ^C or ^\, already reported by the interpreter).
+    func execute(_ statements: [Statement]) -> Int32? {
+        switch interpreter.execute(statements) {
+        case .exit(let code): return code
+        case .interrupted(let signal) where OwnSignals.endsSession(signal, duringCommand: true): return 128 + signal
+        default: return nil
+        }
     }
 
     /// What leaving tears down, when anything of the session is alive: its namespaces

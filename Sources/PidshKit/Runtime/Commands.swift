@@ -37,7 +37,7 @@ extension Interpreter {
     func runPipeline(_ p: Pipeline, capture: Bool, reportErrors: Bool = false) throws -> CommandResult {
         var result: CommandResult
         do {
-            result = try runStages(p, capture: capture)
+            result = try located(at: p.location) { try runStages(p, capture: capture) }
         } catch let e as RuntimeError where reportErrors || p.negated {
             if !e.shownOnRedirectedError { report([e.diagnostic]) }
             result = CommandResult(status: e.status)
@@ -53,6 +53,16 @@ extension Interpreter {
         }
         lastStatus = result.dollarQuestion ?? result.status
         return result
+    }
+
+    /// A kernel error with no place of its own (a pipe pidsh could not make) is the
+    /// pipeline's: located there, never at line 0.
+    private func located<T>(at location: SourceLocation, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SystemError {
+            throw RuntimeError(location, "\(e)")
+        } catch let e as UsageError {
+            throw RuntimeError(location, "\(e)")
+        }
     }
 
     private func resolve(_ command: Command) throws -> Stage {
@@ -112,7 +122,9 @@ extension Interpreter {
             opened.append(pp.0); opened.append(pp.1)
             pipes.append((pp.0, pp.1))
         }
-        var pumps: [(fd: Int32, consume: ([UInt8]) -> Void)] = []
+        var pumps: [(fd: Int32, consume: ([UInt8]) -> Bool)] = []
+        // Sinks that output passes through pidsh to: a failed write there fails the job.
+        var pumpedSinks: [OutputSink] = []
         // Output that must pass through pidsh (capture, stable ids, embedding).
         var lastOutFD: Int32
         if let fd = finalOut.directDescriptor {
@@ -122,6 +134,7 @@ extension Interpreter {
             opened.append(w)
             lastOutFD = w
             pumps.append((r, { finalOut.writeBytes($0) }))
+            pumpedSinks.append(finalOut)
         }
         var errFD: Int32
         if let fd = err.directDescriptor {
@@ -134,6 +147,7 @@ extension Interpreter {
             errFD = w
             let sink = err
             pumps.append((r, { sink.writeBytes($0) }))
+            pumpedSinks.append(sink)
         }
 
         var running: [(ProcessHandle, Command)] = []
@@ -182,7 +196,7 @@ extension Interpreter {
             for (i, _, _) in inProcess where i > firstInProcess {
                 let p = pipes[i - 1]
                 do {
-                    heldInputs[i] = try BackgroundReader(fds: [p.r])
+                    heldInputs[i] = try BackgroundReader(fds: [p.r], limit: Limits.captureBytes)
                     opened.removeAll { $0 == p.r }
                 } catch { failure = error; break }
             }
@@ -191,7 +205,7 @@ extension Interpreter {
         // programs print into pidsh (a capture): a thread of its own does.
         var reader: BackgroundReader?
         if !inProcess.isEmpty && !pumps.isEmpty {
-            do { reader = try BackgroundReader(fds: pumps.map { $0.fd }) } catch { if failure == nil { failure = error } }
+            do { reader = try BackgroundReader(fds: pumps.map { $0.fd }, limit: Limits.captureBytes) } catch { if failure == nil { failure = error } }
         }
         // In-process stages write to their pipe after the externals are running.
         var lastResult = CommandResult()
@@ -207,6 +221,7 @@ extension Interpreter {
             do {
                 if let held = heldInputs.removeValue(forKey: i) {
                     let bytes = held.finish()[0]
+                    if held.truncated[0] { throw RuntimeError(stageCommand(stage).location, Self.heldTooLarge) }
                     if io.stdin == pipes[i - 1].r {   // not redirected with `<`
                         let (r, w) = try FileIO.pipe()
                         fedFD = r
@@ -216,10 +231,10 @@ extension Interpreter {
                 }
                 let r = try runInProcess(stage, io: io)
                 if i == stages.count - 1 { lastResult = r }
-            } catch is CommandFailed where i < stages.count - 1 {
-                // A def that fails before the last stage (its `yes` killed by SIGPIPE
-                // when `head` is done): as for an external, only the last stage's
-                // status counts.
+            } catch let e where i < stages.count - 1 && (e is CommandFailed || e is BrokenPipe) {
+                // A def that fails before the last stage, or whose reader is gone (its
+                // `yes` when `head` is done): as for an external, only the last
+                // stage's status counts.
             } catch {
                 if failure == nil { failure = error }
             }
@@ -235,7 +250,8 @@ extension Interpreter {
         }
         for (_, held) in heldInputs { _ = held.finish() }   // stages that did not run
         if let reader {
-            for (i, bytes) in reader.finish().enumerated() where !bytes.isEmpty { pumps[i].consume(bytes) }
+            for (i, bytes) in reader.finish().enumerated() where !bytes.isEmpty { _ = pumps[i].consume(bytes) }
+            if failure == nil, reader.truncated.contains(true) { failure = RuntimeError(p.location, Self.heldTooLarge) }
         } else {
             FileIO.pump(pumps)
         }
@@ -257,6 +273,7 @@ extension Interpreter {
             for (proc, _) in running where proc.isRunning { try? proc.signal(9) }
             throw failure
         }
+        try checkWrites(pumpedSinks, by: "", at: p.location)
         try interruptIfForegroundDied(statuses)
 
         var result = lastResult
@@ -272,6 +289,8 @@ extension Interpreter {
         return result
     }
 
+    static let heldTooLarge = "more than \(Limits.describeBytes(Limits.captureBytes)) of output piled up in memory while pidsh ran the in-process stages of this pipeline one after another"
+
     private func stageCommand(_ s: Stage) -> Command {
         switch s {
         case .builtin(_, _, let c), .user(_, _, let c), .external(_, _, let c): return c
@@ -283,7 +302,7 @@ extension Interpreter {
     private func interruptIfForegroundDied(_ statuses: [ExitStatus]) throws {
         let pending = OwnSignals.peekPending()
         guard pending != 0 else { return }
-        if pending == 2 && !statuses.contains(.signaled(2)) {
+        if OwnSignals.belongsToForegroundJob(pending) && !statuses.contains(.signaled(pending)) {
             _ = OwnSignals.takePending()
             return
         }
@@ -295,8 +314,11 @@ extension Interpreter {
         switch stage {
         case .builtin(let spec, let args, let command):
             var call = BuiltinCall(interpreter: self, spec: spec, arguments: args, io: io, command: command)
+            // A failed write that the builtin's own error overtook is not reported later.
+            defer { _ = io.out.takeFailure(); _ = io.err.takeFailure() }
             do {
                 let v = try spec.run(&call)
+                try checkWrites([io.out, io.err], by: spec.name, at: command.location)
                 lastStatus = call.status
                 var r = CommandResult(status: call.status, value: v)
                 r.dollarQuestion = call.dollarQuestion
@@ -374,8 +396,8 @@ extension Interpreter {
             opened.append(fd)
             switch r.kind {
             case .input: io.stdin = fd
-            case .output, .append: io.out = OutputSink(.descriptor(fd), ids: ids)
-            case .error: io.err = OutputSink(.descriptor(fd), ids: ids)
+            case .output, .append: io.out = OutputSink(.descriptor(fd), ids: ids, name: path)
+            case .error: io.err = OutputSink(.descriptor(fd), ids: ids, name: path)
             case .errorToOutput: break
             }
         }

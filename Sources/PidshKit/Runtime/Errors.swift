@@ -31,6 +31,14 @@ public struct ExpectationFailed: Error {
     public var diagnostic: Diagnostic { Diagnostic(location, message) }
 }
 
+/// A command wrote into a pipe whose reader is gone (`pidsh ... | head -1`): it ends
+/// quietly, as a shell's command killed by SIGPIPE does. In a pipeline's earlier stage
+/// only that stage ends; anywhere else the script ends, with status 141 (128 + SIGPIPE)
+/// and no message.
+public struct BrokenPipe: Error {
+    public var location: SourceLocation
+}
+
 /// `exit N`.
 public struct ExitRequest: Error { public var code: Int32 }
 

@@ -12,8 +12,13 @@ extension Interpreter {
             return .string(try interpolate(w))
         case .name(let name, let fields, let loc):
             return try readVariable(name, fields: fields, location: loc, literalFieldFallback: false)
-        case .list(let items, _):
-            return .list(try items.map { try evaluate($0) })
+        case .list(let items, let loc):
+            let values = try items.map { try evaluate($0) }
+            // `let x = [$x]` in a loop nests without any nesting in the text.
+            if values.contains(where: { $0.listDepth(limit: Limits.listNesting) >= Limits.listNesting }) {
+                throw RuntimeError(loc, "lists nested more than \(Limits.listNesting) deep inside each other")
+            }
+            return .list(values)
         case .range(let a, let b, let loc):
             let av = try evaluate(a), bv = try evaluate(b)
             guard let x = Printer.integer(av), let y = Printer.integer(bv) else {
@@ -27,10 +32,28 @@ extension Interpreter {
             if n == Int.min { throw RuntimeError(loc, "integer overflow") }
             return .integer(-n)
         case .binary(let op, let l, let r, let loc):
-            if op == "and" { return .boolean(try evaluate(l).isTrue && evaluate(r).isTrue) }
-            if op == "or" { return .boolean(try evaluate(l).isTrue || evaluate(r).isTrue) }
             return try binary(op, try evaluate(l), try evaluate(r), loc)
+        case .chain(let first, let operations):
+            return try evaluateChain(first, operations)
         }
+    }
+
+    /// Left to right, in a loop: `and`/`or` stop at the first operand that decides.
+    func evaluateChain(_ first: Expr, _ operations: [Operation]) throws -> Value {
+        var value = try evaluate(first)
+        for o in operations {
+            switch o.op {
+            case "and":
+                if !value.isTrue { return .boolean(false) }
+                value = .boolean(try evaluate(o.operand).isTrue)
+            case "or":
+                if value.isTrue { return .boolean(true) }
+                value = .boolean(try evaluate(o.operand).isTrue)
+            default:
+                value = try binary(o.op, value, try evaluate(o.operand), o.location)
+            }
+        }
+        return value
     }
 
     func binary(_ op: String, _ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
@@ -53,8 +76,12 @@ extension Interpreter {
         case "+":
             if case .integer(let x) = a, case .integer(let y) = b { return try overflowChecked(x.addingReportingOverflow(y), loc) }
             if let x = Printer.integer(a), let y = Printer.integer(b) { return try overflowChecked(x.addingReportingOverflow(y), loc) }
-            if case .list(let x) = a { return .list(x + b.elements) }
-            return .string(Printer.string(a) + Printer.string(b))
+            if case .list(let x) = a { return .list(x + (try elementsWithin(Limits.listElements - x.count, of: b, loc))) }
+            let (x, y) = (Printer.string(a), Printer.string(b))
+            if x.utf8.count + y.utf8.count > Limits.stringBytes {
+                throw RuntimeError(loc, "`+` would make a string of more than \(Limits.describeBytes(Limits.stringBytes))")
+            }
+            return .string(x + y)
         case "-", "*", "/", "%":
             guard let x = Printer.integer(a), let y = Printer.integer(b) else {
                 throw RuntimeError(loc, "`\(op)` needs two numbers, got \(Printer.describe(a)) and \(Printer.describe(b))")
@@ -70,6 +97,16 @@ extension Interpreter {
         default:
             throw RuntimeError(loc, "unknown operator `\(op)`")
         }
+    }
+
+    /// The elements of a list or range, refused when more than `room`.
+    func elementsWithin(_ room: Int, of v: Value, _ loc: SourceLocation) throws -> [Value] {
+        let count: Int?
+        if case .range(let a, let b) = v { count = Value.rangeLength(a, b) } else { count = v.elements.count }
+        guard let count, count <= room else {
+            throw RuntimeError(loc, "`+` would make a list of more than \(Limits.listElements) elements")
+        }
+        return v.elements
     }
 
     func overflowChecked(_ r: (partialValue: Int, overflow: Bool), _ loc: SourceLocation) throws -> Value {
@@ -99,7 +136,7 @@ extension Interpreter {
             switch w.parts[0] {
             case .literal(let t, let quoted):
                 if quoted { return [.string(t)] }
-                let t2 = expandTilde(t)
+                let t2 = try expandTilde(t, at: w.location)
                 if Self.hasGlob(t2), let matches = FileIO.glob(t2) { return matches.map { .string($0) } }
                 return [.string(Self.hasGlob(t2) ? t2 : t2)]
             default:
@@ -113,7 +150,7 @@ extension Interpreter {
             switch p {
             case .literal(var t, let quoted):
                 if !quoted {
-                    if i == 0 { t = expandTilde(t) }
+                    if i == 0 { t = try expandTilde(t, at: w.location) }
                     if Self.hasGlob(t) { globbing = true }
                     pattern += t
                 } else {
@@ -130,9 +167,14 @@ extension Interpreter {
         return [.string(text)]
     }
 
-    func expandTilde(_ t: String) -> String {
+    /// `~` and `~/...`: the home directory. Never the empty string (`~/tmp` would be
+    /// `/tmp`): without one it is an error.
+    func expandTilde(_ t: String, at location: SourceLocation) throws -> String {
         guard t.hasPrefix("~"), t == "~" || t.hasPrefix("~/") else { return t }
-        return (FileIO.environment("HOME") ?? "") + t.dropFirst()
+        guard let home = UserHome.directory else {
+            throw RuntimeError(location, "`~` has no value: \(UserHome.missingReason)")
+        }
+        return home + t.dropFirst()
     }
 
     static func hasGlob(_ s: String) -> Bool {
@@ -202,6 +244,24 @@ extension Interpreter {
         return v
     }
 
+    /// `length`, `first`, `last` of a list or range; a range's are computed from its
+    /// bounds (it is never built to be measured). nil: no such field.
+    func sequenceField(_ name: String, of v: Value, at loc: SourceLocation) throws -> Value? {
+        switch (v, name) {
+        case (.range(let a, let b), "length"):
+            guard let n = Value.rangeLength(a, b) else {
+                throw RuntimeError(loc, "the range \(a)..\(b) has more elements than an integer can count")
+            }
+            return .integer(n)
+        case (.range(let a, let b), "first"): return a <= b ? .integer(a) : Value.none
+        case (.range(let a, let b), "last"): return a <= b ? .integer(b) : Value.none
+        case (.list(let items), "length"): return .integer(items.count)
+        case (.list(let items), "first"): return items.first ?? Value.none
+        case (.list(let items), "last"): return items.last ?? Value.none
+        default: return nil
+        }
+    }
+
     /// A value's field, read from the kernel for processes and namespaces.
     func field(_ name: String, of v: Value, at loc: SourceLocation) throws -> Value {
         let known = Fields.names(for: v)
@@ -259,14 +319,9 @@ extension Interpreter {
                     return .boolean(false)
                 default: throw unknown()
                 }
-            case .list, .range:
-                let items = v.elements
-                switch name {
-                case "length": return .integer(items.count)
-                case "first": return items.first ?? .none
-                case "last": return items.last ?? .none
-                default: throw unknown()
-                }
+            case .range, .list:
+                guard let value = try sequenceField(name, of: v, at: loc) else { throw unknown() }
+                return value
             default:
                 throw unknown()
             }

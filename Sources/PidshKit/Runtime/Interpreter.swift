@@ -1,3 +1,4 @@
+import Glibc
 import PidshSystem
 
 /// Options that change how a session runs and prints.
@@ -88,6 +89,8 @@ public final class Interpreter {
         case expectFailed
         case exit(Int32)
         case interrupted(Int32)
+        /// Standard output's reader went away (see `BrokenPipe`).
+        case brokenPipe
 
         /// The process exit code pidsh uses for it (documented in docs/language.md).
         public var exitCode: Int32 {
@@ -98,6 +101,7 @@ public final class Interpreter {
             case .expectFailed: return ExitCode.expectFailed
             case .exit(let c): return c
             case .interrupted(let s): return 128 + s
+            case .brokenPipe: return 128 + SIGPIPE
             }
         }
     }
@@ -146,12 +150,15 @@ public final class Interpreter {
             lastStatus = ExitCode.expectFailed
             return .expectFailed
         case let e as Interrupted:
-            // At the prompt a Ctrl-C needs no words; a script says why it stopped.
-            err.write(options.interactive ? "\n" : "pidsh: \(e)\n")
+            // At the prompt a Ctrl-C (or ^\) needs no words; a script, or a session
+            // that ends, says why it stopped.
+            err.write(options.interactive && OwnSignals.belongsToForegroundJob(e.signal) ? "\n" : "pidsh: \(e)\n")
             lastStatus = 128 + e.signal   // as sh: 130 after a ^C, at the prompt too
             return .interrupted(e.signal)
         case let e as ExitRequest:
             return .exit(e.code)
+        case is BrokenPipe:
+            return .brokenPipe
         case let e as CommandFailed where options.interactive && e.plainFailure:
             // At the prompt a program that merely exited non-zero (`false`, a grep
             // that found nothing) shows its status in the next prompt, not an error.
@@ -168,6 +175,26 @@ public final class Interpreter {
     public func report(_ diagnostics: [Diagnostic]) {
         for d in diagnostics {
             err.write(DiagnosticRenderer.render(d, source: sources[d.location.file], color: options.color) + "\n")
+        }
+        // An error that cannot be shown (stderr full or closed) is still an error; its
+        // failed write is no fault of the next command.
+        _ = err.takeFailure()
+    }
+
+    /// Fails the command (`what`, at `location`) that wrote to a sink whose write
+    /// failed: with the errno and the target, or quietly when a pipe's reader is gone.
+    func checkWrites(_ sinks: [OutputSink], by what: String, at location: SourceLocation) throws {
+        for sink in sinks {
+            guard let failure = sink.takeFailure() else { continue }
+            let prefix = what.isEmpty ? "" : "\(what): "
+            switch failure {
+            case .system(EPIPE):
+                throw BrokenPipe(location: location)
+            case .system(let e):
+                throw RuntimeError(location, prefix + "\(SystemError(errnoValue: e, "write to \(sink.name)"))")
+            case .tooLarge:
+                throw RuntimeError(location, prefix + "output larger than \(Limits.describeBytes(Limits.captureBytes)), more than `$(...)` or `let` captures")
+            }
         }
     }
 

@@ -85,8 +85,13 @@ public enum Printer {
         case (.boolean(let x), .boolean(let y)): return x == y
         case (.process(let x), .process(let y)): return x.pid == y.pid
         case (.namespace(let x), .namespace(let y)): return x.inode == y.inode
-        case (.list, .list), (.range, .range), (.list, .range), (.range, .list):
-            let xs = a.elements, ys = b.elements
+        case (.range(let a1, let b1), .range(let a2, let b2)):
+            return (a1 > b1 && a2 > b2) || (a1 == a2 && b1 == b2)
+        case (.list(let xs), .range(let lo, let hi)), (.range(let lo, let hi), .list(let xs)):
+            // Counted first, then compared lazily: the range is never built.
+            guard Value.rangeLength(lo, hi) == xs.count else { return false }
+            return zip(xs, (lo...max(lo, hi)).lazy).allSatisfy { equal($0, .integer($1)) }
+        case (.list(let xs), .list(let ys)):
             return xs.count == ys.count && zip(xs, ys).allSatisfy { equal($0, $1) }
         case (.none, .none): return true
         default:

@@ -12,25 +12,25 @@ extension Interpreter {
         if !session.children.isEmpty { session.reapFinished() }
         if let stepper, !isNarration(statement) { try stepper(statement, sources[statement.location.file]) }
         switch statement {
-        case .narration(let text, _):
-            if options.narrate || options.step { out.write(text + "\n") }
+        case .narration(let text, let loc):
+            if options.narrate || options.step { try emit(text + "\n", at: loc) }
 
         case .pipeline(let p):
             if options.interactive, let lone = loneSubstitution(p) {
                 // At the prompt, `$ns` alone shows the value rather than running it.
-                out.write(Printer.show(try value(of: lone, literalFieldFallback: true)) + "\n")
+                try emit(Printer.show(try value(of: lone, literalFieldFallback: true)) + "\n", at: p.location)
                 return
             }
             let result = try runPipeline(p, capture: false)
             try check(result, p)
-            if options.interactive, let v = result.value, !result.valuePrinted { out.write(Printer.show(v) + "\n") }
+            if options.interactive, let v = result.value, !result.valuePrinted { try emit(Printer.show(v) + "\n", at: p.location) }
 
         case .assignment(let name, let rhs, _):
             scope.assign(name, try evaluate(rhs))
 
-        case .ifElse(let condition, let then, let otherwise, _):
-            if try evaluate(condition) {
-                try runBlock(then)
+        case .ifElse(let branches, let otherwise, _):
+            if let taken = try branches.first(where: { try evaluate($0.condition) }) {
+                try runBlock(taken.body)
             } else if let otherwise {
                 try runBlock(otherwise)
             }
@@ -82,6 +82,13 @@ extension Interpreter {
         }
     }
 
+    /// Writes what pidsh itself prints for a statement (a narration line, a value at the
+    /// prompt); a failed write fails the statement.
+    func emit(_ text: String, at location: SourceLocation) throws {
+        out.write(text)
+        try checkWrites([out], by: "", at: location)
+    }
+
     /// A pipeline that is just `$x` (or `${...}`), with nothing else.
     func loneSubstitution(_ p: Pipeline) -> WordPart? {
         guard !p.negated, p.commands.count == 1, p.commands[0].redirections.isEmpty,
@@ -131,7 +138,7 @@ extension Interpreter {
                 // A builtin with a value keeps what it prints besides that value for the
                 // reader (nest --verbose, the output of `spawn --wait`); only text that
                 // merely renders the value (`pids`, `ns id`) stays silent.
-                out.write(r.capturedText)
+                try emit(r.capturedText, at: p.location)
             }
             try check(r, p)
             return r.value ?? .string(Printer.chompTrailingNewline(r.capturedText))

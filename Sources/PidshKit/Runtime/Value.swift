@@ -27,13 +27,37 @@ public enum Value {
         }
     }
 
-    /// The elements of a list or range (a single value iterates as itself).
+    /// The elements of a list, or a single value as itself. A range is built element by
+    /// element: callers count it first (`rangeLength`) and refuse one past
+    /// `Limits.listElements` (`0..9999999999` would be ten billion values).
     public var elements: [Value] {
         switch self {
         case .list(let items): return items
         case .range(let a, let b): return a <= b ? (a...b).map { .integer($0) } : []
         default: return [self]
         }
+    }
+
+    /// How many integers `a..b` holds; nil when that does not fit an integer
+    /// (`0..9223372036854775807` holds 2^63).
+    public static func rangeLength(_ a: Int, _ b: Int) -> Int? {
+        guard a <= b else { return 0 }
+        let (span, overflow) = b.subtractingReportingOverflow(a)
+        if overflow || span == Int.max { return nil }
+        return span + 1
+    }
+
+    /// How deeply lists nest in this value (a non-list: 0), counted no further than
+    /// `limit + 1`: enough to refuse a list past the limit without walking it all.
+    func listDepth(limit: Int) -> Int {
+        guard case .list(let items) = self else { return 0 }
+        guard limit >= 0 else { return 1 }
+        var deepest = 0
+        for item in items {
+            if case .list = item { deepest = max(deepest, item.listDepth(limit: limit - 1)) }
+            if deepest > limit { break }
+        }
+        return deepest + 1
     }
 
     /// Truth for `if`/`while`/`expect`: false, 0, "", empty list and a failed status are false.

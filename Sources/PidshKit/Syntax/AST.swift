@@ -2,7 +2,10 @@
 public indirect enum Statement: Equatable, Sendable {
     case pipeline(Pipeline)
     case assignment(name: String, value: RightSide, location: SourceLocation)
-    case ifElse(condition: Condition, then: [Statement], otherwise: [Statement]?, location: SourceLocation)
+    /// `if C1 { } else if C2 { } ... else { }`: every `if` of an `else if` chain is one
+    /// branch of one statement, so a chain of 20,000 neither parses, runs nor is freed by
+    /// recursion.
+    case ifElse(branches: [Branch], otherwise: [Statement]?, location: SourceLocation)
     case whileLoop(condition: Condition, body: [Statement], location: SourceLocation)
     case forLoop(variable: String, source: ForSource, body: [Statement], location: SourceLocation)
     case repeatLoop(count: Expr, body: [Statement], location: SourceLocation)
@@ -14,12 +17,19 @@ public indirect enum Statement: Equatable, Sendable {
     public var location: SourceLocation {
         switch self {
         case .pipeline(let p): return p.location
-        case .assignment(_, _, let l), .ifElse(_, _, _, let l), .whileLoop(_, _, let l),
+        case .assignment(_, _, let l), .ifElse(_, _, let l), .whileLoop(_, _, let l),
              .forLoop(_, _, _, let l), .repeatLoop(_, _, let l), .function(_, _, _, let l),
              .tryStatement(_, let l), .expect(_, _, let l), .narration(_, let l):
             return l
         }
     }
+}
+
+/// One `if CONDITION { BODY }` of an `if`/`else if` chain.
+public struct Branch: Equatable, Sendable {
+    public var condition: Condition
+    public var body: [Statement]
+    public var location: SourceLocation
 }
 
 /// `a | b | c`, possibly negated with `!`.
@@ -66,7 +76,12 @@ public indirect enum Expr: Equatable, Sendable {
     case list([Expr], SourceLocation)
     case range(Expr, Expr, SourceLocation)
     case unary(String, Expr, SourceLocation)  // not, -
+    /// A comparison (`==`, `<`...): two operands, never chained.
     case binary(String, Expr, Expr, SourceLocation)
+    /// `a + b - c`, `a * b`, `a and b and c`, `a or b`: the operators of one precedence
+    /// level, applied left to right. Flat rather than one tree node per operator, so a
+    /// chain of 100,000 terms neither parses, evaluates nor is freed by recursion.
+    case chain(Expr, [Operation])
     /// A bare name inside ${...}: a variable read with fields.
     case name(String, fields: [String], SourceLocation)
 
@@ -77,6 +92,16 @@ public indirect enum Expr: Equatable, Sendable {
             return l
         case .string(let w), .variable(let w):
             return w.location
+        case .chain(_, let operations):
+            return operations.first?.location ?? SourceLocation(file: "", line: 0, column: 0)
         }
     }
+}
+
+/// One operator of a chain and the operand on its right (`+ 2` in `1 + 2 + 3`).
+public struct Operation: Equatable, Sendable {
+    public var op: String
+    public var operand: Expr
+    /// The operator's own location (an overflow points at it).
+    public var location: SourceLocation
 }

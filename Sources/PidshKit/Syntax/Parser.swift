@@ -342,22 +342,25 @@ public struct Parser {
         }
     }
 
+    /// `if ... else if ... else ...`: the `else if` branches are collected in a loop,
+    /// not by recursion (see `Statement.ifElse`).
     mutating func parseIf() -> Statement? {
-        let kw = take(.command)
-        guard let cond = parseCondition(after: "if") else { synchronize(); return nil }
-        guard let then = parseBlock(for: "if") else { synchronize(); return nil }
-        var otherwise: [Statement]?
-        if case .word(let w) = peek(.command).kind, w.bareText == "else" {
-            take(.command)
-            if case .word(let w2) = peek(.command).kind, w2.bareText == "if" {
-                guard let nested = parseIf() else { return nil }
-                otherwise = [nested]
-            } else {
-                guard let b = parseBlock(for: "else") else { synchronize(); return nil }
-                otherwise = b
+        let first = take(.command)
+        var branches: [Branch] = []
+        var keyword = first
+        while true {
+            guard let cond = parseCondition(after: "if") else { synchronize(); return nil }
+            guard let body = parseBlock(for: "if") else { synchronize(); return nil }
+            branches.append(Branch(condition: cond, body: body, location: keyword.location))
+            guard case .word(let w) = peek(.command).kind, w.bareText == "else" else {
+                return .ifElse(branches: branches, otherwise: nil, location: first.location)
             }
+            take(.command)
+            guard case .word(let w2) = peek(.command).kind, w2.bareText == "if" else { break }
+            keyword = take(.command)
         }
-        return .ifElse(condition: cond, then: then, otherwise: otherwise, location: kw.location)
+        guard let otherwise = parseBlock(for: "else") else { synchronize(); return nil }
+        return .ifElse(branches: branches, otherwise: otherwise, location: first.location)
     }
 
     mutating func parseWhile() -> Statement? {
@@ -581,23 +584,30 @@ public struct Parser {
     private var braced = false
 
     mutating func parseOr() -> Expr? {
-        guard var lhs = parseAnd() else { return nil }
+        guard let first = parseAnd() else { return nil }
+        var operations: [Operation] = []
         while case .identifier("or") = peek(.expression).kind {
             let t = take(.expression)
             guard let rhs = parseAnd() else { return nil }
-            lhs = .binary("or", lhs, rhs, t.location)
+            operations.append(Operation(op: "or", operand: rhs, location: t.location))
         }
-        return lhs
+        return Self.chain(first, operations)
     }
 
     mutating func parseAnd() -> Expr? {
-        guard var lhs = parseNot() else { return nil }
+        guard let first = parseNot() else { return nil }
+        var operations: [Operation] = []
         while case .identifier("and") = peek(.expression).kind {
             let t = take(.expression)
             guard let rhs = parseNot() else { return nil }
-            lhs = .binary("and", lhs, rhs, t.location)
+            operations.append(Operation(op: "and", operand: rhs, location: t.location))
         }
-        return lhs
+        return Self.chain(first, operations)
+    }
+
+    /// A precedence level's operands, flat (see `Expr.chain`): no recursion per term.
+    static func chain(_ first: Expr, _ operations: [Operation]) -> Expr {
+        operations.isEmpty ? first : .chain(first, operations)
     }
 
     mutating func parseNot() -> Expr? {
@@ -642,23 +652,25 @@ public struct Parser {
     }
 
     mutating func parseAdditive() -> Expr? {
-        guard var lhs = parseMultiplicative() else { return nil }
+        guard let first = parseMultiplicative() else { return nil }
+        var operations: [Operation] = []
         while case .op(let o) = peek(.expression).kind, o == "+" || o == "-" {
             let t = take(.expression)
             guard let rhs = parseMultiplicative() else { return nil }
-            lhs = .binary(o, lhs, rhs, t.location)
+            operations.append(Operation(op: o, operand: rhs, location: t.location))
         }
-        return lhs
+        return Self.chain(first, operations)
     }
 
     mutating func parseMultiplicative() -> Expr? {
-        guard var lhs = parseUnary() else { return nil }
+        guard let first = parseUnary() else { return nil }
+        var operations: [Operation] = []
         while case .op(let o) = peek(.expression).kind, o == "*" || o == "/" || o == "%" {
             let t = take(.expression)
             guard let rhs = parseUnary() else { return nil }
-            lhs = .binary(o, lhs, rhs, t.location)
+            operations.append(Operation(op: o, operand: rhs, location: t.location))
         }
-        return lhs
+        return Self.chain(first, operations)
     }
 
     mutating func parseUnary() -> Expr? {
