@@ -180,18 +180,17 @@ void pidsh_janitor_main(int sock) {
     _exit(0);
 }
 
-int pidsh_start_janitor(void) {
-    if (pidsh_janitor_socket >= 0) return 0;   // already started (rootless: before the PID namespace)
+int pidsh_fork_janitor(int *sock, pid_t *pid) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return errno;
-    pid_t pid = fork();
-    if (pid < 0) {
+    pid_t child = fork();
+    if (child < 0) {
         int e = errno;
         close(sv[0]);
         close(sv[1]);
         return e;
     }
-    if (pid == 0) {
+    if (child == 0) {
         // Only its end of the socket matters; nothing may keep pidsh's other pipes open.
         int keep = sv[1];
         if (keep != 3) { dup2(keep, 3); keep = 3; }
@@ -204,7 +203,18 @@ int pidsh_start_janitor(void) {
         pidsh_janitor_main(keep);
     }
     close(sv[1]);
-    pidsh_janitor_socket = sv[0];
+    *sock = sv[0];
+    *pid = child;
+    return 0;
+}
+
+int pidsh_start_janitor(void) {
+    if (pidsh_janitor_socket >= 0) return 0;   // already started (rootless: before the PID namespace)
+    int sock;
+    pid_t pid;
+    int e = pidsh_fork_janitor(&sock, &pid);
+    if (e != 0) return e;
+    pidsh_janitor_socket = sock;
     pidsh_janitor_process = pid;
     return 0;
 }

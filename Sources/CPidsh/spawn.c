@@ -44,7 +44,7 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     pidsh_launch l = {
         .join_fd = req->join_pid_namespace_fd,
         .flags = (req->new_pid_namespace ? CLONE_NEWPID : 0) | (req->remount_proc ? CLONE_NEWNS : 0),
-        .execs = req->path != NULL,
+        .execs = req->path != NULL && !req->init_forwards,   // pidsh's init never execs
         .child = pidsh_spawn_child, .arg = &args, .trace = req->trace,
     };
     pidsh_launched out;

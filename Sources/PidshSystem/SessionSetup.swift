@@ -15,7 +15,10 @@ public enum SessionSetup {
     }
 
     /// At a normal exit, once the session is torn down: lets the janitor go.
-    public static func finish() { pidsh_stop_janitor() }
+    public static func finish() {
+        ChildReaper.shared.waitForHelperJanitors()
+        pidsh_stop_janitor()
+    }
 
     /// Where `--shared-mounts` runs keep their undo journal for `pidsh cleanup`.
     public static let journalDirectory = "/run/pidsh"

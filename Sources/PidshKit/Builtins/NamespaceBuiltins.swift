@@ -1,18 +1,20 @@
 import PidshSystem
 
 /// Builtins that make and steer namespaces and processes: ns new, spawn, unshare,
-/// setns, mount proc, umount, nest, kill, wait.
+/// setns, mount proc, umount, nest (kill and wait: SignalBuiltins).
 enum NamespaceBuiltins {
-    static let all: [BuiltinSpec] = [nsNew, spawn, unshare, setns, mountProc, umount, nest, kill, wait]
+    static let all: [BuiltinSpec] = [nsNew, SpawnBuiltin.spec, unshare, setns, mountProc, umount, nest]
 
     static let nsNew = BuiltinSpec(
-        name: "ns new", synopsis: "ns new [--parent NS] [--name N]",
-        summary: "Make a PID namespace whose PID 1 is pidsh's minimal init (reaps orphans, lives until killed).",
+        name: "ns new", synopsis: "ns new [--parent NS] [--name N] [--catch SIGS]",
+        summary: "Make a PID namespace whose PID 1 is pidsh's minimal init (reaps orphans, lives until killed, logs the signals it catches: `signals received`, and does what `ns init` asks).",
         options: [OptionSpec("--parent", "NS", "nest it under NS (a namespace or a process in one)"),
-                  OptionSpec("--name", "N", "a name to show for it")],
+                  OptionSpec("--name", "N", "a name to show for it"),
+                  OptionSpec("--catch", "SIGS", "the init installs handlers for these signals (USR1 or USR1,TERM), so the kernel delivers them from an ancestor instead of discarding them")],
         returns: "namespace",
-        examples: ["let ns = ns new", "let inner = ns new --parent $ns"],
-        errors: ["EPERM: no privilege to create a PID namespace", "ENOSPC: past 32 levels", "ENOMEM: the parent's init has exited"]
+        examples: ["let ns = ns new", "let inner = ns new --parent $ns", "let ns = ns new --catch USR1,TERM"],
+        errors: ["EPERM: no privilege to create a PID namespace", "ENOSPC: past 32 levels", "ENOMEM: the parent's init has exited",
+                 "--catch KILL or STOP: those can never be caught"]
     ) { call in
         let spec = call.spec
         let p = try call.parse()
@@ -20,56 +22,17 @@ enum NamespaceBuiltins {
         var parent: Namespace?
         if let v = p.value("--parent") { parent = try call.namespace(v, argument: nil) }
         let name = p.value("--name").map(Printer.string)
-        let ns = try call.session.newNamespace(parent: parent, name: name)
+        let catching = try catchSet(p, call)
+        let ns = try call.session.newNamespace(parent: parent, name: name, catching: catching)
         return .namespace(ns)
     }
 
-    static let spawn = BuiltinSpec(
-        name: "spawn",
-        synopsis: "spawn [--newpid | --ns NS] [--mount-proc [PATH]] [--wait] [--name N] CMD ARG...",
-        summary: "Start a program: as PID 1 of a new namespace (--newpid), inside NS (--ns), or where pidsh's children go.",
-        options: [OptionSpec("--newpid", "CMD is PID 1 of a new PID namespace (clone(CLONE_NEWPID))"),
-                  OptionSpec("--ns", "NS", "CMD joins NS (setns + fork); NS may be a namespace or a process"),
-                  OptionSpec("--mount-proc", "PATH", optional: true, "mount a procfs of CMD's namespace at PATH from inside it; without PATH, a private mount namespace with /proc remounted"),
-                  OptionSpec("--wait", "wait for CMD and return its status"),
-                  OptionSpec("--name", "N", "a name to show for the process")],
-        returns: "process (with --wait: its status; spawn itself succeeds and `$?` is the program's code)",
-        examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'"],
-        errors: ["command not found (not on $PATH), or no such program", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
-                 "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
-                 "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused"],
-        commandAfterPositionals: 0
-    ) { call in
-        let p = try call.parse()
-        guard !p.command.isEmpty else { throw BuiltinError("spawn needs a command to run (spawn [options] CMD ARG...)") }
-        if p.has("--newpid") && p.value("--ns") != nil {
-            throw BuiltinError("--newpid and --ns exclude each other: a process is either PID 1 of a new namespace or joins an existing one")
-        }
-        var join: Namespace?
-        if let v = p.value("--ns") { join = try call.namespace(v, argument: nil) }
-        var point: MountPoint?
-        if let v = p.value("--mount-proc") {
-            do {
-                point = try call.session.mounts.prepareMountPoint(Printer.string(v))
-            } catch let e as UsageError {
-                throw BuiltinError(e.description, argument: p.valueIndex["--mount-proc"])
-            }
-        }
-        defer { point?.close() }
-        let wait = p.has("--wait")
-        let (proc, status) = try call.spawnProgram(p.command, configure: { o in
-            o.newPIDNamespace = p.has("--newpid")
-            o.joinNamespace = join
-            o.procMountPoint = point
-            o.remountProc = p.flags.contains("--mount-proc")
-        }, wait: wait, argument: p.commandIndex)
-        proc.label = p.value("--name").map(Printer.string)
-        if let status {
-            // spawn itself succeeded; `$?` tells how the program ended.
-            call.dollarQuestion = status.shellCode
-            return .status(status)
-        }
-        return .process(proc)
+    /// `--catch SIGS`: the signals pidsh's init catches from the start.
+    static func catchSet(_ p: BuiltinCall.Parsed, _ call: BuiltinCall) throws -> SignalSet {
+        guard let v = p.value("--catch") else { return SignalSet() }
+        let set = try call.signalSet([(v, p.valueIndex["--catch"])])
+        try call.refuseUncatchable(set, "caught", argument: p.valueIndex["--catch"])
+        return set
     }
 
     static let unshare = BuiltinSpec(
@@ -196,89 +159,6 @@ enum NamespaceBuiltins {
             sink.write("level 0: Final child " + (p.command.isEmpty ? "sleeping .." : "running \(argv.joined(separator: " "))") + "\n")
         }
         return .list(namespaces.map { .namespace($0) })
-    }
-
-    static let kill = BuiltinSpec(
-        name: "kill", synopsis: "kill [-q] [-SIGNAL] PROCESS|NS...",
-        summary: "Send a signal (default TERM; KILL for a namespace or a namespace's PID 1, which tears the namespace down and waits until it is gone). Succeeds whenever the kernel accepted the signal; the value is the kernel's verdict — delivered, queued (the target blocks it), discarded (a namespace's PID 1 without a handler, or an ignored signal) or resumed (SIGCONT woke a stopped process, the signal itself was discarded) — with a one-line note on stderr for all but delivered.",
-        options: [OptionSpec("-SIGNAL", "a signal name or number: -KILL, -9, -SIGKILL, -TERM, -USR1 ..."),
-                  OptionSpec("-q", "no note on stderr when the signal is not simply delivered")],
-        returns: "the verdict: delivered, queued, discarded or resumed (a list of them for several targets)",
-        examples: ["kill $child", "kill -KILL $ns", "let v = kill -USR1 $init", "expect $v == \"discarded\""],
-        errors: ["ESRCH: the process has already ended",
-                 "unknown signal -NAME (with a \"did you mean\" note)", "NS has no live init: it is already torn down"]
-    ) { call in
-        var args = call.arguments
-        var signal: Int32?
-        var quiet = false
-        while let first = args.first, case .string(let s) = first, s.hasPrefix("-"), s.count > 1, Int(s.dropFirst()) == nil || signal == nil {
-            if s == "-q" { quiet = true; args.removeFirst(); continue }
-            guard signal == nil else { break }
-            guard let n = Signals.number(of: String(s.dropFirst())) else {
-                throw BuiltinError("unknown signal \(s)", notes: [SignalSuggestions.note(for: String(s.dropFirst()))], argument: call.arguments.count - args.count)
-            }
-            signal = n
-            args.removeFirst()
-        }
-        guard !args.isEmpty else { throw BuiltinError("kill needs a process or a namespace") }
-        let offset = call.arguments.count - args.count
-        var verdicts: [Value] = []
-        for (i, target) in args.enumerated() {
-            let verdict: SignalVerdict
-            if case .namespace(let ns) = target {
-                guard let initProcess = ns.findInit() else {
-                    throw BuiltinError("\(ns.id) has no live init: it is already torn down", argument: i + offset)
-                }
-                verdict = try send(signal ?? Signals.kill, to: initProcess, call: &call)
-            } else {
-                let proc = try call.process(target, argument: i + offset)
-                // Without a signal, a namespace's PID 1 is torn down (a TERM would be
-                // discarded by the kernel unless it has a handler).
-                // (Once it has ended too: a second `kill` names the signal it sends a PID 1.)
-                let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? wasNamespaceInit(proc)
-                verdict = try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
-            }
-            if let rule = verdict.rule, !quiet { call.warn(rule) }
-            verdicts.append(.string(verdict.kind.rawValue))
-        }
-        return verdicts.count == 1 ? verdicts[0] : .list(verdicts)
-    }
-
-    /// PID 1 of a namespace below pidsh's, as its last NSpid showed (also once ended).
-    static func wasNamespaceInit(_ proc: ProcessHandle) -> Bool {
-        let pids = proc.pids
-        return pids.count > 1 && pids.last == 1
-    }
-
-    /// Sends and judges one signal. SIGKILL to a namespace's PID 1 waits until it is
-    /// gone (reaped, with every member of its namespace that is pidsh's child).
-    static func send(_ sig: Int32, to proc: ProcessHandle, call: inout BuiltinCall) throws -> SignalVerdict {
-        // Read before sending: the verdict depends on the dispositions and the state
-        // the signal meets (a SIGCONT changes the state itself).
-        let status = proc.procStatus()
-        try proc.signal(sig, recorder: call.session.recorder)
-        guard let status else { return .delivered }
-        if sig == Signals.kill && status.isNamespaceInit && status.nspid.count > 1 {
-            try call.session.waitUntilGone(proc)
-        }
-        return SignalVerdict.judge(sig, target: status, pid: proc.pid)
-    }
-
-    static let wait = BuiltinSpec(
-        name: "wait", synopsis: "wait PROCESS", summary: "Wait for a process pidsh started to end.",
-        returns: "status (exit code, or the signal that ended it); `$?` is its code",
-        examples: ["let st = wait $child", "echo $st.code $st.signal"],
-        errors: ["ECHILD: not pidsh's child (pidsh waits until it ends, then says only its parent learns how)", "ESRCH: no such process"]
-    ) { call in
-        guard call.arguments.count == 1 else { throw BuiltinError("wait needs one process") }
-        let proc = try call.process(call.arguments[0], argument: 0)
-        guard proc.isChild else {
-            throw BuiltinError("process \(proc.pid) is not pidsh's child: only a process's parent can wait for it and learn how it ended", argument: 0)
-        }
-        let status = try proc.wait()
-        call.dollarQuestion = status.shellCode
-        call.session.reapFinished()
-        return .status(status)
     }
 
     static func noPositionals(_ p: BuiltinCall.Parsed, _ spec: BuiltinSpec) throws {

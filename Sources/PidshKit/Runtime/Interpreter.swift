@@ -44,6 +44,14 @@ public final class Interpreter {
     /// script, a mark with its index goes to this descriptor, in order with everything
     /// else printed there, so the runner can tell which statement printed what.
     public var statementMarks: Int32?
+    /// `trap SIG { ... }`: the block to run when SIG arrives, by signal number.
+    var traps: [Int32: (body: [Statement], location: SourceLocation)] = [:]
+    /// A trap's block is running (a signal arriving meanwhile waits for it to end).
+    var runningTrap = false
+    /// Where a program left running writes, when not where the interpreter writes: a
+    /// pidsh started by `inside` has its output in a pipe the outer pidsh reads until
+    /// the block ends, and gets the outer one's own output for those.
+    public var backgroundOutput: (out: Int32, err: Int32)?
 
     public init(session: Session = Session(), options: InterpreterOptions = InterpreterOptions(),
                 out: OutputSink? = nil, err: OutputSink? = nil) {
@@ -130,6 +138,7 @@ public final class Interpreter {
             } else {
                 try runBlock(statements)
             }
+            try runArrivedTraps()
             session.reapFinished()
             return .success
         } catch let e as ExitRequest {
@@ -183,7 +192,10 @@ public final class Interpreter {
     /// Ends the session: kills every process, undoes every mount. Returns what it
     /// could not undo.
     @discardableResult
-    public func close() -> [String] { session.tearDown() }
+    public func close() -> [String] {
+        removeTraps()
+        return session.tearDown()
+    }
 
     // MARK: variables
 
