@@ -67,7 +67,7 @@ extension SystemCall {
         case PIDSH_CALL_RT_SIGPROCMASK:
             return "\(flags == 0 ? "SIG_BLOCK" : flags == 1 ? "SIG_UNBLOCK" : "SIG_SETMASK"), [\(SignalSet(flags2).names(prefixed: false).joined(separator: " "))], NULL, 8"
         case PIDSH_CALL_RT_SIGACTION:
-            let handler = flags2 == 0 ? "SIG_DFL" : flags2 == 1 ? "SIG_IGN" : "<a handler that logs the siginfo>"
+            let handler = flags2 == 0 ? "SIG_DFL" : flags2 == 1 ? "SIG_IGN" : "<logs the siginfo>"
             return "\(Signals.name(of: Int32(target))), {sa_handler=\(handler), sa_mask=[], sa_flags=\(FlagNames.of(flags, FlagNames.sigaction))}, NULL, 8"
         case PIDSH_CALL_EXECVE:
             let argv = (context.argv ?? []).map { quoted($0) }.joined(separator: ", ")
