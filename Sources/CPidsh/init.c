@@ -265,5 +265,10 @@ void pidsh_init_loop(pid_t forward_to, uint64_t forwarding) {
 void pidsh_init_start_plain(int control) {
     if (pidsh_init_descriptors(control, NULL) != 0) control = -1;
     pidsh_init_set_disposition(SIGCHLD, PIDSH_DISPOSITION_CATCH, NULL);
+    // A level comes here with every signal still blocked from cloning the next: the
+    // init's mask starts empty, as `ns new`'s (and is then what `ns init` makes it).
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, NULL);
     pidsh_init_loop(0, 0);
 }

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct janitor_entry {
@@ -151,6 +152,22 @@ static void listen_until_end(int sock) {
     }
 }
 
+// Removes a mount point unless another session uses it. A killed pidsh's session can
+// outlive its end of the socket by a moment: its own shared lock is released as the
+// kernel closes its descriptors one by one, and its mount namespace lives on (with the
+// mount on this directory, seen through the parent's descriptor that came from there)
+// until its last process has died. A directory still busy, or seen as that mount
+// (ESTALE), is looked at again for up to half a second.
+static void remove_when_free(const janitor_entry *e) {
+    int made = e->kind == PIDSH_JANITOR_MAKE_DIRECTORY;
+    for (int tries = 0; tries < 50; tries++) {
+        int r = pidsh_remove_if_last_user(e->fd, e->dir_fd, e->name, e->dev, e->ino, made, NULL);
+        if (r != EBUSY && r != ESTALE) return;
+        struct timespec ten = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ten, NULL);
+    }
+}
+
 // Undoes what is left, newest first. A mount point another session still uses stays:
 // that session removes it when it lets go.
 static void undo_what_is_left(void) {
@@ -159,8 +176,7 @@ static void undo_what_is_left(void) {
         if (e->kind == PIDSH_JANITOR_MOUNT) {
             pidsh_unmount_handle(e->fd, e->mount_id, NULL);
         } else if (e->kind == PIDSH_JANITOR_MAKE_DIRECTORY || e->kind == PIDSH_JANITOR_DIRECTORY) {
-            pidsh_remove_if_last_user(e->fd, e->dir_fd, e->name, e->dev, e->ino,
-                                      e->kind == PIDSH_JANITOR_MAKE_DIRECTORY, NULL);
+            remove_when_free(e);
         }
         release(e);
     }

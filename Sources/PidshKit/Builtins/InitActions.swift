@@ -37,8 +37,17 @@ enum InitActions {
         case "ignore": action = .ignore(set)
         default: action = .reset(set)
         }
-        try initProcess.initChannel!.perform(action, recorder: call.session.recorder, initPID: initProcess.pid)
+        try perform(action, initProcess, call, argument: rest.first?.1)
         return nil
+    }
+
+    /// The init's call; the kernel's refusal is located at the argument it concerns.
+    static func perform(_ action: InitAction, _ initProcess: ProcessHandle, _ call: BuiltinCall, argument: Int?) throws {
+        do {
+            try initProcess.initChannel!.perform(action, recorder: call.session.recorder, initPID: initProcess.pid)
+        } catch let e as SystemError {
+            throw BuiltinError("\(e)", argument: argument)
+        }
     }
 
     /// `ns init NS kill SIG TARGET`: the verdicts are judged before the init sends, as
@@ -54,7 +63,7 @@ enum InitActions {
         let verdicts = reached.map { r in
             SignalVerdict.judge(sig, target: r.status, pid: r.handle.pid, fromAncestor: (try? r.handle.namespace().inode) != ns.inode)
         }
-        try initProcess.initChannel!.perform(.kill(signal: sig, target: target), recorder: call.session.recorder, initPID: initProcess.pid)
+        try perform(.kill(signal: sig, target: target), initProcess, call, argument: rest[1].1)
         for v in verdicts { if let rule = v.rule { call.warn(rule) } }
         // A SIGKILL that acts: the processes are gone before the next statement looks.
         for (r, v) in zip(reached, verdicts) where sig == Signals.kill && v.kind == .delivered {

@@ -90,9 +90,10 @@ extension Interpreter {
         try inner.send(request.document())
         let doc = try inner.collect(outputs: outputs)
         session.reapFinished()
+        insideKept.removeAll { !$0.process.isRunning }
         if let doc {
             let result = try InsideResult.read(doc)
-            if !result.lingers { _ = try inner.process.waitForeground() }
+            if result.lingers { insideKept.append(inner) } else { _ = try inner.process.waitForeground() }
             return result
         }
         // It ended without a result: killed, or it could not start.

@@ -52,6 +52,10 @@ public final class Interpreter {
     /// pidsh started by `inside` has its output in a pipe the outer pidsh reads until
     /// the block ends, and gets the outer one's own output for those.
     public var backgroundOutput: (out: Int32, err: Int32)?
+    /// pidsh processes started by `inside` that stay to keep alive the processes their
+    /// block handed back; their channel stays open while they run (its end tells them
+    /// to go).
+    var insideKept: [InsideProcess] = []
 
     public init(session: Session = Session(), options: InterpreterOptions = InterpreterOptions(),
                 out: OutputSink? = nil, err: OutputSink? = nil) {
