@@ -17,9 +17,11 @@ static long long now_ms(void) {
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-int pidsh_init_request(int control, const pidsh_init_command *cmd, pidsh_init_reply *reply, int timeout_ms) {
-    int e = pidsh_send_with_fds(control, cmd, sizeof *cmd, NULL, 0);
-    if (e != 0) return e;
+int pidsh_init_request(int control, const pidsh_init_command *cmd, pidsh_init_reply *reply, int timeout_ms, int send) {
+    if (send) {
+        int e = pidsh_send_with_fds(control, cmd, sizeof *cmd, NULL, 0);
+        if (e != 0) return e;
+    }
     long long deadline = now_ms() + timeout_ms;
     for (;;) {
         long long left = deadline - now_ms();

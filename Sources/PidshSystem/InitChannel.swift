@@ -78,6 +78,11 @@ public final class InitChannel: @unchecked Sendable {
     /// How long pidsh waits for an answer: the init answers at once unless it is
     /// stopped (then pidsh refuses before asking) or gone.
     static let timeoutMilliseconds: Int32 = 5000
+    static let slice: Int32 = 50
+
+    static func stoppedError(what: String) -> SystemError {
+        SystemError(errnoValue: EAGAIN, what, explanation: "pidsh's init is stopped (SIGSTOP): it cannot act until a SIGCONT resumes it (the command waits for it, and is done then)")
+    }
 
     public init(fd: Int32) { self.fd = fd }
     deinit { close(fd) }
@@ -91,10 +96,19 @@ public final class InitChannel: @unchecked Sendable {
         cmd.trace = recorder == nil ? 0 : 1
         var reply = pidsh_init_reply()
         var e: Int32
+        var sent = false
+        var waited: Int32 = 0
+        // In slices: an init that a SIGSTOP stopped meanwhile cannot answer until a
+        // SIGCONT; that is said at once instead of after the whole time-out.
         repeat {
-            e = pidsh_init_request(fd, &cmd, &reply, Self.timeoutMilliseconds)
+            e = pidsh_init_request(fd, &cmd, &reply, Self.slice, sent ? 0 : 1)
+            if e != EPIPE { sent = true }
             if e == EINTR, pidsh_peek_pending_signal() != 0 { throw Interrupted(signal: pidsh_peek_pending_signal()) }
-        } while e == EINTR
+            if e == ETIMEDOUT {
+                waited += Self.slice
+                if ProcStatus.read(pid: initPID)?.isStopped == true { throw Self.stoppedError(what: what) }
+            }
+        } while e == EINTR || (e == ETIMEDOUT && waited < Self.timeoutMilliseconds)
         if e != 0 { throw Self.channelError(e, what: what) }
         withUnsafeBytes(of: reply.calls) { raw in
             let calls = raw.bindMemory(to: pidsh_call_record.self)

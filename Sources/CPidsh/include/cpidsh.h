@@ -240,10 +240,11 @@ typedef struct pidsh_init_reply {
     pidsh_call_record calls[PIDSH_INIT_REPLY_CALLS];
 } pidsh_init_reply;
 
-/// pidsh's side: sends one command over an init's control channel and waits for its
-/// reply, at most `timeout_ms`. 0, or errno (ETIMEDOUT: no answer; EPIPE: the init has
-/// gone; EINTR: a signal for pidsh arrived while it waited).
-int pidsh_init_request(int control, const pidsh_init_command *cmd, pidsh_init_reply *reply, int timeout_ms);
+/// pidsh's side: sends one command over an init's control channel (when `send`; else
+/// it only goes on waiting for the reply to `cmd`) and waits for its reply, at most
+/// `timeout_ms`. 0, or errno (ETIMEDOUT: no answer yet; EPIPE: the init has gone; EINTR:
+/// a signal for pidsh arrived while it waited).
+int pidsh_init_request(int control, const pidsh_init_command *cmd, pidsh_init_reply *reply, int timeout_ms, int send);
 /// A control channel: socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC). 0 or errno.
 int pidsh_init_channel(int fds[2]);
 
