@@ -26,12 +26,12 @@ public final class InsideProcess {
     }
 
     /// The pidsh executable by its real path: `$PIDSH` (pidsh sets it to its own at
-    /// start, and embedders such as the test runner set it), else /proc/self/exe.
+    /// start, and embedders set it: under `swift test` this process is the test runner),
+    /// else /proc/self/exe when that is a `pidsh`.
     public static func executable() throws -> String {
-        for candidate in [FileIO.environment("PIDSH"), ProcFiles.readLink("/proc/self/exe")] {
-            if let path = candidate, path.hasPrefix("/"), access(path, X_OK) == 0 { return path }
-        }
-        throw UsageError("cannot find the pidsh executable to start inside the namespace: set PIDSH to its path")
+        if let path = FileIO.environment("PIDSH"), path.hasPrefix("/"), access(path, X_OK) == 0 { return path }
+        if let path = ProcFiles.readLink("/proc/self/exe"), path.hasSuffix("/pidsh"), access(path, X_OK) == 0 { return path }
+        throw UsageError("cannot find the pidsh executable to start inside the namespace: this process is not pidsh (\(ProcFiles.readLink("/proc/self/exe") ?? "?")); set PIDSH to pidsh's path")
     }
 
     /// Starts it: stdio as given, the channel at descriptor 3.

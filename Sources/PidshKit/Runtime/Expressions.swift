@@ -225,7 +225,8 @@ extension Interpreter {
                 case "status":
                     p.poll()
                     if let s = p.exitStatus { return .status(s) }
-                    return .string("running")
+                    // Not pidsh's child: it ended, but only its parent learns how.
+                    return .string(p.isRunning ? "running" : "ended")
                 default: throw unknown()
                 }
             case .namespace(let ns):
