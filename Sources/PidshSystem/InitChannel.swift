@@ -170,12 +170,12 @@ public final class InitChannel: @unchecked Sendable {
 }
 
 extension InitMode {
-    /// What a forwarder passes on without `--catch`, as tini: every signal it can catch
-    /// but SIGCHLD (its own), the faults the kernel raises for the init itself, the
-    /// terminal's stop-on-I/O signals, and glibc's 32 and 33.
+    /// What a forwarder passes on without `--catch`, as tini: every standard signal it
+    /// can catch but SIGCHLD (its own), the faults the kernel raises for the init itself
+    /// and the terminal's stop-on-I/O signals. (Real-time signals only with --catch.)
     public static let forwardedByDefault: SignalSet = {
-        var set = SignalSet(~UInt64(0))
-        for s in [SIGKILL, SIGSTOP, SIGCHLD, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGSYS, SIGTTIN, SIGTTOU, 32, 33] {
+        var set = SignalSet(0x7fff_ffff)
+        for s in [SIGKILL, SIGSTOP, SIGCHLD, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGSYS, SIGTTIN, SIGTTOU] {
             set.bits &= ~SignalSet.bit(s)
         }
         return set
