@@ -23,9 +23,7 @@ final class NamespaceTests: SystemTestCase {
         XCTAssertEqual(ns.findInit()?.pid, initProcess.pid)
         XCTAssertTrue(session.namespaces.contains(ns))
         // The init catches SIGCHLD only (to reap), so the kernel drops every other
-        // signal sent from outside but SIGKILL/SIGSTOP. (glibc's internal SIGSETXID
-        // handler, signal 33, survives: glibc's sigaction refuses to touch it, and the
-        // init never execs.)
+        // signal sent from outside but SIGKILL/SIGSTOP.
         let status = try XCTUnwrap(initProcess.procStatus())
         XCTAssertEqual(status.sigCaught & 0xffff_ffff, 1 << (SIGCHLD - 1))
     }
