@@ -104,7 +104,7 @@ extension Interpreter {
     /// Processes and namespaces that came back belong to this session from now on.
     private func adoptHandles(_ v: Value) {
         switch v {
-        case .process(let p): session.track(p)
+        case .process(let p): if !session.children.contains(where: { $0.pid == p.pid }) { session.track(p) }
         case .namespace(let ns): session.adopt(ns)
         case .list(let items): items.forEach(adoptHandles)
         default: break
