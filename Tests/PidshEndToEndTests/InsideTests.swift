@@ -45,6 +45,22 @@ final class InsideTests: EndToEndTestCase {
         assertContains(r.stdout, "sender lives on")
     }
 
+    /// kill(-1) from pidsh's own namespace, the host's, would reach every process of the
+    /// machine: refused before asking. Alone inside a namespace it reaches nobody (ESRCH).
+    func testKillMinusOneIsRefusedInTheHostsNamespaceAndFindsNobodyAlone() throws {
+        try requireRoot("clone(CLONE_NEWPID); pidsh in the host's own PID namespace")
+        let r = pidsh("""
+        try kill -USR1 -1
+        let ns = ns new
+        try inside $ns { kill -USR1 -1 }
+        echo "status=$? alive=$ns.alive"
+        """)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        assertContains(r.stderr, "-c:1:16: error: kill(-1) from the host's own PID namespace would signal every process of the machine: refused")
+        assertContains(r.stderr, "kill(-1, SIGUSR1): ESRCH")
+        XCTAssertEqual(r.fields["status"], "1 alive=true", r.transcript)
+    }
+
     /// `ps` and `$$` number as the namespace does; its procfs (the witness) agrees.
     func testPsAndPidsNumberAsTheNamespaceDoes() throws {
         try requireRoot("clone(CLONE_NEWPID)")
