@@ -98,10 +98,6 @@ int pidsh_child_mount_proc(int dirfd, uint64_t record, pidsh_report *rep, int ac
     return e;
 }
 
-void pidsh_child_close_all(void) {
-    syscall(SYS_close_range, 3U, ~0U, 0U);
-}
-
 static void record_execve(pidsh_report *rep, const char *path) {
     // Result 0 for now: a successful exec closes the channel, a failed one reports why
     // (pidsh_drain_reports settles it).

@@ -186,7 +186,7 @@ void pidsh_init_loop(pid_t forward_to, uint64_t forwarding) __attribute__((noret
 void pidsh_init_start_plain(int control) __attribute__((noreturn));
 
 // ---- 3: child.c ------------------------------------------------------------------
-/// The child side of pidsh_spawn: raw calls, then exec or the init loop. `report` is
+/// The child side of pidsh_spawn: raw calls, then exec or pidsh's init. `report` is
 /// the child's end of the report channel, `other_end` pidsh's (closed here).
 typedef struct pidsh_child_args {
     const pidsh_spawn_request *req;
@@ -197,8 +197,6 @@ int pidsh_spawn_child(void *args) __attribute__((noreturn));
 /// attached and to pidsh (a MOUNTED report) after. 0 or errno.
 int pidsh_child_mount_proc(int dirfd, uint64_t record, pidsh_report *rep, int actor, int level,
                            pidsh_mount_handle *mount);
-/// Before an init loop that never execs: nothing of pidsh's stays open.
-void pidsh_child_close_all(void);
 
 // ---- 4: helper.c -----------------------------------------------------------------
 /// A forked helper that joins `join_fd` (or stays, -1) and clones with CLONE_PARENT |
