@@ -87,7 +87,15 @@ extension Interpreter {
         request.backgroundOut = backgroundOutput?.out ?? out.descriptor ?? 1
         request.backgroundErr = backgroundOutput?.err ?? err.descriptor ?? 2
         request.janitor = inner.janitorSocket
-        try inner.send(request.document())
+        do {
+            try inner.send(request.document())
+        } catch {
+            // It could not take the block (it died at start): nothing of it stays.
+            for o in outputs { FileIO.close(o.fd) }
+            try? inner.process.signal(Signals.kill)
+            _ = try? inner.process.wait(interruptible: false)
+            throw error
+        }
         let doc = try inner.collect(outputs: outputs)
         session.reapFinished()
         insideKept.removeAll { !$0.process.isRunning }

@@ -74,10 +74,10 @@ public final class Interpreter {
         if let own = try? Namespace.own() { ids.knowInode(own.inode) }
         session.onNewProcess = { [weak self] p in
             // Its host PID and its namespace's inode vary from run to run; the PIDs
-            // inside new namespaces (1, 2, 3...) do not, so they stay as they are. A
-            // process just started is new, whatever its PID was used for before; so is
-            // the namespace of a PID 1 just started (pidsh's init, a --newpid program).
-            self?.ids.knowNewPid(p.pid)
+            // inside new namespaces (1, 2, 3...) do not, so they stay as they are. The
+            // namespace of a PID 1 just started (pidsh's init, a --newpid program) is
+            // new, whatever its inode was used for before.
+            self?.ids.knowPid(p.pid)
             // Only --stable-ids uses the inode; a readlink per spawn costs otherwise.
             guard self?.ids.enabled == true else { return }
             if let inode = ProcFiles.readLink("/proc/\(p.pid)/ns/pid").flatMap(ProcFiles.inode(fromLink:)) {

@@ -25,14 +25,10 @@ public final class StableIds {
     public func knowPid(_ pid: Int32) { if pid > 1 && aliasPids { knownPids.insert(Int64(pid)) } }
     public func knowInode(_ inode: UInt64) { knownInodes.insert(Int64(inode)) }
 
-    /// A process just born, or a namespace just made (its PID 1 just born): if its
-    /// number had an alias, that belonged to one that has died (the kernel reuses PIDs
-    /// and namespace inodes), so the next mention numbers it afresh.
-    public func knowNewPid(_ pid: Int32) {
-        knowPid(pid)
-        pidAliases[Int64(pid)] = nil
-    }
-
+    /// A namespace just made (its PID 1 just born, before any line names it): if its
+    /// inode had an alias, that belonged to a namespace that has died (the kernel hands
+    /// out the lowest free inode again at once), so the next mention numbers it afresh.
+    /// (PIDs are not reused that soon: they go round pid_max first.)
     public func knowNewInode(_ inode: UInt64) {
         knowInode(inode)
         inodeAliases[Int64(inode)] = nil
