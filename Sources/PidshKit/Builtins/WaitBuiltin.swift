@@ -4,14 +4,14 @@ import PidshSystem
 /// (`--any`), or for a signal the script traps. Waits go through ChildReaper, by pidfd.
 enum WaitBuiltin {
     static let spec = BuiltinSpec(
-        name: "wait", synopsis: "wait [--timeout SECONDS] [--any] PROCESS...\nwait --timeout SECONDS",
-        summary: "Wait for processes to end (each is watched by its pidfd, so a recycled PID is never mistaken for it; pidsh's other children are reaped meanwhile). A signal the script traps (`trap SIG { ... }`) ends the wait at once: its trap runs next, and `$?` is 128+N. With --timeout the wait gives up after SECONDS (fractions allowed) with status 124; without a process it waits only for a trapped signal.",
-        options: [OptionSpec("--timeout", "SECONDS", "give up after SECONDS (0.5, 2...): status 124, as timeout(1)"),
+        name: "wait", synopsis: "wait [--timeout DURATION] [--any] PROCESS...\nwait --timeout DURATION",
+        summary: "Wait for processes to end (each is watched by its pidfd, so a recycled PID is never mistaken for it; pidsh's other children are reaped meanwhile). A signal the script traps (`trap SIG { ... }`) ends the wait at once: its trap runs next, and `$?` is 128+N. With --timeout the wait gives up after DURATION seconds (fractions allowed) with status 124; without a process it waits only for a trapped signal.",
+        options: [OptionSpec("--timeout", "DURATION", "give up after DURATION seconds (fractions allowed: 0.5, 2): status 124, as timeout(1)"),
                   OptionSpec("--any", "return as soon as one of the processes has ended")],
         returns: "status (exit code, or the signal that ended it) of a child pidsh started, with `$?` its code; several: a list of them; --any: the process that ended; a trapped signal: its name (SIGUSR1)",
         examples: ["let st = wait $child", "echo $st.code $st.signal", "wait --timeout 2 $p", "let first = wait --any $a $b", "trap USR1 { echo got USR1 }; wait --timeout 5"],
         errors: ["ECHILD: not pidsh's child (plain wait; --any and --timeout watch any process)", "ESRCH: no such process",
-                 "timed out (status 124): the processes still run after SECONDS", "SECONDS is not a number of seconds"]
+                 "timed out (status 124): the processes still run after DURATION", "DURATION is not a number of seconds"]
     ) { call in
         let p = try call.parse()
         var timeout: Double?
@@ -26,7 +26,7 @@ enum WaitBuiltin {
             for item in v.elements { procs.append(try call.process(item, argument: i)) }
         }
         if procs.isEmpty && timeout == nil {
-            throw BuiltinError("wait needs one process or more (or --timeout SECONDS alone, to wait for a trapped signal)")
+            throw BuiltinError("wait needs one process or more (or --timeout DURATION alone, to wait for a trapped signal)")
         }
         let plain = timeout == nil && !p.has("--any")
         if plain, let stranger = procs.first(where: { !$0.isChild }) {
