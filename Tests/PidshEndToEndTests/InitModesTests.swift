@@ -46,6 +46,11 @@ final class InitModesTests: EndToEndTestCase {
         kill -USR1 $sh
         let st2 = wait $sh
         echo "trapped=$st2"
+        let t = spawn --newpid --init forwarder sh -c 'trap "exit 4" TERM; sleep 100 & wait'
+        while ! ps --ns $t -C sleep | grep -q sleep { sleep 0.01 }
+        kill $t
+        let st3 = wait $t
+        echo "default=$st3"
         """))
         XCTAssertEqual(r.fields["initpid"]?.split(separator: " ").last, "1", r.transcript)
         XCTAssertEqual(r.fields["initname"], "pidsh-init")
@@ -54,6 +59,8 @@ final class InitModesTests: EndToEndTestCase {
         // The init caught TERM (delivered), passed it on, and exited 128+15 itself.
         XCTAssertEqual(r.fields["verdict"], "delivered status=143 exited=true", r.transcript)
         XCTAssertEqual(r.fields["trapped"], "3", r.transcript)
+        // A PID 1 that catches TERM gets TERM from a plain `kill` (only one that does not is killed).
+        XCTAssertEqual(r.fields["default"], "4", r.transcript)
     }
 
     func testWhatTheInitCatchesShowsInSigCgt() throws {

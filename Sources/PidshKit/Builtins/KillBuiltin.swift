@@ -5,7 +5,7 @@ import PidshSystem
 enum KillBuiltin {
     static let spec = BuiltinSpec(
         name: "kill", synopsis: "kill [-q] [-SIGNAL] PROCESS|NS...\nkill [-q] -SIGNAL -1\nkill --explain SIGNAL PROCESS|NS [--from PROCESS]",
-        summary: "Send a signal (default TERM; KILL for a namespace or a namespace's PID 1, which tears the namespace down and waits until it is gone). Succeeds whenever the kernel accepted the signal; the value is the kernel's verdict — delivered, queued (the target blocks it), discarded (a namespace's PID 1 without a handler, or an ignored signal) or resumed (SIGCONT woke a stopped process, the signal itself was discarded) — with a one-line note on stderr for all but delivered. `kill -SIGNAL -1` is kill(-1): every process pidsh sees but itself and PID 1 (inside a namespace: every member but the init; refused in the host's own PID namespace). `--explain` prints the verdict and the kernel's rule for that signal, from pidsh or from the process `--from` names, without sending anything.",
+        summary: "Send a signal (default TERM; KILL for a namespace, or for a namespace's PID 1 that does not catch TERM, which tears the namespace down and waits until it is gone). Succeeds whenever the kernel accepted the signal; the value is the kernel's verdict — delivered, queued (the target blocks it), discarded (a namespace's PID 1 without a handler, or an ignored signal) or resumed (SIGCONT woke a stopped process, the signal itself was discarded) — with a one-line note on stderr for all but delivered. `kill -SIGNAL -1` is kill(-1): every process pidsh sees but itself and PID 1 (inside a namespace: every member but the init; refused in the host's own PID namespace). `--explain` prints the verdict and the kernel's rule for that signal, from pidsh or from the process `--from` names, without sending anything.",
         options: [OptionSpec("-SIGNAL", "a signal name or number: -KILL, -9, -SIGKILL, -TERM, -USR1 ..."),
                   OptionSpec("-q", "no note on stderr when the signal is not simply delivered"),
                   OptionSpec("--explain", "say what the kernel would do with the signal (and why), without sending it"),
@@ -86,9 +86,10 @@ enum KillBuiltin {
         }
         let proc = try call.process(target, argument: argument)
         // Without a signal, a namespace's PID 1 is torn down (a TERM would be discarded by
-        // the kernel unless it has a handler); once it has ended too, a second `kill`
-        // names the signal it sends a PID 1.
-        let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? wasNamespaceInit(proc)
+        // the kernel unless it has a handler: one that catches TERM, a forwarder, gets
+        // TERM); once it has ended too, a second `kill` names the signal it sends a PID 1.
+        let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 && !$0.catches(signal: Signals.term) }
+            ?? wasNamespaceInit(proc)
         return try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
     }
 
