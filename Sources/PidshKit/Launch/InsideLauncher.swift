@@ -27,6 +27,7 @@ extension Launcher {
         session.becomeSubreaper()
         var options = InterpreterOptions()
         options.trace = request.trace
+        options.narrate = request.narrate
         let interpreter = Interpreter(session: session, options: options)
         interpreter.scriptName = request.scriptName
         interpreter.scriptArguments = request.positional

@@ -20,6 +20,7 @@ extension Interpreter {
                                     positional: positional, trace: options.trace,
                                     variables: use.reads.sorted().compactMap { name in scope.lookup(name).map { (name, $0) } },
                                     wanted: use.sets.sorted())
+        request.narrate = options.narrate || options.step
         let result: InsideResult
         do {
             result = try runInsideProcess(&request, namespace: namespace)

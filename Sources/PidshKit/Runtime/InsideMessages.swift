@@ -13,6 +13,8 @@ struct InsideRequest {
     var scriptName: String
     var positional: [String]
     var trace: Bool
+    /// `--narrate`: the block's `#:` lines print there too.
+    var narrate = false
     var variables: [(String, Value)]
     var wanted: [String]
     var janitor: Int32 = -1
@@ -28,6 +30,7 @@ struct InsideRequest {
         w.string(scriptName)
         w.strings(positional)
         w.u8(trace ? 1 : 0)
+        w.u8(narrate ? 1 : 0)
         w.u32(UInt32(variables.count))
         for (name, value) in variables { w.string(name); w.value(value) }
         w.strings(wanted)
@@ -48,6 +51,7 @@ struct InsideRequest {
                                 text: BlockText(start: n[0], end: n[1], line: n[2], lineStart: n[3]),
                                 scriptName: try r.string(), positional: try r.strings(), trace: try r.u8() != 0,
                                 variables: [], wanted: [])
+        req.narrate = try r.u8() != 0
         let vars = Int(try r.u32())
         for _ in 0..<vars { req.variables.append((try r.string(), try r.value())) }
         req.wanted = try r.strings()
