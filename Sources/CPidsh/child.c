@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 // dup2 the (target, source) pairs without one clobbering another's source: first move
@@ -97,10 +98,6 @@ int pidsh_child_mount_proc(int dirfd, uint64_t record, pidsh_report *rep, int ac
     return e;
 }
 
-void pidsh_child_close_all(void) {
-    syscall(SYS_close_range, 3U, ~0U, 0U);
-}
-
 static void record_execve(pidsh_report *rep, const char *path) {
     // Result 0 for now: a successful exec closes the channel, a failed one reports why
     // (pidsh_drain_reports settles it).
@@ -126,6 +123,118 @@ static void child_namespaces(const pidsh_spawn_request *req, int sock, pidsh_rep
         pidsh_report_fail(sock, rep, PIDSH_STAGE_REMOUNT_PROC, e);
     if ((req->root_fd >= 0 || req->cwd_fd >= 0) && (e = pidsh_child_enter_root(req, rep)) != 0)
         pidsh_report_fail(sock, rep, PIDSH_STAGE_ROOT, e);
+}
+
+// `spawn --block` / `--ignore`, after the reset: a mask and SIG_IGN both survive exec.
+// A record's actor_pid is `actor_pid` (-1: a process pidsh does not see by PID).
+static int apply_signal_masks(const pidsh_spawn_request *req, pidsh_report *rep, int64_t actor_pid) {
+    int first_error = 0;
+    for (int sig = 1; sig <= 64; sig++) {
+        if (!(req->ignore_signals & (1ULL << (sig - 1)))) continue;
+        pidsh_call_record r;
+        int e = pidsh_init_set_disposition(sig, PIDSH_DISPOSITION_IGNORE, &r);
+        r.actor_pid = actor_pid;
+        pidsh_report_add(rep, &r);
+        if (e != 0 && first_error == 0) first_error = e;
+    }
+    if (req->block_signals) {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int sig = 1; sig <= 64; sig++) if (req->block_signals & (1ULL << (sig - 1))) sigaddset(&set, sig);
+        int r = sigprocmask(SIG_BLOCK, &set, NULL);
+        pidsh_call_record rec = pidsh_record(PIDSH_CALL_RT_SIGPROCMASK, PIDSH_ACTOR_CHILD);
+        rec.flags = SIG_BLOCK;
+        rec.flags2 = req->block_signals;
+        rec.actor_pid = actor_pid;
+        pidsh_record_result(&rec, r, errno);
+        pidsh_report_add(rep, &rec);
+        if (r != 0 && first_error == 0) first_error = rec.error;
+    }
+    return first_error;
+}
+
+// The exec itself; on failure the report says why and the process exits 127.
+// `failed` (may be NULL) is set first when the exec fails (a forwarder's program tells
+// the init, whose memory it shares).
+__attribute__((noreturn)) static void exec_program(const pidsh_spawn_request *req, int sock, pidsh_report *rep,
+                                                   int64_t actor_pid, volatile int *failed) {
+    // Nothing of pidsh's but stdio (and what the request wires, a channel at 3 for a
+    // pidsh started `inside`) survives the exec, whoever forgot O_CLOEXEC.
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (int i = 0; i < req->fd_map_count; i++) {
+        if (req->fd_map[2 * i] > 2) fcntl(req->fd_map[2 * i], F_SETFD, 0);
+    }
+    if (req->trace) {
+        record_execve(rep, req->path);
+        rep->records[rep->count - 1].actor_pid = actor_pid;
+        pidsh_report_send(sock, rep, NULL, 0);
+    }
+    pidsh_child_restore_nofile();
+    execve(req->path, req->argv, req->envp);
+    int e = errno;
+    if (failed) *failed = 1;
+    pidsh_report_fail(sock, rep, PIDSH_STAGE_EXEC, e);
+}
+
+// ---------------------------------------------------------------------------------
+// pidsh's init (init.c), started here: its descriptors and dispositions in place (and
+// recorded) before pidsh returns, so a signal sent right after meets them.
+
+typedef struct forwarded_args {
+    const pidsh_spawn_request *req;
+    int sock;
+    pidsh_report *rep;
+    volatile int failed;
+} forwarded_args;
+
+// A forwarder's program, PID 2: cloned vfork-style by the init (it shares the init's
+// memory until it execs), with the init's handlers reset to the defaults.
+static int forwarded_program(void *p) {
+    forwarded_args *a = p;
+    pidsh_child_reset_signals();
+    int e = apply_signal_masks(a->req, a->rep, -1);
+    if (e != 0) { a->failed = 1; pidsh_report_fail(a->sock, a->rep, PIDSH_STAGE_CHILD_SETUP, e); }
+    exec_program(a->req, a->sock, a->rep, -1, &a->failed);
+}
+
+static pid_t start_forwarded(const pidsh_spawn_request *req, int sock, pidsh_report *rep) {
+    enum { STACK = 64 * 1024 };
+    _Alignas(64) char stack[STACK];
+    forwarded_args a = { .req = req, .sock = sock, .rep = rep, .failed = 0 };
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    pid_t pid = clone(forwarded_program, stack + STACK, flags, &a);
+    int e = errno;
+    pidsh_call_record r = pidsh_record(PIDSH_CALL_CLONE, PIDSH_ACTOR_CHILD);
+    r.flags = (uint64_t)flags;
+    pidsh_record_result(&r, pid, e);
+    pidsh_report_add(rep, &r);
+    if (pid < 0) pidsh_report_fail(sock, rep, PIDSH_STAGE_CLONE, e);
+    // The exec happened (the vfork let go) unless the program reported its failure.
+    if (a.failed) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+        _exit(127);
+    }
+    return pid;
+}
+
+__attribute__((noreturn)) static void run_init(const pidsh_spawn_request *req, int sock, pidsh_report *rep) {
+    // Named before the channel closes: pidsh returns on that end-of-file.
+    if (req->init_name) prctl(PR_SET_NAME, req->init_name, 0, 0, 0);
+    int e = pidsh_init_descriptors(req->init_control_fd, &sock);
+    pidsh_report_bind(rep, req->trace ? sock : -1);
+    if (e != 0) pidsh_report_fail(sock, rep, PIDSH_STAGE_CHILD_SETUP, e);
+    uint64_t catching = req->init_catch_signals | (1ULL << (SIGCHLD - 1));
+    for (int sig = 1; sig <= 64; sig++) {
+        if (!(catching & (1ULL << (sig - 1)))) continue;
+        pidsh_call_record r;
+        e = pidsh_init_set_disposition(sig, PIDSH_DISPOSITION_CATCH, &r);
+        pidsh_report_add(rep, &r);
+        if (e != 0) pidsh_report_fail(sock, rep, PIDSH_STAGE_CHILD_SETUP, e);
+    }
+    pid_t program = req->init_forwards ? start_forwarded(req, sock, rep) : 0;
+    if (req->trace) pidsh_report_send(sock, rep, NULL, 0);
+    close(sock);
+    pidsh_init_loop(program, req->init_catch_signals & ~(1ULL << (SIGCHLD - 1)));
 }
 
 int pidsh_spawn_child(void *args) {
@@ -160,20 +269,8 @@ int pidsh_spawn_child(void *args) {
     if (e != 0) pidsh_report_fail(sock, &rep, PIDSH_STAGE_CHILD_SETUP, e);
     if (req->working_directory && chdir(req->working_directory) != 0)
         pidsh_report_fail(sock, &rep, PIDSH_STAGE_CHILD_SETUP, errno);
-    if (req->path == NULL) {
-        // Named before the channel closes: pidsh returns on that end-of-file.
-        if (req->init_name) prctl(PR_SET_NAME, req->init_name, 0, 0, 0);
-        if (req->trace) pidsh_report_send(sock, &rep, NULL, 0);
-        pidsh_child_close_all();
-        pidsh_init_loop();
-    }
-    // Nothing of pidsh's but stdio survives the exec, whoever forgot O_CLOEXEC.
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (req->trace) {
-        record_execve(&rep, req->path);
-        pidsh_report_send(sock, &rep, NULL, 0);
-    }
-    pidsh_child_restore_nofile();
-    execve(req->path, req->argv, req->envp);
-    pidsh_report_fail(sock, &rep, PIDSH_STAGE_EXEC, errno);
+    if (req->path == NULL || req->init_forwards) run_init(req, sock, &rep);
+    e = apply_signal_masks(req, &rep, 0);
+    if (e != 0) pidsh_report_fail(sock, &rep, PIDSH_STAGE_CHILD_SETUP, e);
+    exec_program(req, sock, &rep, 0, NULL);
 }

@@ -69,6 +69,12 @@ void pidsh_child_reset_signals(void) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
         sigaction(sig, &dfl, NULL);
     }
+    // glibc's sigaction refuses 32 and 33 (its own); a SIG_IGN pidsh was started with
+    // would pass to every program (ignored dispositions survive exec): the raw call
+    // sets them to the default too (a kernel sigaction: handler, flags, restorer, mask).
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } kdfl = { SIG_DFL, 0, NULL, 0 };
+    syscall(SYS_rt_sigaction, 32, &kdfl, NULL, sizeof kdfl.mask);
+    syscall(SYS_rt_sigaction, 33, &kdfl, NULL, sizeof kdfl.mask);
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);

@@ -8,6 +8,8 @@
 //   2  report.c   the report channel of a child: call records, failure, descriptors
 //      janitor_link.c  pidsh's side of the janitor's socket (children use it too)
 //      undo.c     undoing a mount or a directory by handle
+//      init.c     pidsh's init: its descriptors, dispositions and loop
+//      init_link.c  pidsh's side of an init's control channel
 //   3  child.c    the child side of a spawn: mounts, descriptors, exec or init loop
 //   4  helper.c   helper processes that clone on pidsh's behalf
 //   5  launch.c   enter namespace -> block signals -> clone (direct or via a helper)
@@ -15,7 +17,8 @@
 //   6  spawn.c, nest.c, mountns.c   the operations
 //
 // Beside them: janitor.c (the janitor process), outer.c (a rootless pidsh's outer
-// process), session.c (start-up), mirror.c, init.c, syscalls.c (thin wrappers).
+// process), session.c (start-up), mirror.c, syscalls.c (thin wrappers), traps.c
+// (pidsh's own trapped signals and the waits they interrupt).
 #ifndef CPIDSH_INTERNAL_H
 #define CPIDSH_INTERNAL_H
 #include <signal.h>
@@ -66,7 +69,7 @@ uint64_t pidsh_ns_inode(int nsfd);
 
 // ---- 1: fdpass.c -----------------------------------------------------------------
 /// Descriptors one message can carry.
-#define PIDSH_MAX_PASSED_FDS 3
+#define PIDSH_MAX_PASSED_FDS 4
 /// sendmsg of `record` with `count` descriptors (SCM_RIGHTS); async-signal-safe.
 /// Returns 0 or errno.
 int pidsh_send_with_fds(int sock, const void *record, size_t size, const int *fds, int count);
@@ -100,7 +103,7 @@ enum pidsh_report_kind {
     PIDSH_REPORT_CLONED = 5,  // a helper's clone: fds[0] the new process's pidfd
     PIDSH_REPORT_HOP = 6,     // a helper's second helper: fds[0] its pidfd (pidsh reaps it)
 };
-enum pidsh_fd_kind { PIDSH_FD_NONE = 0, PIDSH_FD_PIDFD = 1, PIDSH_FD_NAMESPACE = 2, PIDSH_FD_MOUNT = 3 };
+enum pidsh_fd_kind { PIDSH_FD_NONE = 0, PIDSH_FD_PIDFD = 1, PIDSH_FD_NAMESPACE = 2, PIDSH_FD_MOUNT = 3, PIDSH_FD_CONTROL = 4 };
 #define PIDSH_REPORT_RECORDS 8
 typedef struct pidsh_report {
     int32_t kind;
@@ -168,8 +171,28 @@ extern pid_t pidsh_janitor_process;
 /// The janitor's main loop (janitor.c): never returns.
 void pidsh_janitor_main(int sock) __attribute__((noreturn));
 
+// ---- 2: init.c -------------------------------------------------------------------
+/// pidsh's init keeps its control channel, and the pipe its handlers log siginfo into,
+/// at fixed descriptors (the levels of `nest` share memory, not descriptor tables).
+#define PIDSH_INIT_CONTROL_FD 3
+#define PIDSH_INIT_LOG_READ_FD 4
+#define PIDSH_INIT_LOG_WRITE_FD 5
+enum pidsh_disposition { PIDSH_DISPOSITION_DEFAULT = 0, PIDSH_DISPOSITION_IGNORE = 1, PIDSH_DISPOSITION_CATCH = 2 };
+/// Puts `control` (or nothing) at PIDSH_INIT_CONTROL_FD and the log pipe at 4 and 5;
+/// *keep (a descriptor still needed for a while, or NULL) is moved above them. 0 or errno.
+int pidsh_init_descriptors(int control, int *keep);
+/// sigaction(sig): SIG_DFL, SIG_IGN, or the handler that logs its siginfo. 0 or errno;
+/// `rec` (may be NULL) gets the call.
+int pidsh_init_set_disposition(int sig, int how, pidsh_call_record *rec);
+/// The init's loop, once the descriptors and dispositions are in place: reaps, logs,
+/// answers pidsh. A forwarder (forward_to > 0) passes on `forwarding` and exits with
+/// its program's status; otherwise it never returns.
+void pidsh_init_loop(pid_t forward_to, uint64_t forwarding) __attribute__((noreturn));
+/// Descriptors, SIGCHLD caught, then the loop (a level of `nest`).
+void pidsh_init_start_plain(int control) __attribute__((noreturn));
+
 // ---- 3: child.c ------------------------------------------------------------------
-/// The child side of pidsh_spawn: raw calls, then exec or the init loop. `report` is
+/// The child side of pidsh_spawn: raw calls, then exec or pidsh's init. `report` is
 /// the child's end of the report channel, `other_end` pidsh's (closed here).
 typedef struct pidsh_child_args {
     const pidsh_spawn_request *req;
@@ -180,8 +203,6 @@ int pidsh_spawn_child(void *args) __attribute__((noreturn));
 /// attached and to pidsh (a MOUNTED report) after. 0 or errno.
 int pidsh_child_mount_proc(int dirfd, uint64_t record, pidsh_report *rep, int actor, int level,
                            pidsh_mount_handle *mount);
-/// Before an init loop that never execs: nothing of pidsh's stays open.
-void pidsh_child_close_all(void);
 
 // ---- 3: child_namespaces.c (beside child.c) -------------------------------------
 /// With a new user namespace: waits until pidsh has written its maps (a byte on the

@@ -187,6 +187,22 @@ static void end_cgroup(janitor_entry *e) {
     unlinkat(e->fd, e->name, AT_REMOVEDIR);
 }
 
+// Removes a mount point unless another session uses it. A killed pidsh's session can
+// outlive its end of the socket by a moment: its own shared lock is released as the
+// kernel closes its descriptors one by one, and its mount namespace lives on (with the
+// mount on this directory, seen through the parent's descriptor that came from there)
+// until its last process has died. A directory still busy, or seen as that mount
+// (ESTALE), is looked at again for up to half a second.
+static void remove_when_free(const janitor_entry *e) {
+    int made = e->kind == PIDSH_JANITOR_MAKE_DIRECTORY;
+    for (int tries = 0; tries < 50; tries++) {
+        int r = pidsh_remove_if_last_user(e->fd, e->dir_fd, e->name, e->dev, e->ino, made, NULL);
+        if (r != EBUSY && r != ESTALE) return;
+        struct timespec ten = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ten, NULL);
+    }
+}
+
 // Undoes what is left, newest first, once the session's processes are gone. A mount
 // point another session still uses stays: that session removes it when it lets go.
 static void undo_what_is_left(void) {
@@ -200,8 +216,7 @@ static void undo_what_is_left(void) {
         } else if (e->kind == PIDSH_JANITOR_FILE) {
             pidsh_remove_file_handle(e->fd, e->name, e->dev, e->ino, NULL);
         } else if (e->kind == PIDSH_JANITOR_MAKE_DIRECTORY || e->kind == PIDSH_JANITOR_DIRECTORY) {
-            pidsh_remove_if_last_user(e->fd, e->dir_fd, e->name, e->dev, e->ino,
-                                      e->kind == PIDSH_JANITOR_MAKE_DIRECTORY, NULL);
+            remove_when_free(e);
         }
         release(e);
     }
@@ -221,8 +236,9 @@ void pidsh_janitor_main(int sock) {
     _exit(0);
 }
 
-int pidsh_start_janitor(void) {
-    if (pidsh_janitor_socket >= 0) return 0;   // already started (rootless: before the PID namespace)
+int pidsh_janitor_cgroup_procs = -1;
+
+int pidsh_fork_janitor(int *sock, pid_t *pid) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return errno;
     // The child starts with every signal blocked: until its setsid() it is in pidsh's
@@ -231,15 +247,22 @@ int pidsh_start_janitor(void) {
     sigset_t all_signals, saved_mask;
     sigfillset(&all_signals);
     sigprocmask(SIG_SETMASK, &all_signals, &saved_mask);
-    pid_t pid = fork();
-    if (pid != 0) sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-    if (pid < 0) {
+    pid_t child = fork();
+    if (child != 0) sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+    if (child < 0) {
         int e = errno;
         close(sv[0]);
         close(sv[1]);
         return e;
     }
-    if (pid == 0) {
+    if (child == 0) {
+        // A pidsh started inside another's session cgroup (`inside`, `$PIDSH -c`) must
+        // not have its janitor ended by that session's cgroup.kill before it has undone
+        // what its own pidsh made: it leaves for the cgroup the outer session began in.
+        if (pidsh_janitor_cgroup_procs >= 0) {
+            ssize_t ignored = write(pidsh_janitor_cgroup_procs, "0\n", 2);   // 0: the writer itself
+            (void)ignored;
+        }
         // Only its end of the socket matters; nothing may keep pidsh's other pipes open.
         int keep = sv[1];
         if (keep != 3) { dup2(keep, 3); keep = 3; }
@@ -249,7 +272,18 @@ int pidsh_start_janitor(void) {
         pidsh_janitor_main(keep);
     }
     close(sv[1]);
-    pidsh_janitor_socket = sv[0];
+    *sock = sv[0];
+    *pid = child;
+    return 0;
+}
+
+int pidsh_start_janitor(void) {
+    if (pidsh_janitor_socket >= 0) return 0;   // already started (rootless: before the PID namespace)
+    int sock;
+    pid_t pid;
+    int e = pidsh_fork_janitor(&sock, &pid);
+    if (e != 0) return e;
+    pidsh_janitor_socket = sock;
     pidsh_janitor_process = pid;
     return 0;
 }

@@ -21,6 +21,11 @@ int pidsh_janitor_pid(void) { return pidsh_janitor_process; }
 
 void pidsh_janitor_gone(void) { pidsh_janitor_process = -1; }
 
+void pidsh_adopt_janitor(int sock) {
+    pidsh_janitor_socket = sock;
+    pidsh_janitor_process = -1;   // not this process's child: another pidsh forked it
+}
+
 static void message_init(pidsh_janitor_message *m, uint32_t kind, uint64_t record) {
     memset(m, 0, sizeof *m);
     m->kind = kind;

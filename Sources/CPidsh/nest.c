@@ -31,14 +31,15 @@ typedef struct nest_level_args {
 
 // A ready level sends its pidfd (below the outermost: pidsh has the outermost's from
 // the clone), its namespace (opened here, before a quick innermost program can exit
-// and take the namespace with it) and its procfs mount.
-static void send_ready(int sock, pidsh_report *rep, int outermost, int mount_fd) {
+// and take the namespace with it), its procfs mount, and pidsh's end of the control
+// channel of the init it becomes.
+static void send_ready(int sock, pidsh_report *rep, int outermost, int mount_fd, int control) {
     int fds[PIDSH_MAX_PASSED_FDS], count = 0;
     int self = outermost ? -1 : (int)syscall(SYS_pidfd_open, getpid(), 0);
     int nsfd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-    int kinds[3] = { PIDSH_FD_PIDFD, PIDSH_FD_NAMESPACE, PIDSH_FD_MOUNT };
-    int have[3] = { self, nsfd, mount_fd };
-    for (int i = 0; i < 3; i++) {
+    int kinds[4] = { PIDSH_FD_PIDFD, PIDSH_FD_NAMESPACE, PIDSH_FD_MOUNT, PIDSH_FD_CONTROL };
+    int have[4] = { self, nsfd, mount_fd, control };
+    for (int i = 0; i < 4; i++) {
         rep->fd_kinds[i] = PIDSH_FD_NONE;
         if (have[i] >= 0) { rep->fd_kinds[count] = kinds[i]; fds[count++] = have[i]; }
     }
@@ -47,6 +48,7 @@ static void send_ready(int sock, pidsh_report *rep, int outermost, int mount_fd)
     if (self >= 0) close(self);
     if (nsfd >= 0) close(nsfd);
     if (mount_fd >= 0) close(mount_fd);
+    if (control >= 0) close(control);
     rep->kind = PIDSH_REPORT_CALLS;
 }
 
@@ -100,12 +102,13 @@ static pid_t clone_next_level(const pidsh_nest_request *req, int sock, int level
 }
 
 // The innermost level: runs the program (or the init loop). Never returns.
-__attribute__((noreturn)) static void innermost(const pidsh_nest_request *req, int sock, pidsh_report *rep) {
+__attribute__((noreturn)) static void innermost(const pidsh_nest_request *req, int sock, pidsh_report *rep, int control) {
     if (req->path == NULL) {
         // Named before the socket closes: pidsh returns on the last end-of-file.
         prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
-        pidsh_child_close_all();
-        pidsh_init_loop();
+        close(sock);
+        close_dirfds(req);
+        pidsh_init_start_plain(control);
     }
     // As spawn: nothing of pidsh's but stdio survives the exec.
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -145,8 +148,14 @@ __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, 
         if (e != 0) pidsh_report_fail(sock, &rep, PIDSH_STAGE_MOUNT_PROC, e);
         rep.mount_id = mount.mount_id;
     }
-    send_ready(sock, &rep, outermost, mount.fd);
-    if (level == 0) innermost(req, sock, &rep);
+    // Every level but an innermost that execs becomes pidsh's init: pidsh gets one end
+    // of its control channel.
+    int control[2] = { -1, -1 };
+    if ((level > 0 || req->path == NULL) && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, control) != 0) {
+        control[0] = control[1] = -1;
+    }
+    send_ready(sock, &rep, outermost, mount.fd, control[0]);
+    if (level == 0) innermost(req, sock, &rep, control[1]);
     prctl(PR_SET_NAME, "pidsh-init", 0, 0, 0);
     sigset_t saved;
     pidsh_block_signals(&saved);
@@ -162,8 +171,7 @@ __attribute__((noreturn)) static void nest_level(const pidsh_nest_request *req, 
     }
     close(sock);
     close_dirfds(req);
-    pidsh_child_close_all();
-    pidsh_init_loop();
+    pidsh_init_start_plain(control[1]);
 }
 
 // ---------------------------------------------------------------------------------
@@ -176,6 +184,7 @@ static void take_level(const pidsh_report *r, const int *fds, int count, pidsh_n
         if (kind == PIDSH_FD_PIDFD && !outermost && out->pidfd < 0) out->pidfd = fds[i];
         else if (kind == PIDSH_FD_NAMESPACE && out->nsfd < 0) out->nsfd = fds[i];
         else if (kind == PIDSH_FD_MOUNT && out->mount.fd < 0) { out->mount.fd = fds[i]; out->mount.mount_id = r->mount_id; }
+        else if (kind == PIDSH_FD_CONTROL && out->control < 0) out->control = fds[i];
         else close(fds[i]);
     }
 }
@@ -234,8 +243,10 @@ static void undo_levels(int outer_pidfd, const pidsh_nest_request *req, pidsh_ne
     for (int i = 0; i < req->levels; i++) {
         if (out[i].pidfd >= 0) close(out[i].pidfd);
         if (out[i].nsfd >= 0) close(out[i].nsfd);
+        if (out[i].control >= 0) close(out[i].control);
         out[i].pidfd = -1;
         out[i].nsfd = -1;
+        out[i].control = -1;
     }
 }
 
@@ -246,6 +257,7 @@ int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_
     res->levels_made = 0;
     for (int i = 0; i < req->levels; i++) {
         out[i].pidfd = -1; out[i].pid = 0; out[i].nsfd = -1; out[i].mount.fd = -1; out[i].mount.mount_id = 0;
+        out[i].control = -1;
     }
     if (req->levels < 1) { res->error = EINVAL; return -1; }
 

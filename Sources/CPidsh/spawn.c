@@ -45,7 +45,8 @@ static void reap_failed(int pidfd, pid_t pid, pidsh_trace *trace) {
 static int needs_own_memory(const pidsh_spawn_request *req) {
     uint64_t joins = req->join_types;
     for (int i = 0; i < req->join_fd_count; i++) joins |= req->join_fd_types[i];
-    return (req->new_namespaces & CLONE_NEWUSER) || req->new_time_namespace || (joins & CLONE_NEWTIME);
+    return (req->new_namespaces & CLONE_NEWUSER) || req->new_time_namespace || (joins & CLONE_NEWTIME)
+        || req->init_forwards;   // pidsh's init never execs: it runs on in its own memory
 }
 
 static int write_file(const char *dir_path, const char *text) {

@@ -258,3 +258,16 @@ int pidsh_openat_path_nofollow(int dirfd, const char *name) {
 int pidsh_mount_make_private_tree(const char *path) {
     return mount(NULL, path, NULL, MS_REC | MS_PRIVATE, NULL) == 0 ? 0 : errno;
 }
+
+int pidsh_kill(pid_t pid, int sig, pidsh_call_record *rec) {
+    int r = kill(pid, sig);
+    int e = errno;
+    if (rec) {
+        *rec = pidsh_record(PIDSH_CALL_KILL, PIDSH_ACTOR_PIDSH);
+        rec->target = (uint64_t)(int64_t)pid;
+        rec->flags2 = (uint64_t)sig;
+        pidsh_record_result(rec, r, e);
+    }
+    errno = e;
+    return r;
+}

@@ -32,6 +32,7 @@ public final class ChildReaper: @unchecked Sendable {
                 pidsh_janitor_gone()
                 continue
             }
+            if HelperJanitors.contains(pid) { HelperJanitors.reaped(pid) }
             reap(pid)
             reaped = true
         }
@@ -80,6 +81,62 @@ public final class ChildReaper: @unchecked Sendable {
                 continue
             }
             try waitForAny(interruptible: interruptible, recorder: recorder)
+        }
+    }
+
+    /// At the end of a session: the janitors it forked for pidsh processes inside
+    /// namespaces finish their undo (those processes are gone) and are reaped; at most
+    /// a few seconds.
+    public func waitForHelperJanitors() {
+        var rounds = 0
+        while HelperJanitors.count > 0 && rounds < 3000 {
+            reapAll()
+            if HelperJanitors.count > 0 { usleep(1000) }
+            rounds += 1
+        }
+    }
+
+    // MARK: waiting for events (wait --timeout, wait --any, traps)
+
+    /// How a wait for events ended.
+    public enum WaitOutcome: Equatable {
+        /// These processes had ended (the first in the order given, for `any`).
+        case ended(Int)
+        case timedOut
+        /// A signal the script traps arrived (its trap runs next).
+        case trapped
+    }
+
+    /// Waits until one of `processes` has ended (`any`) or all have, at most `timeout`
+    /// seconds (nil: no limit), or until a signal the script traps arrives. Every child
+    /// of pidsh that ends meanwhile is reaped (a dying init waits for that). Processes
+    /// are watched by pidfd, so a recycled PID is never mistaken for one. A signal that
+    /// stops pidsh throws `Interrupted`.
+    public func waitForEvents(_ processes: [ProcessHandle], any: Bool, timeout: Double?) throws -> WaitOutcome {
+        let deadline = timeout.map { FileIO.monotonicMilliseconds() + Int64(($0 * 1000).rounded(.up)) }
+        while true {
+            reapAll()
+            let ended = processes.indices.filter { !processes[$0].isRunning }
+            if !processes.isEmpty && (any ? !ended.isEmpty : ended.count == processes.count) {
+                return .ended(any ? ended[0] : processes.count - 1)
+            }
+            if pidsh_peek_trapped_signal() != 0 { return .trapped }
+            // Pidfds of what is waited for, and of every other child pidsh holds (its end
+            // wakes the wait to reap it); orphans pidsh adopted have none: a slice bounds
+            // how long one of those stays a zombie.
+            var fds = processes.filter { $0.isRunning && $0.pidfd >= 0 }.map { $0.pidfd }
+            for (_, h) in handles where h.pidfd >= 0 && fds.count < 200 { fds.append(h.pidfd) }
+            var slice: Int64 = 100
+            if let deadline {
+                let left = deadline - FileIO.monotonicMilliseconds()
+                if left <= 0 { return .timedOut }
+                slice = min(slice, left)
+            }
+            var revents = [Int16](repeating: 0, count: fds.count)
+            let n = pidsh_wait_for_events(fds, Int32(fds.count), slice, &revents)
+            if n < 0 && Glibc.errno == EINTR && pidsh_peek_pending_signal() != 0 {
+                throw Interrupted(signal: pidsh_peek_pending_signal())
+            }
         }
     }
 }

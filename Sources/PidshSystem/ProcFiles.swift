@@ -64,6 +64,10 @@ public struct ProcStatus: Sendable, Equatable {
     public var tracerPid: Int32 = 0
     /// The effective uid (the second number of `Uid:`), as ps's USER shows it.
     public var effectiveUID: UInt32 = 0
+    /// `Uid:` whole: real, effective, saved, filesystem.
+    public var uids: [UInt32] = []
+    /// The effective capabilities (CapEff).
+    public var capEffective: UInt64 = 0
 
     public init() {}
 
@@ -105,7 +109,10 @@ public struct ProcStatus: Sendable, Equatable {
         case 6 where key.elementsEqual("ShdPnd".utf8): sigPendingShared = Self.hex(value)
         case 6 where key.elementsEqual("SigPnd".utf8): sigPendingThread = Self.hex(value)
         case 9 where key.elementsEqual("TracerPid".utf8): tracerPid = Self.int(value)
-        case 3 where key.elementsEqual("Uid".utf8): effectiveUID = Self.secondNumber(value)
+        case 3 where key.elementsEqual("Uid".utf8):
+            effectiveUID = Self.secondNumber(value)
+            uids = Self.ints(value).map { UInt32(bitPattern: $0) }
+        case 6 where key.elementsEqual("CapEff".utf8): capEffective = Self.hex(value)
         default: break
         }
     }

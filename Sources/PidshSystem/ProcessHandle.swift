@@ -18,6 +18,8 @@ public final class ProcessHandle: @unchecked Sendable {
     public var label: String?
     /// Where a blocking wait's calls go (`--trace`); set by the session that tracks it.
     public var recorder: CallRecorder?
+    /// When this is pidsh's init of a namespace: pidsh's end of its control channel.
+    public internal(set) var initChannel: InitChannel?
     /// Fields captured on the way out so an ended process still prints sensibly.
     private var lastKnownPids: [Int32] = []
     private var lastKnownName: String = ""

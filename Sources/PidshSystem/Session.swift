@@ -165,10 +165,12 @@ public final class Session: @unchecked Sendable {
     /// re-parented to it, and the reaper reaps them with every other child.
     let isInit = getpid() == 1
 
-    /// `ns new`: a new PID namespace whose PID 1 is pidsh's init.
-    public func newNamespace(parent: Namespace? = nil, name: String? = nil) throws -> Namespace {
+    /// `ns new`: a new PID namespace whose PID 1 is pidsh's init (catching `catching`
+    /// besides SIGCHLD).
+    public func newNamespace(parent: Namespace? = nil, name: String? = nil, catching: SignalSet = SignalSet()) throws -> Namespace {
         var opts = SpawnOptions(path: nil, arguments: ["pidsh-init"], environment: [])
         opts.newPIDNamespace = true
+        opts.initCatches = catching
         opts.joinNamespace = parent
         let initProcess = try spawn(opts)
         let ns = try initProcess.namespace()
@@ -372,7 +374,7 @@ public final class Session: @unchecked Sendable {
         for task in FileIO.directoryEntries("/proc/self/task") {
             guard let text = ProcFiles.readString("/proc/\(me)/task/\(task)/children") else { continue }
             for word in text.split(separator: " ") {
-                if let pid = Int32(word.trimmingCharacters(in: " \n")), pid != pidsh_janitor_pid() { out.append(pid) }
+                if let pid = Int32(word.trimmingCharacters(in: " \n")), pid != pidsh_janitor_pid(), !HelperJanitors.contains(pid) { out.append(pid) }
             }
         }
         return out

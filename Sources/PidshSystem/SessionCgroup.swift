@@ -44,6 +44,24 @@ public final class SessionCgroup {
         return nil
     }
 
+    /// Where this pidsh's janitor goes when pidsh runs inside another pidsh's session
+    /// cgroup (a `pidsh-N` directory on its cgroup path): the cgroup that outer session
+    /// began in. Set before the janitor starts; where pidsh may not write there
+    /// (rootless), nothing changes.
+    public static func prepareJanitorEscape() {
+        guard let dir = currentDirectory() else { return }
+        let parts = dir.split(separator: "/", omittingEmptySubsequences: false)
+        guard let first = parts.firstIndex(where: { isSessionName($0) }) else { return }
+        let outside = parts[..<first].joined(separator: "/")
+        let fd = open(outside + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+        if fd >= 0 { pidsh_janitor_cgroup_procs = fd }
+    }
+
+    /// `pidsh-` and digits: a session cgroup's name.
+    static func isSessionName(_ s: Substring) -> Bool {
+        s.hasPrefix("pidsh-") && s.count > 6 && s.dropFirst(6).allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
     /// Makes `pidsh-PID` in pidsh's cgroup and moves pidsh into it (its children are
     /// born there). nil, with nothing changed, where pidsh may not.
     ///
@@ -63,6 +81,11 @@ public final class SessionCgroup {
             _ = pidsh_janitor_forget(record)
             close(parent)
             return nil
+        }
+        // A janitor this pidsh forks from now on (an `inside` block's) stays outside.
+        if pidsh_janitor_cgroup_procs < 0 {
+            let procs = openat(parent, "cgroup.procs", O_WRONLY | O_CLOEXEC)
+            if procs >= 0 { pidsh_janitor_cgroup_procs = procs }
         }
         return SessionCgroup(parentFD: parent, fd: fd, name: name, path: dir + "/" + name, record: record)
     }

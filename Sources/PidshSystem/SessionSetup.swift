@@ -18,7 +18,10 @@ public enum SessionSetup {
     }
 
     /// At a normal exit, once the session is torn down: lets the janitor go.
-    public static func finish() { pidsh_stop_janitor() }
+    public static func finish() {
+        ChildReaper.shared.waitForHelperJanitors()
+        pidsh_stop_janitor()
+    }
 
     /// Where `--shared-mounts` runs keep their undo journal for `pidsh cleanup`.
     public static let journalDirectory = "/run/pidsh"
@@ -45,6 +48,8 @@ public enum SessionSetup {
         if rootless && !privateMounts {
             throw UsageError("--shared-mounts needs root: as a normal user pidsh works in a user namespace of its own, whose mounts no other process sees")
         }
+        // Before the janitor is forked (here, or rootless in the outer process).
+        SessionCgroup.prepareJanitorEscape()
         var stage: Int32 = 0
         let e = pidsh_enter_session(privateMounts ? 1 : 0, rootless ? 1 : 0, ownPIDNamespace ? 1 : 0, &stage)
         guard e != 0 else {

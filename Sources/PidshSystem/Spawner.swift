@@ -22,6 +22,19 @@ public struct SpawnOptions {
     /// is then read as it really is. Off for jobs waited for in the foreground, which
     /// nobody looks at meanwhile (it costs a /proc read per spawn).
     public var awaitExecVisible = true
+    /// Signals the program starts with blocked / ignored (`spawn --block`, `--ignore`):
+    /// set in the child after the reset of every disposition, they survive exec.
+    public var blockSignals = SignalSet()
+    public var ignoreSignals = SignalSet()
+    /// pidsh's init (path nil, or `initForwards`): the signals it catches from the start
+    /// besides SIGCHLD (`--catch`); a forwarder passes exactly these to its program.
+    public var initCatches = SignalSet()
+    /// `spawn --newpid --init forwarder`: the child is pidsh's init, which runs `path`
+    /// as PID 2, passes it the signals it catches and exits with its status.
+    public var initForwards = false
+
+    /// The child is pidsh's init (it gets a control channel).
+    var startsInit: Bool { path == nil || initForwards }
 
     // Namespaces of the other types (see NamespaceSpawnOptions).
     public var namespaces = NamespaceSpawnOptions()
@@ -42,11 +55,14 @@ public enum Spawner {
         let envp = CStringArray(options.environment)
         let flatMap = options.fileDescriptors.flatMap { [$0.0, $0.1] }
         var result = pidsh_spawn_result()
+        // pidsh's init gets a control channel: pidsh keeps one end, the init the other.
+        let control = options.startsInit ? try InitChannel.makePair() : nil
+        defer { if let control { close(control.1) } }
         let rc: Int32 = flatMap.withUnsafeBufferPointer { map in
             argv.withUnsafeArgv { a in
                 envp.withUnsafeArgv { e in
                     withOptionalCString(options.path) { path in
-                        withOptionalCString(options.path == nil ? "pidsh-init" : nil) { initName in
+                        withOptionalCString(options.startsInit ? "pidsh-init" : nil) { initName in
                           withOptionalCString(options.workingDirectory) { cwd in
                             var req = pidsh_spawn_request()
                             req.path = path
@@ -63,6 +79,11 @@ public enum Spawner {
                             req.new_process_group = options.newProcessGroup ? 1 : 0
                             req.init_name = initName
                             req.working_directory = cwd
+                            req.block_signals = options.blockSignals.bits
+                            req.ignore_signals = options.ignoreSignals.bits
+                            req.init_control_fd = control?.1 ?? -1
+                            req.init_catch_signals = options.initCatches.bits
+                            req.init_forwards = options.initForwards ? 1 : 0
                             return options.namespaces.apply(&req) { req in pidsh_spawn(&req, &result) }
                           }
                         }
@@ -81,9 +102,10 @@ public enum Spawner {
             }
             throw KernelRules.spawnError(stage: result.stage, errno: result.error, options: options)
         }
-        let command = options.path == nil ? ["pidsh-init"] : options.arguments
+        let command = options.startsInit ? ["pidsh-init"] : options.arguments
         let process = ProcessHandle.adopt(pid: result.pid, pidfd: result.pidfd, isChild: true, command: command)
-        if options.path != nil && options.awaitExecVisible { process.awaitExecVisible(program: options.path!) }
+        process.initChannel = control?.0
+        if !options.startsInit && options.awaitExecVisible, let path = options.path { process.awaitExecVisible(program: path) }
         return process
     }
 
@@ -127,6 +149,7 @@ public enum Spawner {
             let pid = entry.pid
             let command = level == 0 ? (path == nil ? ["pidsh-init"] : arguments) : ["pidsh-init"]
             let process = ProcessHandle.adopt(pid: pid, pidfd: entry.pidfd, isChild: level == levels - 1, command: command)
+            if entry.control >= 0 { process.initChannel = InitChannel(fd: entry.control) }
             // The innermost exec'd program, as for spawn: shown as itself from now on.
             if level == 0, let path, pid > 0 { process.awaitExecVisible(program: path) }
             let namespace = entry.nsfd >= 0 ? try? Namespace(adopting: entry.nsfd) : nil

@@ -6,6 +6,8 @@ import Glibc
 public struct SystemCall: Sendable {
     public enum Actor: Sendable, Equatable {
         case pidsh, child, helper, level(Int), janitor
+        /// pidsh's init of a namespace, acting on `ns init`.
+        case namespaceInit
     }
 
     public let name: String
@@ -29,6 +31,7 @@ public struct SystemCall: Sendable {
         case Int32(PIDSH_ACTOR_HELPER.rawValue): actor = .helper
         case Int32(PIDSH_ACTOR_LEVEL.rawValue): actor = .level(Int(r.level))
         case Int32(PIDSH_ACTOR_JANITOR.rawValue): actor = .janitor
+        case Int32(PIDSH_ACTOR_INIT.rawValue): actor = .namespaceInit
         default: actor = .pidsh
         }
         actorPID = Int32(truncatingIfNeeded: r.actor_pid)
@@ -54,7 +57,8 @@ public struct SystemCall: Sendable {
         if actorPID > 0 { pids.append(actorPID) }
         let cloned = call == PIDSH_CALL_CLONE || call == PIDSH_CALL_CLONE3
         if cloned, result > 0, actor == .pidsh || actor == .helper { pids.append(Int32(truncatingIfNeeded: result)) }
-        if call == PIDSH_CALL_PIDFD_SEND_SIGNAL || (call == PIDSH_CALL_WAITID && target != 0) || call == PIDSH_CALL_KILL {
+        // (An init's kill names a PID of its own namespace, not pidsh's.)
+        if call == PIDSH_CALL_PIDFD_SEND_SIGNAL || (call == PIDSH_CALL_WAITID && target != 0) || (call == PIDSH_CALL_KILL && actor == .pidsh) {
             pids.append(Int32(truncatingIfNeeded: target))
         }
         return pids
@@ -67,6 +71,7 @@ public struct SystemCall: Sendable {
         1: "clone", 2: "clone3", 3: "setns", 4: "unshare", 5: "fsopen", 6: "fsconfig", 7: "fsmount",
         8: "move_mount", 9: "open_tree", 10: "mount", 11: "umount2", 12: "pidfd_send_signal", 13: "kill",
         14: "execve", 15: "waitid", 16: "mkdirat", 17: "unlinkat", 18: "pivot_root", 19: "sethostname", 20: "chroot",
+        21: "rt_sigprocmask", 22: "rt_sigaction",
     ]
 }
 

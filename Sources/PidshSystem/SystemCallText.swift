@@ -22,6 +22,7 @@ extension SystemCall {
         case .helper: return "   # in a helper\(pid)"
         case .level(let k): return "   # in level \(k)\(pid)"
         case .janitor: return "   # in the janitor\(pid)"
+        case .namespaceInit: return "   # in the init\(pid)"
         }
     }
 
@@ -70,7 +71,12 @@ extension SystemCall {
         case PIDSH_CALL_PIDFD_SEND_SIGNAL:
             return "\(fd)<PID \(target)>, \(Signals.name(of: Int32(flags2))), NULL, 0"
         case PIDSH_CALL_KILL:
-            return "\(target), \(Signals.name(of: Int32(flags2)))"
+            return "\(Int64(bitPattern: target)), \(Signals.name(of: Int32(flags2)))"
+        case PIDSH_CALL_RT_SIGPROCMASK:
+            return "\(flags == 0 ? "SIG_BLOCK" : flags == 1 ? "SIG_UNBLOCK" : "SIG_SETMASK"), [\(SignalSet(flags2).names(prefixed: false).joined(separator: " "))], NULL, 8"
+        case PIDSH_CALL_RT_SIGACTION:
+            let handler = flags2 == 0 ? "SIG_DFL" : flags2 == 1 ? "SIG_IGN" : "<logs the siginfo>"
+            return "\(Signals.name(of: Int32(target))), {sa_handler=\(handler), sa_mask=[], sa_flags=\(FlagNames.of(flags, FlagNames.sigaction))}, NULL, 8"
         case PIDSH_CALL_EXECVE:
             let argv = (context.argv ?? []).map { quoted($0) }.joined(separator: ", ")
             return "\(quoted(text)), [\(argv)]"
@@ -139,4 +145,5 @@ enum FlagNames {
                                (0x100000, "MS_SHARED")]
     static let umount: Table = [(1, "MNT_FORCE"), (2, "MNT_DETACH"), (4, "MNT_EXPIRE"), (8, "UMOUNT_NOFOLLOW")]
     static let wait: Table = [(1, "WNOHANG"), (4, "WEXITED"), (0x1000000, "WNOWAIT")]
+    static let sigaction: Table = [(0x10000000, "SA_RESTART"), (4, "SA_SIGINFO"), (0x40000000, "SA_NODEFER")]
 }

@@ -25,6 +25,10 @@ func plainCommandLine(_ args: [String]) -> LaunchConfiguration? {
 }
 
 let commandLine = Array(CommandLine.arguments.dropFirst())
+// A pidsh started by `inside NS { ... }`: its request waits on descriptor 3.
+if commandLine == ["--inside"] {
+    exit(Launcher.runInside())
+}
 if let config = plainCommandLine(commandLine) {
     exit(Launcher.run(config))
 }

@@ -12,6 +12,7 @@ final class JSONOutputTests: EndToEndTestCase {
         case integer = "integer", string = "string"
         case integerOrNull = "integer or null", stringOrNull = "string or null"
         case strings = "array of strings", integers = "array of integers", objects = "array of objects"
+        case objectsOrNull = "array of objects or null"
 
         func matches(_ v: Any) -> Bool {
             switch self {
@@ -22,6 +23,7 @@ final class JSONOutputTests: EndToEndTestCase {
             case .strings: return (v as? [Any]).map { $0.allSatisfy { $0 is String } } ?? false
             case .integers: return (v as? [Any]).map { $0.allSatisfy(Self.isInteger) } ?? false
             case .objects: return (v as? [Any]).map { $0.allSatisfy { $0 is [String: Any] } } ?? false
+            case .objectsOrNull: return v is NSNull || Kind.objects.matches(v)
             }
         }
 

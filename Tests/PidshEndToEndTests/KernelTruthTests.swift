@@ -88,8 +88,11 @@ final class KernelTruthTests: EndToEndTestCase {
         let plain = spawn --newpid sleep 100
         let v1 = kill -USR1 $plain
         echo "plain=$v1 pending=$(awk '/^ShdPnd/ {print $2}' /proc/$plain.pid/status) state=$(awk '/^State/ {print $2}' /proc/$plain.pid/status)"
-        let h = spawn --newpid sh -c 'trap "echo caught > \(tempDir)/caught" USR1; while :; do sleep 0.02; done'
+        let h = spawn --newpid sh -c 'trap "echo caught > \(tempDir)/caught" USR1; sleep 100 & wait'
         \(waitForBit("SigCgt", 10, pidVariable: "h"))
+        # Once the shell waits (its sleep forked): it blocks signals around a fork, and
+        # a signal sent then would be queued, truly.
+        while $(cat /proc/$h.pid/task/$h.pid/children) == "" { sleep 0.01 }
         let v2 = kill -USR1 $h
         spawn --wait sh -c 'until test -e \(tempDir)/caught; do sleep 0.01; done'
         echo "handler=$v2 $(cat \(tempDir)/caught)"

@@ -62,6 +62,14 @@ final class TraceAgainstStraceTests: EndToEndTestCase {
         unshare --pid
         let first = spawn sleep 100
         spawn --wait true
+        setns --self
+        let ci = ns new --catch USR1
+        ns init $ci block USR2
+        ns init $ci ignore HUP
+        ns init $ci kill USR1 1
+        spawn --block USR1 --ignore TERM --wait true
+        let fw = spawn --newpid --init forwarder --block USR2 sleep 100
+        kill -TERM $fw
         """
     }
 

@@ -18,13 +18,15 @@ final class TranscriptFlagsTests: EndToEndTestCase {
         let r = pidsh(code, flags: ["--trace", "--stable-ids"])
         expectSuccess(r)
         let lines = r.stderr.split(separator: "\n").map(String.init)
-        // What the C layer recorded, call by call: the init is a fork (it never execs),
+        // What the C layer recorded, call by call: the init is a fork (it never execs)
+        // that catches SIGCHLD (to reap),
         // a child that execs is cloned vfork-style, `mount proc --ns` runs a helper in
         // the namespace, the janitor makes the mount point. Descriptor numbers are
         // pidsh's own and shown as N here.
         let d = tempDir
         let expected = [
             "+ clone3({flags=CLONE_PIDFD|CLONE_NEWPID, exit_signal=SIGCHLD}) = <pid#1>",
+            "+ rt_sigaction(SIGCHLD, {sa_handler=<logs the siginfo>, sa_mask=[], sa_flags=SA_RESTART|SA_SIGINFO}, NULL, 8) = 0   # in the child <pid#1>",
             "+ setns(N<pid:[<ns#1>]>, CLONE_NEWPID) = 0",
             "+ clone(flags=CLONE_VM|CLONE_PIDFD|CLONE_VFORK|SIGCHLD) = <pid#2>",
             "+ execve(\"/usr/bin/true\", [\"true\"]) = 0   # in the child <pid#2>",

@@ -94,6 +94,14 @@ enum Dump {
         case .tryStatement(let inner, _): return "try \(statement(inner))"
         case .expect(let e, let m, _): return "expect \(expr(e))" + (m.map { " msg \(expr($0))" } ?? "")
         case .narration(let t, _): return "#:\(t)"
+        case .inside(let target, let body, _, _): return "inside \(word(target)) \(block(body))"
+        case .trap(let signals, let action, _):
+            let sigs = signals.map(word).joined(separator: " ")
+            switch action {
+            case .run(let body): return "trap \(sigs) \(block(body))"
+            case .reset: return "trap \(sigs) -"
+            case .list: return "trap"
+            }
         }
     }
 

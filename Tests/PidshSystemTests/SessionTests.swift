@@ -62,14 +62,16 @@ final class SessionTests: SystemTestCase {
         try session.setChildrenNamespaceToOwn()
         _ = try? session.spawn(SpawnOptions(path: "/nonexistent", arguments: ["nothing"]))
         _ = try session.nest(levels: 2, mountPattern: nil, path: nil, arguments: [])
-        // What the C layer did, in order: the init (a fork: it never execs), setns, the
-        // sleep (vfork-style: it execs), setns back, a failed exec and its reaping, the
-        // outermost nest level (a fork) and the level it clones (CLONE_VM).
-        XCTAssertEqual(tracer.names, ["clone3", "setns", "clone", "execve", "setns", "clone", "execve", "waitid", "clone3", "clone"],
+        // What the C layer did, in order: the init (a fork: it never execs) and its
+        // SIGCHLD handler, setns, the sleep (vfork-style: it execs), setns back, a failed
+        // exec and its reaping, the outermost nest level (a fork) and the level it clones
+        // (CLONE_VM).
+        XCTAssertEqual(tracer.names, ["clone3", "rt_sigaction", "setns", "clone", "execve", "setns", "clone", "execve", "waitid", "clone3", "clone"],
                        tracer.calls.map { $0.line() }.joined(separator: "\n"))
-        XCTAssertEqual(tracer.calls[1].line(), "setns(\(ns.fd)<\(ns.id)>, CLONE_NEWPID) = 0")
-        XCTAssertTrue(tracer.calls[2].line().hasPrefix("clone(flags=CLONE_VM|CLONE_PIDFD|CLONE_VFORK|SIGCHLD) = "), tracer.calls[2].line())
-        XCTAssertEqual(tracer.calls[6].line(), "execve(\"/nonexistent\", []) = -1 ENOENT (No such file or directory)   # in the child \(tracer.calls[6].actorPID)")
+        XCTAssertEqual(tracer.calls[1].line(), "rt_sigaction(SIGCHLD, {sa_handler=<logs the siginfo>, sa_mask=[], sa_flags=SA_RESTART|SA_SIGINFO}, NULL, 8) = 0   # in the child \(tracer.calls[0].result)")
+        XCTAssertEqual(tracer.calls[2].line(), "setns(\(ns.fd)<\(ns.id)>, CLONE_NEWPID) = 0")
+        XCTAssertTrue(tracer.calls[3].line().hasPrefix("clone(flags=CLONE_VM|CLONE_PIDFD|CLONE_VFORK|SIGCHLD) = "), tracer.calls[3].line())
+        XCTAssertEqual(tracer.calls[7].line(), "execve(\"/nonexistent\", []) = -1 ENOENT (No such file or directory)   # in the child \(tracer.calls[7].actorPID)")
     }
 
     func testChildrenNamespaceFollowsTheTarget() throws {

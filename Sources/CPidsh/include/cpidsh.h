@@ -38,6 +38,8 @@ typedef enum pidsh_call {
     PIDSH_CALL_PIVOT_ROOT = 18,
     PIDSH_CALL_SETHOSTNAME = 19,   // text = the hostname
     PIDSH_CALL_CHROOT = 20,        // text = "."
+    PIDSH_CALL_RT_SIGPROCMASK = 21, // flags = how (SIG_BLOCK, SIG_UNBLOCK), flags2 = the set (bit N-1: signal N)
+    PIDSH_CALL_RT_SIGACTION = 22,   // target = signal; flags2 = 0 SIG_DFL, 1 SIG_IGN, 2 a handler; flags = sa_flags
 } pidsh_call;
 
 /// In which process a call ran.
@@ -47,6 +49,7 @@ typedef enum pidsh_actor {
     PIDSH_ACTOR_HELPER = 2,  // a helper process cloning on pidsh's behalf
     PIDSH_ACTOR_LEVEL = 3,   // a level of `nest` (PID 1 of its namespace); `level` says which
     PIDSH_ACTOR_JANITOR = 4, // pidsh's janitor (it makes mount points, undoes at the end)
+    PIDSH_ACTOR_INIT = 5,    // pidsh's init of a namespace, doing what `ns init` asked
 } pidsh_actor;
 
 typedef struct pidsh_call_record {
@@ -128,6 +131,19 @@ typedef struct pidsh_spawn_request {
     const char *working_directory;
     /// comm name for the init loop ("pidsh-init"); ignored when exec'ing.
     const char *init_name;
+    /// Signals the program starts with blocked, and with their disposition SIG_IGN
+    /// (bit N-1 for signal N), set after every disposition was reset: both survive exec
+    /// (`spawn --block`, `--ignore`).
+    uint64_t block_signals;
+    uint64_t ignore_signals;
+    /// pidsh's init (path NULL, or init_forwards): the init's end of its control channel
+    /// (pidsh keeps the other), or -1.
+    int init_control_fd;
+    /// Signals pidsh's init catches from the start, besides SIGCHLD (`--catch`).
+    uint64_t init_catch_signals;
+    /// 1: pidsh's init is PID 1 and runs `path` as PID 2, passes it every signal it
+    /// catches, reaps orphans and exits with its status (`spawn --init forwarder`).
+    int init_forwards;
     /// Records of the calls made (NULL: none kept).
     pidsh_trace *trace;
 
@@ -184,6 +200,7 @@ typedef struct pidsh_nest_level {
     pid_t pid;      // its PID as pidsh sees it
     int nsfd;       // its PID namespace, opened by the level itself (outlives a quick exit)
     pidsh_mount_handle mount;  // its procfs mount, when it made one
+    int control;    // pidsh's end of the control channel of the level's init, or -1
 } pidsh_nest_level;
 
 typedef struct pidsh_nest_request {
@@ -210,9 +227,65 @@ typedef struct pidsh_nest_result {
 /// reported stay in `out` (the caller undoes them).
 int pidsh_nest(const pidsh_nest_request *req, pidsh_nest_level *out, pidsh_nest_result *res);
 
-/// Runs pidsh's init loop in the calling process (PID 1 of a namespace): reaps orphans
-/// on SIGCHLD and never returns.
-void pidsh_init_loop(void) __attribute__((noreturn));
+// ---------------------------------------------------------------------------------
+// pidsh's init (init.c): PID 1 of the namespaces pidsh makes. It reaps orphans, logs
+// the siginfo of every signal it catches, and acts on pidsh's commands, which come over
+// its control channel as fixed binary records (never text), each answered with what
+// the kernel said.
+
+typedef enum pidsh_init_action {
+    PIDSH_INIT_BLOCK = 1,     // sigprocmask(SIG_BLOCK, signals)
+    PIDSH_INIT_UNBLOCK = 2,   // sigprocmask(SIG_UNBLOCK, signals)
+    PIDSH_INIT_CATCH = 3,     // sigaction(signal, a handler that logs its siginfo), each of signals
+    PIDSH_INIT_IGNORE = 4,    // sigaction(signal, SIG_IGN)
+    PIDSH_INIT_DEFAULT = 5,   // sigaction(signal, SIG_DFL)
+    PIDSH_INIT_KILL = 6,      // kill(target, signal): target as the init's namespace numbers it
+    PIDSH_INIT_RECEIVED = 7,  // the logged signals from index `from` on
+} pidsh_init_action;
+
+typedef struct pidsh_init_command {
+    int32_t action;         // pidsh_init_action
+    int32_t signal;         // KILL
+    int32_t target;         // KILL
+    int32_t trace;          // 1: send back the calls made
+    uint64_t signals;       // BLOCK..DEFAULT: bit N-1 for signal N
+    uint32_t from;          // RECEIVED
+    uint32_t sequence;      // echoed in the reply (a late reply is told from the next one)
+} pidsh_init_command;
+
+/// One signal the init caught, from its siginfo (as the kernel gave it to the init).
+typedef struct pidsh_init_signal {
+    int32_t signo;
+    int32_t code;           // si_code (SI_USER, SI_KERNEL, CLD_EXITED...)
+    int32_t pid;            // si_pid as the init's PID namespace numbers the sender (0: not in it)
+    uint32_t uid;           // si_uid as the init's user namespace sees it
+    int32_t status;         // SIGCHLD: si_status
+    int32_t unused;
+} pidsh_init_signal;
+
+#define PIDSH_INIT_REPLY_SIGNALS 32
+#define PIDSH_INIT_REPLY_CALLS 4
+typedef struct pidsh_init_reply {
+    int32_t action;
+    int32_t error;          // errno of the first call that failed, 0 if none
+    int64_t result;         // the last call's result (-1 on failure)
+    uint32_t total;         // RECEIVED: signals logged since the init started
+    uint32_t oldest;        // RECEIVED: index of the oldest one still kept (a full log drops the oldest)
+    uint32_t first;         // RECEIVED: index of signals[0]
+    uint32_t count;         // RECEIVED: entries in signals
+    int32_t ncalls;         // entries in calls (the calls made, when `trace` was asked)
+    uint32_t sequence;      // the command's
+    pidsh_init_signal signals[PIDSH_INIT_REPLY_SIGNALS];
+    pidsh_call_record calls[PIDSH_INIT_REPLY_CALLS];
+} pidsh_init_reply;
+
+/// pidsh's side: sends one command over an init's control channel (when `send`; else
+/// it only goes on waiting for the reply to `cmd`) and waits for its reply, at most
+/// `timeout_ms`. 0, or errno (ETIMEDOUT: no answer yet; EPIPE: the init has gone; EINTR:
+/// a signal for pidsh arrived while it waited).
+int pidsh_init_request(int control, const pidsh_init_command *cmd, pidsh_init_reply *reply, int timeout_ms, int send);
+/// A control channel: socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC). 0 or errno.
+int pidsh_init_channel(int fds[2]);
 
 // ---------------------------------------------------------------------------------
 // Session start-up.
@@ -265,10 +338,26 @@ int pidsh_janitor_forget(uint64_t record);
 int pidsh_janitor_note_journal(int dir_fd, const char *name);
 /// At a normal exit, after everything was undone: the janitor exits, pidsh reaps it.
 void pidsh_stop_janitor(void);
+/// Forks a janitor without making it this pidsh's (for a pidsh started `inside` a
+/// namespace, whose janitor must live outside it): its socket and PID. 0 or errno.
+int pidsh_fork_janitor(int *sock, pid_t *pid);
+/// When >= 0: a `cgroup.procs` (opened O_WRONLY) each janitor moves itself into as it
+/// starts, out of an enclosing pidsh session's cgroup (SessionCgroup.janitorEscape).
+extern int pidsh_janitor_cgroup_procs;
+/// This pidsh's janitor is the one at the other end of `sock` (forked by another pidsh):
+/// called before the session starts, which then forks none.
+void pidsh_adopt_janitor(int sock);
 /// Is `pid` the janitor (so orphan reaping leaves it alone)?
 int pidsh_janitor_pid(void);
 /// The janitor was killed from outside and is reaped: pidsh goes on without one.
 void pidsh_janitor_gone(void);
+
+/// One record with up to 4 descriptors (SCM_RIGHTS) over a SOCK_SEQPACKET socket, as
+/// fdpass.c sends it: 0 or errno.
+int pidsh_send_with_fds(int sock, const void *record, size_t size, const int *fds, int count);
+/// Receives one (descriptors close-on-exec; `fds` has room for 4): the byte count, 0 at
+/// end-of-file, -1 with errno.
+ssize_t pidsh_receive_with_fds(int sock, void *record, size_t size, int *fds, int *count);
 
 /// The same undo by handle for `pidsh cleanup` and a live session: unmounts the mount
 /// whose root `mount_fd` is, from inside it (fchdir, then MNT_DETACH of "."), after
@@ -350,6 +439,8 @@ static const int PIDSH_CLONE_NEWPID = 0x20000000;
 // `--trace` fill a record (rec may be NULL).
 int pidsh_pidfd_open(pid_t pid);
 int pidsh_pidfd_send_signal(int pidfd, int sig, pid_t pid, pidsh_call_record *rec);
+/// kill(2) by PID: only for `kill SIG -1` (every process pidsh may signal but itself).
+int pidsh_kill(pid_t pid, int sig, pidsh_call_record *rec);
 int pidsh_ns_get_parent(int nsfd);
 int pidsh_ns_get_nstype(int nsfd);
 int pidsh_ns_get_userns(int nsfd);
@@ -392,6 +483,22 @@ int pidsh_take_pending_signal(void);
 /// waits.
 ssize_t pidsh_write_unless_interrupted(int fd, const void *buf, size_t len);
 int pidsh_peek_pending_signal(void);
+
+// Signals a script traps (traps.c): the handler notes the signal; the interpreter runs
+// the trap between statements.
+/// Installs the noting handler for `sig`, keeping what was there. 0 or errno.
+int pidsh_trap_signal(int sig);
+/// Puts back what was installed before the first trap of `sig`. 0 or errno.
+int pidsh_untrap_signal(int sig);
+/// The lowest trapped signal that arrived (and clears it), 0 if none.
+int pidsh_take_trapped_signal(void);
+/// The lowest trapped signal that arrived and was not taken yet (left there), 0 if none.
+int pidsh_peek_trapped_signal(void);
+/// Waits until one of `fds` is readable (revents filled: a pidfd whose process ended),
+/// `timeout_ms` passes (-1: no limit), or a trapped signal or one that stops pidsh
+/// arrives. Returns how many are readable, 0 at the time-out, -1 with errno (EINTR: a
+/// signal, which the caller looks at).
+int pidsh_wait_for_events(const int *fds, int count, long long timeout_ms, short *revents);
 
 #ifdef __cplusplus
 }

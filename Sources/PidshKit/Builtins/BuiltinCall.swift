@@ -176,7 +176,7 @@ public struct BuiltinCall {
             let sink = io.out
             pumps.append((r, { sink.writeBytes($0) }))
         } else {
-            outFD = interpreter.out.descriptor ?? 1
+            outFD = interpreter.backgroundOutput?.out ?? interpreter.out.descriptor ?? 1
         }
         if let fd = io.err.directDescriptor {
             errFD = fd
@@ -188,7 +188,7 @@ public struct BuiltinCall {
             let sink = io.err
             pumps.append((r, { sink.writeBytes($0) }))
         } else {
-            errFD = interpreter.err.descriptor ?? 2
+            errFD = interpreter.backgroundOutput?.err ?? interpreter.err.descriptor ?? 2
         }
         opts.fileDescriptors = [(0, io.stdin), (1, outFD), (2, errFD)]
         // clone(2) keeps the child in pidsh's process group, and so does a script. Only the

@@ -110,7 +110,7 @@ public struct BuiltinTable {
         for (i, s) in specs.enumerated() { byName[s.name] = i }
     }
 
-    public static let standard = BuiltinTable(CoreBuiltins.all + NamespaceBuiltins.all + InspectionBuiltins.all)
+    public static let standard = BuiltinTable(CoreBuiltins.all + NamespaceBuiltins.all + SignalBuiltins.all + InspectionBuiltins.all)
 
     /// Command names (first words), for completion and "did you mean".
     public var names: [String] {

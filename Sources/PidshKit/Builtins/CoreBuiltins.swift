@@ -85,7 +85,12 @@ enum CoreBuiltins {
         let name = call.arguments.map(Printer.string).joined(separator: " ")
         // A group (`ns`, `mount`): each subcommand in full.
         let subs = table.subcommands(of: name)
-        if !subs.isEmpty { call.write(subs.map { $0.usage(width: width) }.joined(separator: "\n")); return nil }
+        if !subs.isEmpty {
+            // `signals` is a builtin and a group (`signals received`): both.
+            let own = table.specs.filter { $0.name == name }
+            call.write((own + subs).map { $0.usage(width: width) }.joined(separator: "\n"))
+            return nil
+        }
         if let spec = table.spec(named: name) {
             call.write(spec.usage(width: width))
             return nil

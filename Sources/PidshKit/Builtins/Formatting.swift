@@ -159,6 +159,7 @@ struct NamespaceTree {
                 ("init", initOf(info).map { JSON.number(Int($0.entry.pid)) } ?? "null"),
                 ("nprocs", JSON.number(info.processes.count)),
                 ("label", names.name(of: info).map(JSON.string) ?? "null"),
+                ("received", names.receivedJSON(of: info)),
                 ("processes", JSON.array(ms.map { m in
                     JSON.object([("pid", JSON.number(Int(m.pid))), ("host_pid", JSON.number(Int(m.entry.pid))),
                                  ("name", JSON.string(m.entry.name)), ("cmd", JSON.array(m.entry.commandLine.map(JSON.string))),

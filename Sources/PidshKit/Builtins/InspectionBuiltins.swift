@@ -214,6 +214,7 @@ enum InspectionBuiltins {
                     ("level", JSON.number(info.level)),
                     ("parent", info.parent.map { JSON.string("pid:[\($0)]") } ?? "null"),
                     ("label", names.name(of: info).map(JSON.string) ?? "null"),
+                    ("received", names.receivedJSON(of: info)),
                 ])
             }))
         } else {

@@ -6,6 +6,8 @@ struct Listings {
     /// `ns new --name N` by namespace inode; `spawn --name N` by host PID.
     let namespaceNames: [UInt64: String]
     let processNames: [Int32: String]
+    /// pidsh's inits that pidsh can ask what they received, by host PID.
+    let inits: [Int32: ProcessHandle]
 
     init(session: Session) {
         var ns: [UInt64: String] = [:]
@@ -14,6 +16,17 @@ struct Listings {
         for p in session.children { if let label = p.label { procs[p.pid] = label } }
         namespaceNames = ns
         processNames = procs
+        var inits: [Int32: ProcessHandle] = [:]
+        for p in session.children where p.initChannel != nil && p.isRunning { inits[p.pid] = p }
+        self.inits = inits
+    }
+
+    /// The JSON key `received`: what pidsh's init of the namespace caught (an array of
+    /// objects, as `signals received --json`), or null when its PID 1 is not pidsh's.
+    func receivedJSON(of info: ProcTable.NamespaceInfo) -> String {
+        guard info.level > 0, let first = info.processes.first, first.nspid.last == 1, let initProcess = inits[first.pid],
+              let (list, _) = try? initProcess.initChannel!.received(recorder: nil, initPID: initProcess.pid) else { return "null" }
+        return JSON.array(list.map(ReceivedText.json))
     }
 
     /// A namespace's name: its own (`ns new --name`), else its PID 1's (`spawn

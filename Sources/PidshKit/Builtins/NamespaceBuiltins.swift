@@ -1,9 +1,9 @@
 import PidshSystem
 
 /// Builtins that make and steer namespaces and processes: ns new, spawn, unshare,
-/// setns, mount proc, umount, nest, kill, wait.
+/// setns, mount proc, umount, nest (kill and wait: SignalBuiltins).
 enum NamespaceBuiltins {
-    static let all: [BuiltinSpec] = [nsNew, spawn, unshare, setns, mountProc, umount, nest, kill, wait, nsPin]
+    static let all: [BuiltinSpec] = [nsNew, SpawnBuiltin.spec, unshare, setns, mountProc, umount, nest, nsPin]
 
     static let nsPin = BuiltinSpec(
         name: "ns pin", synopsis: "ns pin NS PATH [--keep]",
@@ -31,15 +31,16 @@ enum NamespaceBuiltins {
     }
 
     static let nsNew = BuiltinSpec(
-        name: "ns new", synopsis: "ns new [--type T] [--parent NS] [--name N] [--map-root | --map-user U --map-group G] [--hostname NAME] [--time-offset monotonic=S,boottime=S]",
-        summary: "Make a namespace held by pidsh's minimal init (reaps orphans, lives until killed): a PID namespace whose PID 1 it is (the default), or one of another type (--type) it is the member of.",
+        name: "ns new", synopsis: "ns new [--type T] [--parent NS] [--name N] [--catch SIGS] [--map-root | --map-user U --map-group G] [--hostname NAME] [--time-offset monotonic=S,boottime=S]",
+        summary: "Make a namespace held by pidsh's minimal init (reaps orphans, lives until killed, logs the signals it catches: `signals received`, and does what `ns init` asks): a PID namespace whose PID 1 it is (the default), or one of another type (--type) it is the member of.",
         options: [OptionSpec("--type", "T", "the type: pid (default), mnt, uts, ipc, net, user, cgroup or time"),
                   OptionSpec("--parent", "NS", "nest it under NS (a namespace or a process in one; pid only)"),
-                  OptionSpec("--name", "N", "a name to show for it")] + NamespaceTypeOptions.creation,
+                  OptionSpec("--name", "N", "a name to show for it"),
+                  OptionSpec("--catch", "SIGS", "the init installs handlers for these signals (USR1 or USR1,TERM), so the kernel delivers them from an ancestor instead of discarding them")] + NamespaceTypeOptions.creation,
         returns: "namespace",
-        examples: ["let ns = ns new", "let inner = ns new --parent $ns", "let net = ns new --type net", "let u = ns new --type user --map-root"],
+        examples: ["let ns = ns new", "let inner = ns new --parent $ns", "let ns = ns new --catch USR1,TERM", "let net = ns new --type net", "let u = ns new --type user --map-root"],
         errors: ["EPERM: no privilege to create the namespace", "ENOSPC: past 32 levels (PID or user namespaces), or a per-user limit",
-                 "ENOMEM: the parent's init has exited", "--parent with a type other than pid"]
+                 "ENOMEM: the parent's init has exited", "--parent with a type other than pid", "--catch KILL or STOP: those can never be caught"]
     ) { call in
         let spec = call.spec
         let p = try call.parse()
@@ -55,90 +56,25 @@ enum NamespaceBuiltins {
         let companions = try NamespaceTypeOptions.creation(p, new: [type], call: call)
         if type != .pid {
             if p.value("--parent") != nil { throw BuiltinError("--parent nests PID namespaces; a \(type.rawValue) namespace has none", argument: p.valueIndex["--parent"]) }
+            if p.value("--catch") != nil { throw BuiltinError("--catch sets what a PID namespace's init catches; a \(type.rawValue) namespace's holder is no init", argument: p.valueIndex["--catch"]) }
             return .namespace(try call.session.newNamespace(of: type, options: companions, name: name))
         }
         var parent: Namespace?
         if let v = p.value("--parent") { parent = try call.namespace(v, argument: p.valueIndex["--parent"]) }
         do {
-            return .namespace(try call.session.newNamespace(parent: parent, name: name))
+            return .namespace(try call.session.newNamespace(parent: parent, name: name, catching: try catchSet(p, call)))
         } catch let e as SystemError where e.culprit == .namespace {
             // The parent's init is gone, or the parent is nested too deep: its fault.
             throw BuiltinError(e.description, argument: p.valueIndex["--parent"])
         }
     }
 
-    static let spawn = BuiltinSpec(
-        name: "spawn",
-        synopsis: "spawn [--newpid | --ns NS] [--new TYPES [--map-root | --map-user U --map-group G] [--hostname NAME] [--time-offset monotonic=S,boottime=S]] [--join TARGET [--type T,...] | --enter TARGET] [--mount-proc [PATH]] [--wait] [--name N] CMD ARG...",
-        summary: "Start a program: as PID 1 of a new namespace (--newpid), inside NS (--ns), or where pidsh's children go; in new namespaces of any type (--new, as util-linux unshare), or joining a process's namespaces (--join, --enter: as nsenter).",
-        options: [OptionSpec("--newpid", "CMD is PID 1 of a new PID namespace (clone(CLONE_NEWPID)); the same as --new pid"),
-                  OptionSpec("--ns", "NS", "CMD joins NS (setns + fork); NS may be a namespace or a process"),
-                  OptionSpec("--new", "TYPES", "new namespaces of these types (a comma list of pid mnt uts ipc net user cgroup time, or all), as unshare -p -m -u -i -n -U -C -T -f")]
-            + NamespaceTypeOptions.creation + NamespaceTypeOptions.joining + [
-                  OptionSpec("--mount-proc", "PATH", optional: true, "mount a procfs of CMD's namespace at PATH from inside it; without PATH, a private mount namespace with /proc remounted"),
-                  OptionSpec("--wait", "wait for CMD and return its status"),
-                  OptionSpec("--name", "N", "a name to show for the process")],
-        returns: "process (with --wait: its status; spawn itself succeeds and `$?` is the program's code)",
-        examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'",
-                   "spawn --new uts,net --hostname box --wait hostname", "spawn --new user --map-root --wait id -u",
-                   "spawn --enter $ctr --wait cat /etc/hostname", "spawn --join $c --type net --wait ip link"],
-        errors: ["command not found (not on $PATH), or no such program: `$?` is 127; a program that cannot be executed (no execute permission, a directory, ENOEXEC): 126", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
-                 "EACCES: NS belongs to another user namespace (opening it needs ptrace access to its process; joining it, CAP_SYS_ADMIN over its owner)",
-                 "ESRCH: no such process in pidsh's PID namespace (rootless, pidsh PID 1 of its own namespace sees no host process)",
-                 "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
-                 "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused",
-                 "a companion without its type (--hostname without --new uts...)", "EINVAL: joining pidsh's own user namespace", "EPERM: joining a namespace owned by another user namespace"],
-        commandAfterPositionals: 0
-    ) { call in
-        let p = try call.parse()
-        guard !p.command.isEmpty else { throw BuiltinError("spawn needs a command to run (spawn [options] CMD ARG...)") }
-        var new: [NamespaceType] = []
-        if let v = p.value("--new") {
-            do { new = try NamespaceType.list(Printer.string(v)) } catch let e as UsageError {
-                throw BuiltinError(e.description, argument: p.valueIndex["--new"])
-            }
-        }
-        if p.has("--newpid") && !new.contains(.pid) { new.append(.pid) }
-        let joinTarget = try NamespaceTypeOptions.join(p, call: call)
-        if new.contains(.pid) && (p.value("--ns") != nil || joinTarget?.pidNamespace != nil) {
-            throw BuiltinError("--newpid and --ns exclude each other: a process is either PID 1 of a new namespace or joins an existing one")
-        }
-        if let overlap = joinTarget?.types.first(where: { new.contains($0) }) {
-            throw BuiltinError("the \(overlap.rawValue) namespace is both new and joined: give it to one of --new and --join")
-        }
-        var join: Namespace? = joinTarget?.pidNamespace
-        if let v = p.value("--ns") { join = try call.namespace(v, argument: p.valueIndex["--ns"]) }
-        var namespaces = try NamespaceTypeOptions.creation(p, new: new, call: call)
-        namespaces.join = joinTarget
-        var point: MountPoint?
-        if let v = p.value("--mount-proc") {
-            do {
-                point = try call.session.mounts.prepareMountPoint(Printer.string(v))
-            } catch let e as UsageError {
-                throw BuiltinError(e.description, argument: p.valueIndex["--mount-proc"])
-            }
-        }
-        defer { point?.close() }
-        let wait = p.has("--wait")
-        let (proc, status): (ProcessHandle, ExitStatus?)
-        do {
-            (proc, status) = try call.spawnProgram(p.command, configure: { o in
-                o.newPIDNamespace = new.contains(.pid)
-                o.joinNamespace = join
-                o.procMountPoint = point
-                o.remountProc = p.flags.contains("--mount-proc")
-                o.namespaces = namespaces
-            }, wait: wait, argument: p.commandIndex)
-        } catch let e as SystemError {
-            throw refused(e, p)
-        }
-        proc.label = p.value("--name").map(Printer.string)
-        if let status {
-            // spawn itself succeeded; `$?` tells how the program ended.
-            call.dollarQuestion = status.shellCode
-            return .status(status)
-        }
-        return .process(proc)
+    /// `--catch SIGS`: the signals pidsh's init catches from the start.
+    static func catchSet(_ p: BuiltinCall.Parsed, _ call: BuiltinCall) throws -> SignalSet {
+        guard let v = p.value("--catch") else { return SignalSet() }
+        let set = try call.signalSet([(v, p.valueIndex["--catch"])])
+        try call.refuseUncatchable(set, "caught", argument: p.valueIndex["--catch"])
+        return set
     }
 
     /// A spawn the kernel refused, with the caret on what it refused: the program, the
@@ -287,94 +223,6 @@ enum NamespaceBuiltins {
             sink.write("level 0: Final child " + (p.command.isEmpty ? "sleeping .." : "running \(argv.joined(separator: " "))") + "\n")
         }
         return .list(namespaces.map { .namespace($0) })
-    }
-
-    static let kill = BuiltinSpec(
-        name: "kill", synopsis: "kill [-q] [-SIGNAL] PROCESS|NS...",
-        summary: "Send a signal (default TERM; KILL for a namespace or a namespace's PID 1, which tears the namespace down and waits until it is gone). Succeeds whenever the kernel accepted the signal; the value is the kernel's verdict — delivered, queued (the target blocks it), discarded (a namespace's PID 1 without a handler, or an ignored signal) or resumed (SIGCONT woke a stopped process, the signal itself was discarded) — with a one-line note on stderr for all but delivered.",
-        options: [OptionSpec("-SIGNAL", "a signal name or number: -KILL, -9, -SIGKILL, -TERM, -USR1 ..."),
-                  OptionSpec("-q", "no note on stderr when the signal is not simply delivered")],
-        returns: "the verdict: delivered, queued, discarded or resumed (a list of them for several targets)",
-        examples: ["kill $child", "kill -KILL $ns", "let v = kill -USR1 $init", "expect $v == \"discarded\""],
-        errors: ["ESRCH: the process has already ended, or is not visible from pidsh's PID namespace",
-                 "EPERM: another user's process (the real or effective uid must be its real or saved uid, or CAP_KILL in its user namespace)",
-                 "unknown signal -NAME (with a \"did you mean\" note)", "NS has no live init: it is already torn down"]
-    ) { call in
-        var args = call.arguments
-        var signal: Int32?
-        var quiet = false
-        while let first = args.first, case .string(let s) = first, s.hasPrefix("-"), s.count > 1, Int(s.dropFirst()) == nil || signal == nil {
-            if s == "-q" { quiet = true; args.removeFirst(); continue }
-            guard signal == nil else { break }
-            guard let n = Signals.number(of: String(s.dropFirst())) else {
-                throw BuiltinError("unknown signal \(s)", notes: [SignalSuggestions.note(for: String(s.dropFirst()))], argument: call.arguments.count - args.count)
-            }
-            signal = n
-            args.removeFirst()
-        }
-        guard !args.isEmpty else { throw BuiltinError("kill needs a process or a namespace") }
-        let offset = call.arguments.count - args.count
-        var verdicts: [Value] = []
-        for (i, target) in args.enumerated() {
-            let verdict: SignalVerdict
-            do {
-                if case .namespace(let ns) = target {
-                    guard let initProcess = ns.findInit() else {
-                        throw BuiltinError("\(ns.id) has no live init: it is already torn down", argument: i + offset)
-                    }
-                    verdict = try send(signal ?? Signals.kill, to: initProcess, call: &call)
-                } else {
-                    let proc = try call.process(target, argument: i + offset)
-                    // Without a signal, a namespace's PID 1 is torn down (a TERM would be
-                    // discarded by the kernel unless it has a handler).
-                    // (Once it has ended too: a second `kill` names the signal it sends a PID 1.)
-                    let isInit = proc.procStatus().map { $0.isNamespaceInit && $0.nspid.count > 1 } ?? wasNamespaceInit(proc)
-                    verdict = try send(signal ?? (isInit ? Signals.kill : Signals.term), to: proc, call: &call)
-                }
-            } catch let e as SystemError {
-                throw BuiltinError(e.description, argument: i + offset)   // the caret on the target refused
-            }
-            if let rule = verdict.rule, !quiet { call.warn(rule) }
-            verdicts.append(.string(verdict.kind.rawValue))
-        }
-        return verdicts.count == 1 ? verdicts[0] : .list(verdicts)
-    }
-
-    /// PID 1 of a namespace below pidsh's, as its last NSpid showed (also once ended).
-    static func wasNamespaceInit(_ proc: ProcessHandle) -> Bool {
-        let pids = proc.pids
-        return pids.count > 1 && pids.last == 1
-    }
-
-    /// Sends and judges one signal. SIGKILL to a namespace's PID 1 waits until it is
-    /// gone (reaped, with every member of its namespace that is pidsh's child).
-    static func send(_ sig: Int32, to proc: ProcessHandle, call: inout BuiltinCall) throws -> SignalVerdict {
-        // Read before sending: the verdict depends on the dispositions and the state
-        // the signal meets (a SIGCONT changes the state itself).
-        let status = proc.procStatus()
-        try proc.signal(sig, recorder: call.session.recorder)
-        guard let status else { return .delivered }
-        if sig == Signals.kill && status.isNamespaceInit && status.nspid.count > 1 {
-            try call.session.waitUntilGone(proc)
-        }
-        return SignalVerdict.judge(sig, target: status, pid: proc.pid)
-    }
-
-    static let wait = BuiltinSpec(
-        name: "wait", synopsis: "wait PROCESS", summary: "Wait for a process pidsh started to end.",
-        returns: "status (exit code, or the signal that ended it); `$?` is its code",
-        examples: ["let st = wait $child", "echo $st.code $st.signal"],
-        errors: ["ECHILD: not pidsh's child (pidsh waits until it ends, then says only its parent learns how)", "ESRCH: no such process"]
-    ) { call in
-        guard call.arguments.count == 1 else { throw BuiltinError("wait needs one process") }
-        let proc = try call.process(call.arguments[0], argument: 0)
-        guard proc.isChild else {
-            throw BuiltinError("process \(proc.pid) is not pidsh's child: only a process's parent can wait for it and learn how it ended", argument: 0)
-        }
-        let status = try proc.wait()
-        call.dollarQuestion = status.shellCode
-        call.session.reapFinished()
-        return .status(status)
     }
 
     static func noPositionals(_ p: BuiltinCall.Parsed, _ spec: BuiltinSpec) throws {

@@ -45,6 +45,13 @@ enum ChildrenNamespaceUse {
             return expr(e) || (message.map(expr) ?? false)
         case .narration:
             return false
+        case .inside(let target, _, _, _):
+            // The block runs in another pidsh: it moves that one's children, not these.
+            return word(target)
+        case .trap(let signals, let action, _):
+            if signals.contains(where: word) { return true }
+            if case .run(let body) = action { return mayMoveChildren(body) }
+            return false
         }
     }
 

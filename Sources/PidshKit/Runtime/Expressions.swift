@@ -285,7 +285,8 @@ extension Interpreter {
                 case "status":
                     p.poll()
                     if let s = p.exitStatus { return .status(s) }
-                    return .string("running")
+                    // Not pidsh's child: it ended, but only its parent learns how.
+                    return .string(p.isRunning ? "running" : "ended")
                 default: throw unknown()
                 }
             case .namespace(let ns):
@@ -306,6 +307,7 @@ extension Interpreter {
                 case "parent": return try ns.parent().map { .namespace($0) } ?? .none
                 case "init": return ns.findInit().map { .process($0) } ?? .none
                 case "alive": return .boolean(ns.alive)
+                case "received": return try receivedSignals(ns, at: loc)
                 default: throw unknown()
                 }
             case .status(let s):
@@ -328,5 +330,16 @@ extension Interpreter {
         } catch let e as SystemError {
             throw RuntimeError(loc, "\(v.typeName).\(name): \(e)")
         }
+    }
+
+    /// `$ns.received`: what pidsh's init of the namespace caught (`signals received`).
+    func receivedSignals(_ ns: Namespace, at loc: SourceLocation) throws -> Value {
+        guard let found = ns.findInit() else { throw RuntimeError(loc, "namespace.received: \(ns.id) has no live init") }
+        guard let initProcess = found.initChannel != nil ? found
+                : session.children.first(where: { $0.pid == found.pid && $0.initChannel != nil && $0.isRunning }) else {
+            throw RuntimeError(loc, "namespace.received: PID 1 of \(ns.id) is `\(found.name)`, not pidsh's init: only pidsh's init logs what it receives")
+        }
+        let (list, _) = try initProcess.initChannel!.received(recorder: session.recorder, initPID: initProcess.pid)
+        return .list(list.map { .string(ReceivedText.line($0)) })
     }
 }

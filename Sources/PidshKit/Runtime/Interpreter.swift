@@ -45,6 +45,18 @@ public final class Interpreter {
     /// script, a mark with its index goes to this descriptor, in order with everything
     /// else printed there, so the runner can tell which statement printed what.
     public var statementMarks: Int32?
+    /// `trap SIG { ... }`: the block to run when SIG arrives, by signal number.
+    var traps: [Int32: (body: [Statement], location: SourceLocation)] = [:]
+    /// A trap's block is running (a signal arriving meanwhile waits for it to end).
+    var runningTrap = false
+    /// Where a program left running writes, when not where the interpreter writes: a
+    /// pidsh started by `inside` has its output in a pipe the outer pidsh reads until
+    /// the block ends, and gets the outer one's own output for those.
+    public var backgroundOutput: (out: Int32, err: Int32)?
+    /// pidsh processes started by `inside` that stay to keep alive the processes their
+    /// block handed back; their channel stays open while they run (its end tells them
+    /// to go).
+    var insideKept: [InsideProcess] = []
 
     public init(session: Session = Session(), options: InterpreterOptions = InterpreterOptions(),
                 out: OutputSink? = nil, err: OutputSink? = nil) {
@@ -63,12 +75,14 @@ public final class Interpreter {
         if let own = try? Namespace.own() { ids.knowInode(own.inode) }
         session.onNewProcess = { [weak self] p in
             // Its host PID and its namespace's inode vary from run to run; the PIDs
-            // inside new namespaces (1, 2, 3...) do not, so they stay as they are.
+            // inside new namespaces (1, 2, 3...) do not, so they stay as they are. The
+            // namespace of a PID 1 just started (pidsh's init, a --newpid program) is
+            // new, whatever its inode was used for before.
             self?.ids.knowPid(p.pid)
             // Only --stable-ids uses the inode; a readlink per spawn costs otherwise.
             guard self?.ids.enabled == true else { return }
             if let inode = ProcFiles.readLink("/proc/\(p.pid)/ns/pid").flatMap(ProcFiles.inode(fromLink:)) {
-                self?.ids.knowInode(inode)
+                if p.nspid == 1 && inode != Namespace.ownInode { self?.ids.knowNewInode(inode) } else { self?.ids.knowInode(inode) }
             }
         }
         session.onNewNamespace = { [weak self] ns in self?.ids.knowInode(ns.inode) }
@@ -134,6 +148,7 @@ public final class Interpreter {
             } else {
                 try runBlock(statements)
             }
+            try runArrivedTraps()
             session.reapFinished()
             return .success
         } catch let e as ExitRequest {
@@ -212,7 +227,10 @@ public final class Interpreter {
     /// Ends the session: kills every process, undoes every mount. Returns what it
     /// could not undo.
     @discardableResult
-    public func close() -> [String] { session.tearDown() }
+    public func close() -> [String] {
+        removeTraps()
+        return session.tearDown()
+    }
 
     // MARK: variables
 

@@ -22,7 +22,7 @@ public enum Printer {
         switch v {
         case .process(let p):
             p.poll()
-            let status = p.exitStatus.map { $0.description } ?? "running"
+            let status = p.exitStatus.map { $0.description } ?? (p.isRunning ? "running" : "ended")
             let ns = (try? p.namespace()).map { $0.id } ?? "-"
             let name = p.label ?? p.name
             return "process pid=\(p.pid) nspid=\(p.nspid) pids=[\(p.pids.map(String.init).joined(separator: " "))] ppid=\(p.ppid) nsppid=\(p.nsppid) ns=\(ns) name=\(name) status=\(status)"

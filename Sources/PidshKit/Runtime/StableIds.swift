@@ -8,6 +8,8 @@ public final class StableIds {
     private var knownInodes: Set<Int64> = []
     private var pidAliases: [Int64: Int] = [:]
     private var inodeAliases: [Int64: Int] = [:]
+    private var nextPidAlias = 1
+    private var nextInodeAlias = 1
     public var enabled: Bool
 
     /// False when pidsh is PID 1 of its own namespace (rootless with a script that
@@ -22,6 +24,15 @@ public final class StableIds {
 
     public func knowPid(_ pid: Int32) { if pid > 1 && aliasPids { knownPids.insert(Int64(pid)) } }
     public func knowInode(_ inode: UInt64) { knownInodes.insert(Int64(inode)) }
+
+    /// A namespace just made (its PID 1 just born, before any line names it): if its
+    /// inode had an alias, that belonged to a namespace that has died (the kernel hands
+    /// out the lowest free inode again at once), so the next mention numbers it afresh.
+    /// (PIDs are not reused that soon: they go round pid_max first.)
+    public func knowNewInode(_ inode: UInt64) {
+        knowInode(inode)
+        inodeAliases[Int64(inode)] = nil
+    }
 
     /// Rewrites every whole number in `text` that is a known PID or inode.
     public func rewrite(_ text: String) -> String {
@@ -63,11 +74,11 @@ public final class StableIds {
 
     private func alias(for value: Int64) -> String? {
         if knownInodes.contains(value) {
-            if inodeAliases[value] == nil { inodeAliases[value] = inodeAliases.count + 1 }
+            if inodeAliases[value] == nil { inodeAliases[value] = nextInodeAlias; nextInodeAlias += 1 }
             return "<ns#\(inodeAliases[value]!)>"
         }
         if knownPids.contains(value) {
-            if pidAliases[value] == nil { pidAliases[value] = pidAliases.count + 1 }
+            if pidAliases[value] == nil { pidAliases[value] = nextPidAlias; nextPidAlias += 1 }
             return "<pid#\(pidAliases[value]!)>"
         }
         return nil

@@ -8,6 +8,7 @@ extension Interpreter {
 
     func runStatement(_ statement: Statement) throws {
         try checkInterrupt()
+        try runArrivedTraps()
         try checkStack(at: statement.location)
         if !session.children.isEmpty { session.reapFinished() }
         if let stepper, !isNarration(statement) { try stepper(statement, sources[statement.location.file]) }
@@ -69,6 +70,12 @@ extension Interpreter {
             } catch let e as CommandFailed {
                 report([e.diagnostic]); lastStatus = e.status == 0 ? 1 : e.status
             }
+
+        case .inside(let target, let body, let text, let loc):
+            try runInside(target: target, body: body, text: text, location: loc)
+
+        case .trap(let signals, let action, let loc):
+            try runTrap(signals: signals, action: action, location: loc)
 
         case .expect(let expr, let messageExpr, let loc):
             let (value, sides) = try evaluateKeepingSides(expr)

@@ -79,7 +79,7 @@ public enum Value {
 /// The names of each value kind's fields, in the order values print them.
 public enum Fields {
     public static let process = ["pid", "nspid", "pids", "ppid", "nsppid", "ns", "name", "status"]
-    public static let namespace = ["id", "inode", "level", "parent", "init", "alive", "type", "owner"]
+    public static let namespace = ["id", "inode", "level", "parent", "init", "alive", "type", "owner", "received"]
     public static let status = ["code", "signal", "exited"]
     public static let list = ["length", "first", "last"]
 

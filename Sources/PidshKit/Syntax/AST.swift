@@ -13,13 +13,18 @@ public indirect enum Statement: Equatable, Sendable {
     case tryStatement(Statement, location: SourceLocation)
     case expect(Expr, message: Expr?, location: SourceLocation)
     case narration(String, location: SourceLocation)
+    /// `inside NS|PROCESS { ... }`: the block runs in a new pidsh inside that namespace.
+    case inside(target: Word, body: [Statement], text: BlockText, location: SourceLocation)
+    /// `trap SIG... { ... }`, `trap SIG... -`, `trap` (list).
+    case trap(signals: [Word], action: TrapAction, location: SourceLocation)
 
     public var location: SourceLocation {
         switch self {
         case .pipeline(let p): return p.location
         case .assignment(_, _, let l), .ifElse(_, _, let l), .whileLoop(_, _, let l),
              .forLoop(_, _, _, let l), .repeatLoop(_, _, let l), .function(_, _, _, let l),
-             .tryStatement(_, let l), .expect(_, _, let l), .narration(_, let l):
+             .tryStatement(_, let l), .expect(_, _, let l), .narration(_, let l),
+             .inside(_, _, _, let l), .trap(_, _, let l):
             return l
         }
     }
@@ -30,6 +35,27 @@ public struct Branch: Equatable, Sendable {
     public var condition: Condition
     public var body: [Statement]
     public var location: SourceLocation
+}
+
+/// Where a block's statements stand in its source (between its braces), so another
+/// pidsh can parse exactly that text and locate its errors as this one would.
+public struct BlockText: Equatable, Sendable {
+    /// Byte offsets: just after the `{`, and of the `}`.
+    public var start: Int
+    public var end: Int
+    /// The line the text starts on, and that line's first byte.
+    public var line: Int
+    public var lineStart: Int
+}
+
+/// What `trap` does with its signals.
+public enum TrapAction: Equatable, Sendable {
+    /// Run this block between statements when one arrives.
+    case run([Statement])
+    /// `-`: back to pidsh's default for the signal.
+    case reset
+    /// No signal given: list the traps.
+    case list
 }
 
 /// `a | b | c`, possibly negated with `!`.

@@ -11,8 +11,11 @@ public struct Parser {
     private var reportedTooDeep = false
     /// Where each statement `parseScript` returned ends (the byte after its last token).
     public private(set) var statementEnds: [Int] = []
+    /// The text between the braces of the block `parseBlock` read last.
+    private var lastBlockText: BlockText?
 
-    public static let keywords: Set<String> = ["let", "if", "else", "while", "for", "in", "repeat", "def", "try", "expect"]
+    public static let keywords: Set<String> = ["let", "if", "else", "while", "for", "in", "repeat", "def", "try", "expect",
+                                               "inside", "trap"]
 
     public init(lexer: Lexer) { self.lexer = lexer }
 
@@ -224,6 +227,8 @@ public struct Parser {
                 case "def": return parseDef()
                 case "try": return parseTry()
                 case "expect": return parseExpect()
+                case "inside": return parseInside()
+                case "trap": return parseTrap()
                 case "else":
                     take(.command)
                     error(t.location, "`else` without an `if` (it must follow the `}` of an if block, on the same line)")
@@ -322,6 +327,7 @@ public struct Parser {
         guard enterNesting(open.location) else { return nil }
         defer { leaveNesting() }
         take(.command)
+        let inside = lexer.state
         depth += 1
         defer { depth -= 1 }
         var body: [Statement] = []
@@ -330,6 +336,7 @@ public struct Parser {
             switch t.kind {
             case .rightBrace:
                 take(.command)
+                lastBlockText = BlockText(start: inside.pos, end: t.location.offset, line: inside.line, lineStart: inside.lineStart)
                 return body
             case .eof:
                 error(open.location, "this `{` of the \(construct) block is never closed", incomplete: true)
@@ -448,6 +455,49 @@ public struct Parser {
         return .function(name: name, parameters: params, body: body, location: kw.location)
     }
 
+    /// `inside NS|PROCESS { ... }`
+    mutating func parseInside() -> Statement? {
+        let kw = take(.command)
+        let t = peek(.command)
+        guard case .word(let target) = t.kind else {
+            error(t.location, "`inside` needs a namespace or a process before `{` (inside $ns { ... })", incomplete: t.kind == .eof)
+            synchronize()
+            return nil
+        }
+        take(.command)
+        guard let body = parseBlock(for: "inside"), let text = lastBlockText else { synchronize(); return nil }
+        return .inside(target: target, body: body, text: text, location: kw.location)
+    }
+
+    /// `trap SIG... { ... }`, `trap SIG... -`, or `trap` alone.
+    mutating func parseTrap() -> Statement? {
+        let kw = take(.command)
+        var signals: [Word] = []
+        while case .word(let w) = peek(.command).kind, w.bareText != "-" {
+            take(.command)
+            signals.append(w)
+        }
+        let next = peek(.command)
+        if signals.isEmpty {
+            if Self.isStatementEnd(next.kind) { return .trap(signals: [], action: .list, location: kw.location) }
+            error(next.location, "`trap` needs a signal before the block (trap USR1 { ... })", incomplete: next.kind == .eof)
+            synchronize()
+            return nil
+        }
+        if case .word(let w) = next.kind, w.bareText == "-" {
+            take(.command)
+            return .trap(signals: signals, action: .reset, location: kw.location)
+        }
+        guard next.kind == .leftBrace else {
+            error(next.location, "`trap \(signals.count == 1 ? "SIG" : "SIGS")` needs a block to run, or `-` to reset (trap USR1 { echo got it }, trap USR1 -)",
+                  incomplete: next.kind == .eof)
+            synchronize()
+            return nil
+        }
+        guard let body = parseBlock(for: "trap") else { synchronize(); return nil }
+        return .trap(signals: signals, action: .run(body), location: kw.location)
+    }
+
     /// `try COMMAND` (a pipeline or a let).
     mutating func parseTry() -> Statement? {
         let kw = take(.command)
@@ -458,6 +508,10 @@ public struct Parser {
         }
         if case .word(let w) = t.kind, w.bareText == "let" {
             guard let s = parseLet() else { return nil }
+            return .tryStatement(s, location: kw.location)
+        }
+        if case .word(let w) = t.kind, w.bareText == "inside" {
+            guard let s = parseInside() else { return nil }
             return .tryStatement(s, location: kw.location)
         }
         guard let p = parsePipeline() else { return nil }
