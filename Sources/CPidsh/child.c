@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -128,6 +129,29 @@ static void child_namespaces(const pidsh_spawn_request *req, int sock, pidsh_rep
         pidsh_report_fail(sock, rep, PIDSH_STAGE_ROOT, e);
 }
 
+// `name` on the directories of `dirs` (as $PATH: an empty entry is `.`), looked up in
+// the filesystem the child stands in now: the first that is executable and not a
+// directory, written to `out`. 0, or ENOENT.
+static int find_program(const char *name, const char *dirs, char *out, size_t size) {
+    size_t name_len = strlen(name);
+    for (const char *p = dirs;;) {
+        const char *end = p;
+        while (*end && *end != ':') end++;
+        size_t dir_len = (size_t)(end - p);
+        const char *dir = dir_len > 0 ? p : ".";
+        if (dir_len == 0) dir_len = 1;
+        if (dir_len + name_len + 2 <= size) {
+            memcpy(out, dir, dir_len);
+            out[dir_len] = '/';
+            memcpy(out + dir_len + 1, name, name_len + 1);
+            struct stat st;
+            if (access(out, X_OK) == 0 && stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) return 0;
+        }
+        if (*end == '\0') return ENOENT;
+        p = end + 1;
+    }
+}
+
 int pidsh_spawn_child(void *args) {
     const pidsh_child_args *a = args;
     const pidsh_spawn_request *req = a->req;
@@ -167,12 +191,19 @@ int pidsh_spawn_child(void *args) {
         pidsh_child_close_all();
         pidsh_init_loop();
     }
+    const char *program = req->path;
+    char found[4096];
+    if (req->search_path) {
+        if (find_program(req->path, req->search_path, found, sizeof found) != 0)
+            pidsh_report_fail(sock, &rep, PIDSH_STAGE_EXEC, ENOENT);
+        program = found;
+    }
     // Nothing of pidsh's but stdio survives the exec, whoever forgot O_CLOEXEC.
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     if (req->trace) {
-        record_execve(&rep, req->path);
+        record_execve(&rep, program);
         pidsh_report_send(sock, &rep, NULL, 0);
     }
-    execve(req->path, req->argv, req->envp);
+    execve(program, req->argv, req->envp);
     pidsh_report_fail(sock, &rep, PIDSH_STAGE_EXEC, errno);
 }

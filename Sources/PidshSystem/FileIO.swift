@@ -4,13 +4,16 @@ import Glibc
 /// The file operations the language needs (redirections, pipes, globs, cd, $PATH), so
 /// that PidshKit makes no system call of its own.
 public enum FileIO {
-    public static func writeAll(_ fd: Int32, _ text: String) {
+    /// 0, or the errno of the write that failed.
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ text: String) -> Int32 {
         var t = text
-        t.withUTF8 { buf in _ = writeAll(fd, UnsafeRawBufferPointer(buf)) }
+        return t.withUTF8 { buf in writeAll(fd, UnsafeRawBufferPointer(buf)) ? 0 : errno }
     }
 
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { _ = writeAll(fd, $0) }
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+        bytes.withUnsafeBytes { writeAll(fd, $0) ? 0 : errno }
     }
 
     @discardableResult
@@ -174,9 +177,12 @@ public enum FileIO {
     }
 
     /// A program by name: a path if it contains `/`, else the first executable on PATH.
+    /// Where programs are looked for when $PATH is not set.
+    public static let defaultSearchPath = "/usr/local/bin:/usr/bin:/bin"
+
     public static func findExecutable(_ name: String, path: String?) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
-        for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
+        for dir in (path ?? defaultSearchPath).split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
             var st = stat()
             if access(candidate, X_OK) == 0, stat(candidate, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR { return candidate }

@@ -15,6 +15,8 @@ public enum KernelRules {
         case Int32(PIDSH_STAGE_EXEC.rawValue):
             let why: String
             switch e {
+            case ENOENT where options.searchPath != nil:
+                why = "command not found: \(program) (not on $PATH in the filesystem it entered, a mount namespace or root of its own)"
             case ENOENT: why = "no such file: \(options.path ?? program)"
             case EACCES: why = "\(options.path ?? program) is not executable (permission denied, or a directory)"
             case ENOEXEC: why = "\(options.path ?? program) is not a program the kernel can run (no #! line, wrong format)"

@@ -151,11 +151,16 @@ public struct BuiltinCall {
                              argument: Int?) throws -> (ProcessHandle, ExitStatus?) {
         let argv = words.map(Printer.string)
         guard let name = argv.first else { throw BuiltinError("a command to run is missing") }
-        guard let path = FileIO.findExecutable(name, path: FileIO.environment("PATH")) else {
-            throw BuiltinError(name.contains("/") ? "no such program: \(name)" : "command not found: \(name) (not on $PATH)", argument: argument)
-        }
-        var opts = SpawnOptions(path: path, arguments: argv)
+        var opts = SpawnOptions(path: name, arguments: argv)
         try configure(&opts)
+        // A child that enters another filesystem (a container's) finds its program
+        // there (Spawner); pidsh's own files say nothing about it.
+        if opts.namespaces.join?.entersOtherFilesystem != true {
+            guard let path = FileIO.findExecutable(name, path: FileIO.environment("PATH")) else {
+                throw BuiltinError(name.contains("/") ? "no such program: \(name)" : "command not found: \(name) (not on $PATH)", argument: argument)
+            }
+            opts.path = path
+        }
         var pumps: [(fd: Int32, consume: ([UInt8]) -> Void)] = []
         var closeAfter: [Int32] = []
         let outFD: Int32, errFD: Int32

@@ -5,8 +5,20 @@ import PidshSystem
 enum NamespaceListings {
     /// lsns's columns: NS TYPE NPROCS PID USER COMMAND, then NAME and what else holds
     /// one (a bind mount, an open descriptor).
-    static func list(types: [NamespaceType], descriptors: Bool, json: Bool, wide: Bool, call: BuiltinCall) {
-        let usages = NamespaceScan.scan(types: types, descriptors: descriptors)
+    /// With `mine` (--mine): only the namespaces those processes are in, counting only
+    /// them (so the listing is this session's, and --stable-ids knows every inode in it).
+    static func list(types: [NamespaceType], descriptors: Bool, mine: Set<Int32>?, json: Bool, wide: Bool, call: BuiltinCall) {
+        var usages = NamespaceScan.scan(types: types, descriptors: descriptors)
+        if let mine {
+            usages = usages.compactMap { u in
+                var kept = u
+                kept.pids = u.pids.filter { mine.contains($0) }
+                kept.descriptors = u.descriptors.filter { mine.contains($0.pid) }
+                guard !kept.pids.isEmpty || !kept.descriptors.isEmpty else { return nil }
+                call.interpreter.ids.knowInode(u.inode)
+                return kept
+            }
+        }
         let named = Dictionary(call.session.namespaces.compactMap { ns in ns.name.map { (ns.id, $0) } }, uniquingKeysWith: { a, _ in a })
         let table = ProcTable.snapshot(commandLines: true)
         let byPid = Dictionary(table.entries.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })

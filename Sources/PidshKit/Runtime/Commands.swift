@@ -98,6 +98,7 @@ extension Interpreter {
             var io = CommandIO(stdin: stdinFD, out: finalOut, err: err)
             try applyRedirections(stageCommand(stages[0]).redirections, to: &io, opened: &opened)
             var r = try runInProcess(stages[0], io: io)
+            try checkRedirectedWrites(io, stageCommand(stages[0]))
             if capture { r.capturedText = finalOut.text }
             return r
         }
@@ -370,10 +371,21 @@ extension Interpreter {
             opened.append(fd)
             switch r.kind {
             case .input: io.stdin = fd
-            case .output, .append: io.out = OutputSink(.descriptor(fd), ids: ids)
-            case .error: io.err = OutputSink(.descriptor(fd), ids: ids)
+            case .output, .append: io.out = OutputSink(.descriptor(fd), ids: ids); io.out.path = path
+            case .error: io.err = OutputSink(.descriptor(fd), ids: ids); io.err.path = path
             case .errorToOutput: break
             }
+        }
+    }
+
+    /// A builtin's write to a redirected file that the kernel refused (EACCES from a
+    /// /proc file, ENOSPC) fails the command, as it fails `echo` in sh: pidsh must not
+    /// report a write that did not happen.
+    private func checkRedirectedWrites(_ io: CommandIO, _ command: Command) throws {
+        for sink in [io.out, io.err] {
+            guard let path = sink.path, sink.writeError != 0 else { continue }
+            let target = command.redirections.last { $0.kind != .input && $0.kind != .errorToOutput }?.target?.location
+            throw RuntimeError(target ?? command.location, "\(SystemError(errnoValue: sink.writeError, "write \(path)"))")
         }
     }
 

@@ -59,15 +59,17 @@ public final class Interpreter {
         self.err = OutputSink(self.err.target, ids: ids)
         ids.knowPid(FileIO.processID)
         ids.knowPid(FileIO.parentProcessID)
-        if let own = try? Namespace.own() { ids.knowInode(own.inode) }
+        if ids.enabled { for t in NamespaceType.allCases { ids.knowInode(Namespace.ownInode(t)) } }
         session.onNewProcess = { [weak self] p in
-            // Its host PID and its namespace's inode vary from run to run; the PIDs
+            // Its host PID and its namespaces' inodes vary from run to run; the PIDs
             // inside new namespaces (1, 2, 3...) do not, so they stay as they are.
             self?.ids.knowPid(p.pid)
-            // Only --stable-ids uses the inode; a readlink per spawn costs otherwise.
+            // Only --stable-ids uses the inodes; readlinks per spawn cost otherwise.
             guard self?.ids.enabled == true else { return }
-            if let inode = ProcFiles.readLink("/proc/\(p.pid)/ns/pid").flatMap(ProcFiles.inode(fromLink:)) {
-                self?.ids.knowInode(inode)
+            for t in NamespaceType.allCases {
+                if let inode = ProcFiles.readLink("/proc/\(p.pid)/ns/\(t.procName)").flatMap(ProcFiles.inode(fromLink:)) {
+                    self?.ids.knowInode(inode)
+                }
             }
         }
         session.onNewNamespace = { [weak self] ns in self?.ids.knowInode(ns.inode) }

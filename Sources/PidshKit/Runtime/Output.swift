@@ -11,6 +11,10 @@ public final class OutputSink {
     public let target: Target
     public private(set) var buffer: [UInt8] = []
     let ids: StableIds?
+    /// A redirection's file (`> PATH`), and the errno of the first write to it that
+    /// failed (a /proc file the kernel refuses): the command then fails with it.
+    var path: String?
+    private(set) var writeError: Int32 = 0
 
     public init(_ target: Target, ids: StableIds? = nil) {
         self.target = target
@@ -20,7 +24,7 @@ public final class OutputSink {
     public func write(_ text: String) {
         let shown = ids?.rewrite(text) ?? text
         switch target {
-        case .descriptor(let fd): FileIO.writeAll(fd, shown)
+        case .descriptor(let fd): noteFailure(FileIO.writeAll(fd, shown))
         case .buffer: buffer.append(contentsOf: shown.utf8)
         }
     }
@@ -31,10 +35,12 @@ public final class OutputSink {
             return
         }
         switch target {
-        case .descriptor(let fd): FileIO.writeAll(fd, bytes)
+        case .descriptor(let fd): noteFailure(FileIO.writeAll(fd, bytes))
         case .buffer: buffer.append(contentsOf: bytes)
         }
     }
+
+    private func noteFailure(_ e: Int32) { if writeError == 0 { writeError = e } }
 
     public var text: String { String(decoding: buffer, as: UTF8.self) }
 

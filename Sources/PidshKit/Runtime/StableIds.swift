@@ -21,7 +21,7 @@ public final class StableIds {
     }
 
     public func knowPid(_ pid: Int32) { if pid > 1 && aliasPids { knownPids.insert(Int64(pid)) } }
-    public func knowInode(_ inode: UInt64) { knownInodes.insert(Int64(inode)) }
+    public func knowInode(_ inode: UInt64) { if inode > 0 { knownInodes.insert(Int64(inode)) } }
 
     /// Rewrites every whole number in `text` that is a known PID or inode.
     public func rewrite(_ text: String) -> String {
