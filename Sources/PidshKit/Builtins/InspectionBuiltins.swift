@@ -225,7 +225,7 @@ enum InspectionBuiltins {
             guard t == "user" else {
                 throw BuiltinError("ns tree draws PID namespaces (they nest) or user namespaces (they nest and own the others): not `\(t)`", argument: p.valueIndex["--type"])
             }
-            call.write(NamespaceListings.userTree(call: call))
+            call.write(NamespaceListings.userTree(mine: p.has("--mine") ? minePids(call) : nil, call: call))
             return nil
         }
         let table = mine(ProcTable.snapshot(commandLines: true), p, call)

@@ -371,8 +371,10 @@ extension Interpreter {
             opened.append(fd)
             switch r.kind {
             case .input: io.stdin = fd
-            case .output, .append: io.out = OutputSink(.descriptor(fd), ids: ids); io.out.path = path
-            case .error: io.err = OutputSink(.descriptor(fd), ids: ids); io.err.path = path
+            // A file gets the real text: --stable-ids rewrites what is shown, never data
+            // (`echo $p.pid > .../cgroup.procs` must write the PID).
+            case .output, .append: io.out = OutputSink(.descriptor(fd), ids: nil); io.out.path = path
+            case .error: io.err = OutputSink(.descriptor(fd), ids: nil); io.err.path = path
             case .errorToOutput: break
             }
         }
