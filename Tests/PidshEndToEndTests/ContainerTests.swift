@@ -84,6 +84,7 @@ final class ContainerTests: ReliabilityTestCase {
             echo ready
             cat \(fifo) > /dev/null
             """) else { return }
+        defer { if !poll(run) { kill(run.pid, SIGTERM); waitForExit(run) } }
         guard waitForOutput(run, "ready\n") else { return }
         let entered = try XCTUnwrap(run.fields["entered"].flatMap { Int32($0) }, run.transcript)
         // Every namespace link equals the init's, every type this kernel has.
