@@ -123,4 +123,30 @@ final class NamespaceTypeViewTests: ReliabilityTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: cg + "/sub/deeper"), "the script's cgroups are gone")
         XCTAssertFalse(FileManager.default.fileExists(atPath: cg), "and the session's with them")
     }
+
+    /// The same when pidsh is SIGKILLed: its janitor kills what is in the session's
+    /// cgroup and removes the script's cgroups, then the session's.
+    func testCgroupsMadeInTheSessionsCgroupGoWithItAfterASIGKILL() throws {
+        try requireRoot("to make cgroups")
+        let s = marker(7376)
+        let fifo = tempDir + "/never"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        guard let run = startPidsh("""
+            spawn --wait true
+            let cg = $(findmnt -n -t cgroup2 -o TARGET | head -1) + $(awk -F: '$1 == 0 { print $3 }' /proc/$$/cgroup)
+            echo "cg=$cg"
+            mkdir $cg/sub $cg/sub/deeper
+            let c = spawn sleep \(s)
+            echo $c.pid > $cg/sub/deeper/cgroup.procs
+            echo ready
+            cat \(fifo)
+            """) else { return }
+        guard waitForOutput(run, "ready\n") else { kill(run.pid, SIGKILL); waitForExit(run); return }
+        let cg = try XCTUnwrap(run.fields["cg"], run.transcript)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cg + "/sub/deeper"))
+        kill(run.pid, SIGKILL)
+        waitForExit(run)
+        try XCTSkipUnless(cg.contains("/pidsh-"), "pidsh made no cgroup of its own here (no writable cgroup v2): \(cg)")
+        XCTAssertTrue(waitUntil(timeout: 5) { !FileManager.default.fileExists(atPath: cg) }, "the janitor removed \(cg) and the cgroups in it")
+    }
 }
