@@ -78,7 +78,7 @@ enum NamespaceBuiltins {
         examples: ["let child = spawn --newpid --mount-proc /proc2 sleep 600", "spawn --ns $ns --wait sh -c 'echo $$'",
                    "spawn --new uts,net --hostname box --wait hostname", "spawn --new user --map-root --wait id -u",
                    "spawn --enter $ctr --wait cat /etc/hostname", "spawn --join $c --type net --wait ip link"],
-        errors: ["command not found (not on $PATH), or no such program", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
+        errors: ["command not found (not on $PATH), or no such program; with --enter, or a join of a mount namespace: not on $PATH in the filesystem it entered", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
                  "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",
                  "a --mount-proc PATH with `..`, through a symlink, on a file, or with a missing parent: refused",
                  "a companion without its type (--hostname without --new uts...)", "EINVAL: joining pidsh's own user namespace", "EPERM: joining a namespace owned by another user namespace"],
