@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +126,29 @@ static void child_namespaces(const pidsh_spawn_request *req, int sock, pidsh_rep
         pidsh_report_fail(sock, rep, PIDSH_STAGE_ROOT, e);
 }
 
+// `name` on the directories of `dirs` (as $PATH: an empty entry is `.`), looked up in
+// the filesystem the child stands in now: the first that is executable and not a
+// directory, written to `out`. 0, or ENOENT.
+static int find_program(const char *name, const char *dirs, char *out, size_t size) {
+    size_t name_len = strlen(name);
+    for (const char *p = dirs;;) {
+        const char *end = p;
+        while (*end && *end != ':') end++;
+        size_t dir_len = (size_t)(end - p);
+        const char *dir = dir_len > 0 ? p : ".";
+        if (dir_len == 0) dir_len = 1;
+        if (dir_len + name_len + 2 <= size) {
+            memcpy(out, dir, dir_len);
+            out[dir_len] = '/';
+            memcpy(out + dir_len + 1, name, name_len + 1);
+            struct stat st;
+            if (access(out, X_OK) == 0 && stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) return 0;
+        }
+        if (*end == '\0') return ENOENT;
+        p = end + 1;
+    }
+}
+
 // `spawn --block` / `--ignore`, after the reset: a mask and SIG_IGN both survive exec.
 // A record's actor_pid is `actor_pid` (-1: a process pidsh does not see by PID).
 static int apply_signal_masks(const pidsh_spawn_request *req, pidsh_report *rep, int64_t actor_pid) {
@@ -164,13 +188,24 @@ __attribute__((noreturn)) static void exec_program(const pidsh_spawn_request *re
     for (int i = 0; i < req->fd_map_count; i++) {
         if (req->fd_map[2 * i] > 2) fcntl(req->fd_map[2 * i], F_SETFD, 0);
     }
+    // `spawn --enter` (or a join of a mount namespace): the program is looked up in
+    // the filesystem entered, as nsenter's exec does, not in pidsh's.
+    const char *program = req->path;
+    char found[4096];
+    if (req->search_path) {
+        if (find_program(req->path, req->search_path, found, sizeof found) != 0) {
+            if (failed) *failed = 1;
+            pidsh_report_fail(sock, rep, PIDSH_STAGE_EXEC, ENOENT);
+        }
+        program = found;
+    }
     if (req->trace) {
-        record_execve(rep, req->path);
+        record_execve(rep, program);
         rep->records[rep->count - 1].actor_pid = actor_pid;
         pidsh_report_send(sock, rep, NULL, 0);
     }
     pidsh_child_restore_nofile();
-    execve(req->path, req->argv, req->envp);
+    execve(program, req->argv, req->envp);
     int e = errno;
     if (failed) *failed = 1;
     pidsh_report_fail(sock, rep, PIDSH_STAGE_EXEC, e);

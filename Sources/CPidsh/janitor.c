@@ -13,6 +13,7 @@
 #include "cpidsh.h"
 #include "cpidsh_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -177,6 +178,31 @@ static int cgroup_populated(int dir) {
     return strstr(buf, "populated 1") != NULL;
 }
 
+// The cgroups a script made inside the session's (`mkdir $cg/sub`), emptied by the
+// kill: removed deepest first, since a cgroup with children cannot be. Raw getdents64
+// into a stack buffer (no allocation); two passes, as removing entries while reading
+// the directory may skip one.
+static void remove_child_cgroups(int dir, int depth) {
+    if (depth > 32) return;
+    for (int pass = 0; pass < 2; pass++) {
+        int d = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d < 0) return;
+        char buf[2048] __attribute__((aligned(8)));
+        long n;
+        while ((n = syscall(SYS_getdents64, d, buf, sizeof buf)) > 0) {
+            for (long off = 0; off < n;) {
+                struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e = (void *)(buf + off);
+                off += e->reclen;
+                if (e->type != DT_DIR || strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0) continue;
+                int child = openat(d, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (child >= 0) { remove_child_cgroups(child, depth + 1); close(child); }
+                unlinkat(d, e->name, AT_REMOVEDIR);
+            }
+        }
+        close(d);
+    }
+}
+
 // Every process still in the session's cgroup — pidsh's descendants in any namespace,
 // orphans included — is killed, and the emptied cgroup removed (2 s at most).
 static void end_cgroup(janitor_entry *e) {
@@ -184,6 +210,7 @@ static void end_cgroup(janitor_entry *e) {
     if (f >= 0) { ssize_t ignored = write(f, "1\n", 2); (void)ignored; close(f); }
     struct timespec ms = { 0, 1000 * 1000 };
     for (int round = 0; round < 2000 && cgroup_populated(e->dir_fd); round++) nanosleep(&ms, NULL);
+    remove_child_cgroups(e->dir_fd, 0);
     unlinkat(e->fd, e->name, AT_REMOVEDIR);
 }
 

@@ -213,6 +213,9 @@ public enum FileIO {
     }
 
     /// A program by name: a path if it contains `/`, else the first executable on PATH.
+    /// Where programs are looked for when $PATH is not set.
+    public static let defaultSearchPath = "/usr/local/bin:/usr/bin:/bin"
+
     public static func findExecutable(_ name: String, path: String?) -> String? {
         if case .executable(let found) = CommandLookup.find(name, path: path) { return found }
         return nil

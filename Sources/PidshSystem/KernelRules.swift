@@ -13,7 +13,7 @@ public enum KernelRules {
         if let e = namespaceStageError(stage: stage, errno: e, options: options) { return e }
         switch stage {
         case Int32(PIDSH_STAGE_EXEC.rawValue):
-            var error = execError(e, program: program, path: options.path ?? program)
+            var error = execError(e, program: program, path: options.path ?? program, searched: options.searchPath != nil)
             error.culprit = .program
             return error
         case Int32(PIDSH_STAGE_CLONE.rawValue):
@@ -63,9 +63,11 @@ public enum KernelRules {
 
     /// execve failures. ENOENT for a file that exists means what it names cannot be
     /// found: the interpreter of its `#!` line, or its ELF loader.
-    static func execError(_ e: Int32, program: String, path: String) -> SystemError {
+    static func execError(_ e: Int32, program: String, path: String, searched: Bool = false) -> SystemError {
         let why: String
         switch e {
+        case ENOENT where searched:
+            why = "command not found: \(program) (not on $PATH in the filesystem it entered, a mount namespace or root of its own)"
         case ENOENT where FileIO.exists(path):
             why = "\(path) exists, but the interpreter its #! line names (or the loader a binary needs) does not"
         case ENOENT: why = "no such file: \(path)"

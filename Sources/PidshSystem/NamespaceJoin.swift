@@ -31,6 +31,10 @@ public final class NamespaceJoin {
         if cwdFD >= 0 { close(cwdFD) }
     }
 
+    /// Whether the child stands in another filesystem afterwards: a mount namespace
+    /// joined (setns moves it to that namespace's root), or the target's root taken.
+    public var entersOtherFilesystem: Bool { rootFD >= 0 || namespaces.contains { $0.type == .mnt } }
+
     public var types: [NamespaceType] { namespaces.map { $0.type } + (pidNamespace == nil ? [] : [.pid]) }
 
     /// The namespaces of `process` of `types` (nil: every type whose namespace differs

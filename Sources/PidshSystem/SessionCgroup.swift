@@ -120,11 +120,27 @@ public final class SessionCgroup {
         var rounds = 0
         while populated && rounds < 2000 { reap(); usleep(1000); rounds += 1 }
         let empty = !populated
-        if empty { unlinkat(parentFD, name, AT_REMOVEDIR) }
+        if empty {
+            Self.removeChildCgroups(of: path)
+            unlinkat(parentFD, name, AT_REMOVEDIR)
+        }
         _ = pidsh_janitor_forget(record)
         close(fd)
         close(parentFD)
         return empty ? left : nil
+    }
+
+    /// The cgroups a script made inside the session's (`mkdir $cg/sub`, as the cgroup
+    /// tutorial does), deepest first: once the kill has emptied them, they go with it
+    /// (a cgroup with children cannot be removed).
+    static func removeChildCgroups(of dir: String) {
+        for entry in FileIO.directoryEntries(dir) {
+            let child = dir + "/" + entry
+            var st = stat()
+            guard lstat(child, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+            removeChildCgroups(of: child)
+            rmdir(child)
+        }
     }
 
     /// `pidsh cleanup`: the cgroups of sessions that are gone (pidsh and its janitor both
@@ -145,6 +161,7 @@ public final class SessionCgroup {
             if stale.populated { _ = write("1\n", to: "cgroup.kill", in: fd) }
             var rounds = 0
             while stale.populated && rounds < 2000 { usleep(1000); rounds += 1 }
+            if !stale.populated { removeChildCgroups(of: stale.path) }
             if unlinkat(parent, name, AT_REMOVEDIR) == 0 {
                 report("removed the cgroup \(stale.path) of run \(pid)" + (left > 0 ? " (ended \(left) process\(left == 1 ? "" : "es") left in it)" : ""))
             } else {

@@ -35,6 +35,9 @@ public struct SpawnOptions {
 
     /// The child is pidsh's init (it gets a control channel).
     var startsInit: Bool { path == nil || initForwards }
+    /// Set (by `Spawner.spawn`) when the child enters another filesystem: `path` is then
+    /// the bare name, looked up there on these directories ($PATH), as nsenter's execvp.
+    public var searchPath: String?
 
     // Namespaces of the other types (see NamespaceSpawnOptions).
     public var namespaces = NamespaceSpawnOptions()
@@ -46,11 +49,27 @@ public struct SpawnOptions {
     }
 }
 
+extension SpawnOptions {
+    /// A program named bare (`sh`, not `/bin/sh`) in a child that enters another
+    /// filesystem (joins a mount namespace, or takes a target's root: `spawn --enter`)
+    /// is looked up there, by the child, as nsenter's execvp does: a container has its
+    /// own /bin, and the host's /usr/bin/sh may not exist in it.
+    func lookingUpInTargetFilesystem() -> SpawnOptions {
+        guard path != nil, namespaces.join?.entersOtherFilesystem == true,
+              let name = arguments.first, !name.isEmpty, !name.contains("/") else { return self }
+        var o = self
+        o.path = name
+        o.searchPath = FileIO.environment("PATH") ?? FileIO.defaultSearchPath
+        return o
+    }
+}
+
 public enum Spawner {
     /// Forks and starts the child (see CPidsh); the child is held by pidfd. Errors carry
     /// the kernel rule behind them.
     public static func spawn(_ options: SpawnOptions, trace: UnsafeMutablePointer<pidsh_trace>? = nil,
                              onMount: (pidsh_mount_handle) -> Void = { _ in }) throws -> ProcessHandle {
+        let options = options.lookingUpInTargetFilesystem()
         let argv = CStringArray(options.arguments)
         let envp = CStringArray(options.environment)
         let flatMap = options.fileDescriptors.flatMap { [$0.0, $0.1] }
@@ -64,6 +83,7 @@ public enum Spawner {
                     withOptionalCString(options.path) { path in
                         withOptionalCString(options.startsInit ? "pidsh-init" : nil) { initName in
                           withOptionalCString(options.workingDirectory) { cwd in
+                           withOptionalCString(options.searchPath) { searchPath in
                             var req = pidsh_spawn_request()
                             req.path = path
                             req.argv = a
@@ -84,7 +104,11 @@ public enum Spawner {
                             req.init_control_fd = control?.1 ?? -1
                             req.init_catch_signals = options.initCatches.bits
                             req.init_forwards = options.initForwards ? 1 : 0
-                            return options.namespaces.apply(&req) { req in pidsh_spawn(&req, &result) }
+                            return options.namespaces.apply(&req) { req in
+                                req.search_path = searchPath
+                                return pidsh_spawn(&req, &result)
+                            }
+                           }
                           }
                         }
                     }

@@ -43,10 +43,11 @@ final class ReliabilityStreamsTests: ReliabilityTestCase {
         let top = pidsh("echo hello", redirected: ">/dev/full")
         XCTAssertEqual(top.status, 1, top.transcript)
         assertLocatedError(top.stderr, at: "-c:1:1", "echo: write to standard output: ENOSPC (No space left on device)")
+        // The caret is on the redirection's file, the target the kernel refused.
         for (command, name) in [("echo hello", "echo"), ("ps --json", "ps")] {
             let r = pidsh("\(command) > /dev/full\necho not reached")
             XCTAssertEqual(r.status, 1, r.transcript)
-            assertLocatedError(r.stderr, at: "-c:1:1", "\(name): write to /dev/full: ENOSPC (No space left on device)")
+            assertLocatedError(r.stderr, at: "-c:1:\(command.count + 4)", "\(name): write to /dev/full: ENOSPC (No space left on device)")
             XCTAssertEqual(r.stdout, "", r.transcript)
         }
         // `try` takes it like any other error; the script goes on.

@@ -178,6 +178,11 @@ typedef struct pidsh_spawn_request {
     /// opened from the target's /proc/PID/root and cwd), as nsenter -r -w does. -1: none.
     int root_fd;
     int cwd_fd;
+    /// Non-NULL: `path` is a bare program name, looked up by the child on these
+    /// directories ($PATH's form) once it stands in the filesystem it joined (another
+    /// mount namespace, or root_fd), as nsenter's execvp does: the host's copy of the
+    /// program may not exist there.
+    const char *search_path;
 } pidsh_spawn_request;
 
 typedef struct pidsh_spawn_result {

@@ -158,13 +158,16 @@ public struct BuiltinCall {
                              argument: Int?) throws -> (ProcessHandle, ExitStatus?) {
         let argv = words.map(Printer.string)
         guard let name = argv.first else { throw BuiltinError("a command to run is missing") }
-        let path: String
-        switch ProgramLookup.find(name, notFound: "command not found: \(name) (not on $PATH)") {
-        case .program(let found): path = found
-        case .refused(let why, let status): throw BuiltinError(why, argument: argument, status: status)
-        }
-        var opts = SpawnOptions(path: path, arguments: argv)
+        var opts = SpawnOptions(path: name, arguments: argv)
         try configure(&opts)
+        // A child that enters another filesystem (a container's) finds its program
+        // there (Spawner); pidsh's own files say nothing about it.
+        if opts.namespaces.join?.entersOtherFilesystem != true {
+            switch ProgramLookup.find(name, notFound: "command not found: \(name) (not on $PATH)") {
+            case .program(let found): opts.path = found
+            case .refused(let why, let status): throw BuiltinError(why, argument: argument, status: status)
+            }
+        }
         var pumps: [(fd: Int32, consume: ([UInt8]) -> Bool)] = []
         var closeAfter: [Int32] = []
         let outFD: Int32, errFD: Int32

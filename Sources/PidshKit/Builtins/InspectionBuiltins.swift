@@ -182,7 +182,7 @@ enum InspectionBuiltins {
         summary: "Namespaces on the system, as `lsns -t pid` (`lsns -t TYPE` with --type): id, type, processes, first PID and its user and command. For PID namespaces (the default) also level, parent and the name given with --name; for other types (--type) also those held only by a bind mount, and with --fds only by an open descriptor.",
         options: [OptionSpec("--type", "T", "the type: pid (default), mnt, uts, ipc, net, user, cgroup, time, or all"),
                   OptionSpec("--fds", "also namespaces held only by an open descriptor (scans /proc/*/fd, which lsns does not)"),
-                  OptionSpec("--mine", "only pidsh's own namespace and those of the processes this session started, counting only pidsh and its descendants (PID namespaces)"),
+                  OptionSpec("--mine", "only pidsh's own namespaces and those of the processes this session started, counting only pidsh and its descendants"),
                   Listings.wideOption,
                   OptionSpec("--json", "a JSON array (docs/json.md)")],
         returns: "nothing (under `let`, the text)",
@@ -193,7 +193,8 @@ enum InspectionBuiltins {
         if let t = p.value("--type").map(Printer.string), t != "pid" || p.has("--fds") {
             do {
                 let types = try NamespaceType.list(t)
-                NamespaceListings.list(types: types, descriptors: p.has("--fds"), json: p.has("--json"), wide: p.has("-w"), call: call)
+                NamespaceListings.list(types: types, descriptors: p.has("--fds"), mine: p.has("--mine") ? minePids(call) : nil,
+                                       json: p.has("--json"), wide: p.has("-w"), call: call)
             } catch let e as UsageError {
                 throw BuiltinError(e.description, argument: p.valueIndex["--type"])
             }
@@ -248,7 +249,7 @@ enum InspectionBuiltins {
             guard t == "user" else {
                 throw BuiltinError("ns tree draws PID namespaces (they nest) or user namespaces (they nest and own the others): not `\(t)`", argument: p.valueIndex["--type"])
             }
-            call.write(NamespaceListings.userTree(call: call))
+            call.write(NamespaceListings.userTree(mine: p.has("--mine") ? minePids(call) : nil, call: call))
             return nil
         }
         let table = mine(ProcTable.snapshot(commandLines: true), p, call)
@@ -264,10 +265,14 @@ enum InspectionBuiltins {
     /// and reproducible; without it, the whole table.
     static func mine(_ table: ProcTable, _ p: BuiltinCall.Parsed, _ call: BuiltinCall) -> ProcTable {
         guard p.has("--mine") else { return table }
-        let own = FileIO.processID
-        let keep = table.sessionDescendants().union([own])
+        return table.restricted(to: minePids(call, table: table))
+    }
+
+    /// pidsh and its descendants (known to --stable-ids from here on).
+    static func minePids(_ call: BuiltinCall, table: ProcTable = ProcTable.snapshot()) -> Set<Int32> {
+        let keep = table.sessionDescendants().union([FileIO.processID])
         for pid in keep.sorted() { call.interpreter.ids.knowPid(pid) }
-        return table.restricted(to: keep)
+        return keep
     }
 
     static let nsId = BuiltinSpec(

@@ -5,8 +5,10 @@ import PidshSystem
 enum NamespaceListings {
     /// lsns's columns: NS TYPE NPROCS PID USER COMMAND, then NAME and what else holds
     /// one (a bind mount, an open descriptor).
-    static func list(types: [NamespaceType], descriptors: Bool, json: Bool, wide: Bool, call: BuiltinCall) {
-        let usages = NamespaceScan.scan(types: types, descriptors: descriptors)
+    /// With `mine` (--mine): only the namespaces those processes are in, counting only
+    /// them (so the listing is this session's, and --stable-ids knows every inode in it).
+    static func list(types: [NamespaceType], descriptors: Bool, mine: Set<Int32>?, json: Bool, wide: Bool, call: BuiltinCall) {
+        let usages = only(mine, NamespaceScan.scan(types: types, descriptors: descriptors), call: call)
         let named = call.session.namesByID
         let table = ProcTable.snapshot(commandLines: true)
         let byPid = Dictionary(table.entries.map { ($0.pid, $0) }, uniquingKeysWith: { a, _ in a })
@@ -39,10 +41,24 @@ enum NamespaceListings {
                                    to: call.io.out, wide: wide))
     }
 
+    /// With --mine, the namespaces those processes use, counting only them; --stable-ids
+    /// knows each of them from here on (they are this session's).
+    static func only(_ mine: Set<Int32>?, _ usages: [NamespaceScan.Usage], call: BuiltinCall) -> [NamespaceScan.Usage] {
+        guard let mine else { return usages }
+        return usages.compactMap { u in
+            var kept = u
+            kept.pids = u.pids.filter { mine.contains($0) }
+            kept.descriptors = u.descriptors.filter { mine.contains($0.pid) }
+            guard !kept.pids.isEmpty || !kept.descriptors.isEmpty else { return nil }
+            call.interpreter.ids.knowInode(u.inode)
+            return kept
+        }
+    }
+
     /// The user namespaces as a tree (NS_GET_PARENT), each with the namespaces it owns
     /// (NS_GET_USERNS) in use by a process or a bind mount.
-    static func userTree(call: BuiltinCall) -> String {
-        let usages = NamespaceScan.scan(types: NamespaceType.allCases)
+    static func userTree(mine: Set<Int32>?, call: BuiltinCall) -> String {
+        let usages = only(mine, NamespaceScan.scan(types: NamespaceType.allCases), call: call)
         var owned: [UInt64: [NamespaceScan.Usage]] = [:]
         var parentOf: [UInt64: UInt64] = [:]
         var users: Set<UInt64> = []

@@ -15,7 +15,7 @@ enum NamespaceTypeOptions {
     static let joining: [OptionSpec] = [
         OptionSpec("--join", "TARGET", "join TARGET's namespaces (a process, a PID or a namespace): those of --type, or every type whose namespace differs from pidsh's"),
         OptionSpec("--type", "T,...", "with --join: the types to join (pid mnt uts ipc net user cgroup time, or all)"),
-        OptionSpec("--enter", "TARGET", "join every namespace of TARGET (a process) and take its root and working directory, as nsenter -a -r -w"),
+        OptionSpec("--enter", "TARGET", "join every namespace of TARGET (a process) and take its root and working directory, as nsenter -a -r -w; CMD is looked for there, on $PATH (a container's /bin), as with any join of a mount namespace"),
     ]
 
     /// The companions of the types made; each needs its type among them.

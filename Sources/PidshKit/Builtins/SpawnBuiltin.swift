@@ -25,7 +25,7 @@ enum SpawnBuiltin {
                    "let b = spawn --block USR1 --ignore TERM sleep 600",
                    "spawn --new uts,net --hostname box --wait hostname", "spawn --new user --map-root --wait id -u",
                    "spawn --enter $ctr --wait cat /etc/hostname", "spawn --join $c --type net --wait ip link"],
-        errors: ["command not found (not on $PATH), or no such program: `$?` is 127; a program that cannot be executed (no execute permission, a directory, ENOEXEC): 126", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
+        errors: ["command not found (not on $PATH), or no such program (with --enter, or a join of a mount namespace: not on $PATH in the filesystem it entered): `$?` is 127; a program that cannot be executed (no execute permission, a directory, ENOEXEC): 126", "ENOMEM: the namespace's init has exited", "EPERM: no privilege", "ENOSPC: nesting past 32 levels",
                  "EACCES: NS belongs to another user namespace (opening it needs ptrace access to its process; joining it, CAP_SYS_ADMIN over its owner)",
                  "ESRCH: no such process in pidsh's PID namespace (rootless, pidsh PID 1 of its own namespace sees no host process)",
                  "--newpid and --ns together: they exclude each other", "--mount-proc /proc: refused (it would hide pidsh's own view; use --mount-proc without a path)",

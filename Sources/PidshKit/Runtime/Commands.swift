@@ -396,8 +396,14 @@ extension Interpreter {
             opened.append(fd)
             switch r.kind {
             case .input: io.stdin = fd
-            case .output, .append: io.out = OutputSink(.descriptor(fd), ids: ids, name: path)
-            case .error: io.err = OutputSink(.descriptor(fd), ids: ids, name: path)
+            // A file gets the real text: --stable-ids rewrites what is shown, never data
+            // (`echo $p.pid > .../cgroup.procs` must write the PID).
+            case .output, .append:
+                io.out = OutputSink(.descriptor(fd), ids: nil, name: path)
+                io.out.redirection = target.location
+            case .error:
+                io.err = OutputSink(.descriptor(fd), ids: nil, name: path)
+                io.err.redirection = target.location
             case .errorToOutput: break
             }
         }

@@ -72,17 +72,18 @@ public final class Interpreter {
         self.err = OutputSink(self.err.target, ids: ids)
         ids.knowPid(FileIO.processID)
         ids.knowPid(FileIO.parentProcessID)
-        if let own = try? Namespace.own() { ids.knowInode(own.inode) }
+        if ids.enabled { for t in NamespaceType.allCases { ids.knowInode(Namespace.ownInode(t)) } }
         session.onNewProcess = { [weak self] p in
-            // Its host PID and its namespace's inode vary from run to run; the PIDs
+            // Its host PID and its namespaces' inodes vary from run to run; the PIDs
             // inside new namespaces (1, 2, 3...) do not, so they stay as they are. The
-            // namespace of a PID 1 just started (pidsh's init, a --newpid program) is
-            // new, whatever its inode was used for before.
+            // PID namespace of a PID 1 just started (pidsh's init, a --newpid program)
+            // is new, whatever its inode was used for before.
             self?.ids.knowPid(p.pid)
-            // Only --stable-ids uses the inode; a readlink per spawn costs otherwise.
+            // Only --stable-ids uses the inodes; readlinks per spawn cost otherwise.
             guard self?.ids.enabled == true else { return }
-            if let inode = ProcFiles.readLink("/proc/\(p.pid)/ns/pid").flatMap(ProcFiles.inode(fromLink:)) {
-                if p.nspid == 1 && inode != Namespace.ownInode { self?.ids.knowNewInode(inode) } else { self?.ids.knowInode(inode) }
+            for t in NamespaceType.allCases {
+                guard let inode = ProcFiles.readLink("/proc/\(p.pid)/ns/\(t.procName)").flatMap(ProcFiles.inode(fromLink:)) else { continue }
+                if t == .pid && p.nspid == 1 && inode != Namespace.ownInode { self?.ids.knowNewInode(inode) } else { self?.ids.knowInode(inode) }
             }
         }
         session.onNewNamespace = { [weak self] ns in self?.ids.knowInode(ns.inode) }
@@ -206,7 +207,9 @@ public final class Interpreter {
             case .system(EPIPE):
                 throw BrokenPipe(location: location)
             case .system(let e):
-                throw RuntimeError(location, prefix + "\(SystemError(errnoValue: e, "write to \(sink.name)"))")
+                // A kernel that refuses a redirection's file (EACCES from a /proc file)
+                // gets the caret on that file.
+                throw RuntimeError(sink.redirection ?? location, prefix + "\(SystemError(errnoValue: e, "write to \(sink.name)"))")
             case .tooLarge:
                 throw RuntimeError(location, prefix + "output larger than \(Limits.describeBytes(Limits.captureBytes)), more than `$(...)` or `let` captures")
             }

@@ -27,6 +27,9 @@ public final class OutputSink {
     public private(set) var buffer: [UInt8] = []
     public private(set) var failure: WriteFailure?
     let ids: StableIds?
+    /// Where a redirection's file is named (`> PATH`): a failed write to it is located
+    /// there (nil: the command's own stdout or stderr).
+    var redirection: SourceLocation?
 
     public init(_ target: Target, ids: StableIds? = nil, name: String? = nil) {
         self.target = target

@@ -23,7 +23,7 @@ public final class StableIds {
     }
 
     public func knowPid(_ pid: Int32) { if pid > 1 && aliasPids { knownPids.insert(Int64(pid)) } }
-    public func knowInode(_ inode: UInt64) { knownInodes.insert(Int64(inode)) }
+    public func knowInode(_ inode: UInt64) { if inode > 0 { knownInodes.insert(Int64(inode)) } }
 
     /// A namespace just made (its PID 1 just born, before any line names it): if its
     /// inode had an alias, that belonged to a namespace that has died (the kernel hands
