@@ -15,12 +15,76 @@ public final class ChildReaper: @unchecked Sendable {
     private var handles: [Int32: ProcessHandle] = [:]
     /// Called after a round that reaped something (the session forgets what ended).
     public var onReaped: (() -> Void)?
+    /// The pidfds of `handles`, in one epoll set (child_watch.c): which ended is known
+    /// without waitid(P_ALL), which walks every child in the kernel.
+    private let watched: Int32
+    /// When the last waitid(P_ALL) sweep was (it finds children pidsh holds no pidfd of).
+    private var lastSweep: Int64 = 0
+    /// A quick round sweeps at most this often while watched children keep ending.
+    static let sweepInterval: Int64 = 50
 
-    func register(_ p: ProcessHandle) { handles[p.pid] = p }
+    init() { watched = pidsh_watch_child_exits() }
 
-    /// Reaps every child that has ended, without blocking; true if any was.
+    func register(_ p: ProcessHandle) {
+        handles[p.pid] = p
+        if watched >= 0 && p.pidfd >= 0 { _ = pidsh_watch_child(watched, p.pidfd, p.pid) }
+    }
+
+    /// Reaps every child that has ended, without blocking; true if any was. Thorough:
+    /// also asks the kernel about every child (the tear-down, the end of a namespace).
     @discardableResult
     public func reapAll() -> Bool {
+        let ready = reapWatched()
+        let swept = sweep()
+        if ready || swept { onReaped?() }
+        return ready || swept
+    }
+
+    /// The quick round, at every statement and spawn: the watched children that ended,
+    /// and a sweep only when a SIGCHLD says some child changed state that was not a
+    /// watched one (or, while watched ones keep ending, every `sweepInterval` ms), so its
+    /// cost does not grow with the number of children alive.
+    @discardableResult
+    public func reapEnded() -> Bool {
+        let noted = pidsh_child_exit_noted() != 0
+        let ready = reapWatched()
+        if noted && ready {
+            // Most likely the SIGCHLD of what was just reaped; an unwatched child may
+            // have ended too: a sweep is owed, made within `sweepInterval`.
+            pidsh_clear_child_exit_note()
+            sweepOwed = true
+        }
+        var swept = false
+        if (noted && !ready) || (sweepOwed && FileIO.monotonicMilliseconds() - lastSweep >= Self.sweepInterval) {
+            swept = sweep()
+        }
+        if ready || swept { onReaped?() }
+        return ready || swept
+    }
+
+    /// A SIGCHLD came that a watched child may not explain, and no sweep followed yet.
+    private var sweepOwed = false
+
+    /// Reaps the watched children whose pidfds are readable.
+    private func reapWatched() -> Bool {
+        guard watched >= 0 else { return false }
+        var reaped = false
+        var pids = [Int32](repeating: 0, count: 64)
+        while true {
+            let n = Int(pidsh_ended_children(watched, &pids, Int32(pids.count)))
+            guard n > 0 else { break }
+            for pid in pids.prefix(n) { reap(pid) }
+            reaped = true
+            if n < pids.count { break }
+        }
+        return reaped
+    }
+
+    /// waitid(P_ALL, WNOHANG) until none is left: every child, watched or not.
+    private func sweep() -> Bool {
+        pidsh_clear_child_exit_note()
+        sweepOwed = false
+        lastSweep = FileIO.monotonicMilliseconds()
         var reaped = false
         while true {
             let pid = pidsh_wait_any(1, nil)
@@ -36,13 +100,13 @@ public final class ChildReaper: @unchecked Sendable {
             reap(pid)
             reaped = true
         }
-        if reaped { onReaped?() }
         return reaped
     }
 
     /// Reaps `pid`, found waitable: its handle (if pidsh has one) gets the status.
     private func reap(_ pid: Int32) {
         let handle = handles.removeValue(forKey: pid)
+        if let handle, watched >= 0, handle.pidfd >= 0 { pidsh_unwatch_child(watched, handle.pidfd) }
         handle?.willBeReaped()
         var code: Int32 = 0, sig: Int32 = 0
         var rec = pidsh_call_record()
@@ -52,35 +116,27 @@ public final class ChildReaper: @unchecked Sendable {
         if r == 0 { handle?.reaped(code: code, signal: sig) }
     }
 
-    /// Blocks until some child has ended (or a signal for pidsh arrives: `Interrupted`
-    /// when `interruptible`), then reaps every ended one. The blocking call goes to
-    /// `recorder` (--trace). ECHILD (no child left) returns at once.
-    public func waitForAny(interruptible: Bool, recorder: CallRecorder?) throws {
-        while true {
-            var rec = pidsh_call_record()
-            let pid = pidsh_wait_any(0, &rec)
-            let e = Glibc.errno
-            if pid >= 0 || e != EINTR { recorder.add(rec) }
-            if pid > 0 || e == ECHILD { reapAll(); return }
-            if e == EINTR, interruptible, pidsh_peek_pending_signal() != 0 {
-                throw Interrupted(signal: pidsh_peek_pending_signal())
-            }
-            if e != EINTR { reapAll(); return }
-        }
-    }
-
     /// Waits until `process` has ended and is reaped (a child) or has exited (any
-    /// other), reaping pidsh's other children meanwhile.
+    /// other), reaping pidsh's other children meanwhile: a dying namespace's PID 1 waits
+    /// until every other member is reaped, and some may be pidsh's own. Wakes on the
+    /// process's pidfd, on any watched child's, and every 100 ms for a sweep (an
+    /// adopted orphan has no pidfd). A signal for pidsh throws `Interrupted` when
+    /// `interruptible`.
     public func waitUntilEnded(_ process: ProcessHandle, interruptible: Bool, recorder: CallRecorder?) throws {
         while true {
-            reapAll()
+            reapEnded()
             if process.exitStatus != nil { return }
-            if !process.isChild {
-                if !process.isRunning { return }
-                process.waitReadable(milliseconds: 5)
-                continue
+            if !process.isChild && !process.isRunning { return }
+            if process.isChild && process.pidfd < 0 {
+                // No pidfd to wait on (an adopted child): the kernel's waitid for it.
+                reapAll()
+                if process.exitStatus != nil { return }
             }
-            try waitForAny(interruptible: interruptible, recorder: recorder)
+            let n = pidsh_wait_child_event(process.pidfd, process.isChild ? watched : -1, 100)
+            if n < 0 && Glibc.errno == EINTR && interruptible && pidsh_peek_pending_signal() != 0 {
+                throw Interrupted(signal: pidsh_peek_pending_signal())
+            }
+            if n == 0 { reapAll() }
         }
     }
 
@@ -115,17 +171,17 @@ public final class ChildReaper: @unchecked Sendable {
     public func waitForEvents(_ processes: [ProcessHandle], any: Bool, timeout: Double?) throws -> WaitOutcome {
         let deadline = timeout.map { FileIO.monotonicMilliseconds() + Int64(($0 * 1000).rounded(.up)) }
         while true {
-            reapAll()
+            reapEnded()
             let ended = processes.indices.filter { !processes[$0].isRunning }
             if !processes.isEmpty && (any ? !ended.isEmpty : ended.count == processes.count) {
                 return .ended(any ? ended[0] : processes.count - 1)
             }
             if pidsh_peek_trapped_signal() != 0 { return .trapped }
-            // Pidfds of what is waited for, and of every other child pidsh holds (its end
-            // wakes the wait to reap it); orphans pidsh adopted have none: a slice bounds
-            // how long one of those stays a zombie.
+            // Pidfds of what is waited for, and the set of every other child pidsh holds
+            // (its end wakes the wait to reap it); orphans pidsh adopted have none: a
+            // slice bounds how long one of those stays a zombie.
             var fds = processes.filter { $0.isRunning && $0.pidfd >= 0 }.map { $0.pidfd }
-            for (_, h) in handles where h.pidfd >= 0 && fds.count < 200 { fds.append(h.pidfd) }
+            if watched >= 0 { fds.append(watched) }
             var slice: Int64 = 100
             if let deadline {
                 let left = deadline - FileIO.monotonicMilliseconds()

@@ -71,7 +71,7 @@ public final class ProcessHandle: @unchecked Sendable {
             if !isRunning, pidfd >= 0 { captureLastFields(); }
             return nil
         }
-        ChildReaper.shared.reapAll()
+        ChildReaper.shared.reapEnded()
         return exitStatus
     }
 

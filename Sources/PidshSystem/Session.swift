@@ -137,7 +137,7 @@ public final class Session: @unchecked Sendable {
     /// waitid per ended child, whatever the number alive (ChildReaper); the lists are
     /// pruned only when something ended.
     public func reapFinished() {
-        if ChildReaper.shared.reapAll() || pruneNeeded { prune() }
+        if ChildReaper.shared.reapEnded() || pruneNeeded { prune() }
     }
 
     /// Set when the reaper reaped something outside reapFinished (a wait).

@@ -411,6 +411,23 @@ int pidsh_enter_own_pid_namespace(void);
 /// waitid(P_ALL, WEXITED|WNOWAIT[|WNOHANG]): the PID of a child that has ended (left
 /// waitable), 0 when none has (nohang), -1 with errno (EINTR, ECHILD). `rec` gets the call.
 pid_t pidsh_wait_any(int nohang, pidsh_call_record *rec);
+
+// Which children have ended (child_watch.c): their pidfds in one epoll set, and a
+// SIGCHLD note for the children pidsh holds no pidfd of.
+/// Installs the SIGCHLD note (SA_RESTART) and returns a new epoll fd, or -1 (errno).
+int pidsh_watch_child_exits(void);
+/// Whether a SIGCHLD came since the last clear.
+int pidsh_child_exit_noted(void);
+void pidsh_clear_child_exit_note(void);
+/// Adds a child's pidfd to the set, with its PID: 0 or errno.
+int pidsh_watch_child(int epfd, int pidfd, pid_t pid);
+void pidsh_unwatch_child(int epfd, int pidfd);
+/// The PIDs of watched children that have ended (their pidfds are readable), at most
+/// `max`, without blocking: the count, or -1 (errno).
+int pidsh_ended_children(int epfd, pid_t *pids, int max);
+/// poll(2) on a child's pidfd and the set (epfd -1: the pidfd alone): > 0 when one is
+/// readable, 0 after timeout_ms, -1 with EINTR when a signal came.
+int pidsh_wait_child_event(int pidfd, int epfd, int timeout_ms);
 /// Reaps child `pid` (waitid(P_PID, WEXITED|WNOHANG)): 0 and its code/signal, or -1.
 /// `rec` (may be NULL) gets the call.
 int pidsh_reap_child(pid_t pid, int *code, int *signal_number, pidsh_call_record *rec);

@@ -34,34 +34,18 @@ public enum Launcher {
             guard let source = readScript(config) else { return ExitCode.usage }
             script = (source, Parser.parse(source))
         }
-        let ownPIDNamespace = config.ownPIDNamespace || interactive
-            || (script.map { ChildrenNamespaceUse.mayMoveChildren($0.parsed.statements) } ?? true)
         UserHome.lookUpFallback()
         ResourceLimits.raiseDescriptorLimit()
         // Before the session's first fork: a signal from now on is pidsh's to handle.
         OwnSignals.install()
-        do {
-            try SessionSetup.enter(privateMounts: !config.sharedMounts, ownPIDNamespace: ownPIDNamespace)
-        } catch {
-            FileIO.writeAll(2, "pidsh: cannot start a session: \(error)\n")
-            return ExitCode.startupFailed
+        let session: Session
+        switch startSession(config, interactive: interactive, statements: script?.parsed.statements) {
+        case .started(let s): session = s
+        case .failed(let code): return code
         }
-        // As bash sets $BASH: scripts can start another pidsh (`$PIDSH -c ...`) even
-        // when it is not on $PATH (e.g. under `swift run`).
-        FileIO.setEnvironment("PIDSH", SessionSetup.executablePath)
         var options = config.options
         // NO_COLOR counts when set and not empty (no-color.org).
         options.color = FileIO.isTerminal(2) && (FileIO.environment("NO_COLOR") ?? "").isEmpty && !config.noColor
-        let journal = config.sharedMounts ? journalPath() : nil
-        let session = Session(mounts: MountLog(sharedMounts: config.sharedMounts, journalPath: journal))
-        session.containsInCgroup = true
-        if config.subreaper {
-            session.becomeSubreaper()
-        } else if let why = Self.subreaperRefusal(session) {
-            FileIO.writeAll(2, "pidsh: --no-subreaper: \(why)\n")
-            SessionSetup.finish()
-            return ExitCode.usage
-        }
         options.interactive = interactive
         let interpreter = Interpreter(session: session, options: options)
         interpreter.scriptArguments = config.arguments
@@ -82,6 +66,44 @@ public enum Launcher {
         return code
     }
 
+    enum SessionStart {
+        case started(Session)
+        case failed(Int32)
+    }
+
+    /// The session a run needs: none at all for a script that only computes and prints
+    /// (SessionUse); otherwise the namespaces, the janitor, the cgroup and the subreaper
+    /// role, as the options ask.
+    static func startSession(_ config: LaunchConfiguration, interactive: Bool, statements: [Statement]?) -> SessionStart {
+        // As bash sets $BASH: scripts can start another pidsh (`$PIDSH -c ...`) even
+        // when it is not on $PATH (e.g. under `swift run`).
+        FileIO.setEnvironment("PIDSH", SessionSetup.executablePath)
+        let asked = interactive || config.sharedMounts || !config.subreaper || config.ownPIDNamespace
+        guard asked || statements.map({ SessionUse.needed($0, root: SessionSetup.isRoot) }) ?? true else {
+            return .started(Session(mounts: MountLog(sharedMounts: false, journalPath: nil)))
+        }
+        let ownPIDNamespace = config.ownPIDNamespace || interactive
+            || (statements.map { ChildrenNamespaceUse.mayMoveChildren($0) } ?? true)
+        do {
+            try SessionSetup.enter(privateMounts: !config.sharedMounts, ownPIDNamespace: ownPIDNamespace)
+        } catch {
+            FileIO.writeAll(2, "pidsh: cannot start a session: \(error)\n")
+            return .failed(ExitCode.startupFailed)
+        }
+        // After the janitor started: the journal is handed to it.
+        let journal = config.sharedMounts ? journalPath() : nil
+        let session = Session(mounts: MountLog(sharedMounts: config.sharedMounts, journalPath: journal))
+        session.containsInCgroup = true
+        if config.subreaper {
+            session.becomeSubreaper()
+        } else if let why = Self.subreaperRefusal(session) {
+            FileIO.writeAll(2, "pidsh: --no-subreaper: \(why)\n")
+            SessionSetup.finish()
+            return .failed(ExitCode.usage)
+        }
+        return .started(session)
+    }
+
     /// `pidsh test` asks a run to mark its statements through the environment, not the
     /// command line (which scripts show: `ns list`, `ps`). The variable is removed at
     /// once, so a pidsh the script starts (`$PIDSH -c ...`) marks nothing.
@@ -92,12 +114,17 @@ public enum Launcher {
     }
 
     /// `pidsh -n FILE`: the whole script is parsed and every syntax error reported.
+    nonisolated(unsafe) private static var checkedScript: [Statement] = []
+
     static func check(_ config: LaunchConfiguration) -> Int32 {
         guard let source = readScript(config) else { return ExitCode.usage }
-        let (_, diagnostics) = Parser.parse(source)
+        let (statements, diagnostics) = Parser.parse(source)
         for d in diagnostics.sorted(by: { $0.location.offset < $1.location.offset }) {
             FileIO.writeAll(2, DiagnosticRenderer.render(d, source: source) + "\n")
         }
+        // pidsh exits next: freeing a large script's syntax tree node by node would
+        // cost about as much as parsing it (docs/performance.md).
+        checkedScript = statements
         return diagnostics.isEmpty ? ExitCode.success : ExitCode.syntaxError
     }
 

@@ -70,7 +70,7 @@ public struct Lexer {
                 i += 1
             }
         }
-        return SourceLocation(file: source.name, line: start.line, column: col, length: max(1, len), offset: start.pos)
+        return SourceLocation(fileID: source.nameID, line: start.line, column: col, length: max(1, len), offset: start.pos)
     }
 
     var here: SourceLocation { location(from: state, to: state.pos + 1) }

@@ -66,7 +66,7 @@ public struct Parser {
             lastLine = line
             var col = 1
             for b in bytes[lineStart..<i] where b & 0xC0 != 0x80 { col += 1 }
-            out.append(Diagnostic(SourceLocation(file: source.name, line: line, column: col, offset: i), message))
+            out.append(Diagnostic(SourceLocation(fileID: source.nameID, line: line, column: col, offset: i), message))
         }
         while i < bytes.count {
             let b = bytes[i]

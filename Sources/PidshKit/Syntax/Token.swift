@@ -48,7 +48,7 @@ public struct Word: Equatable, Sendable {
     }
 }
 
-public indirect enum WordPart: Equatable, Sendable {
+public enum WordPart: Equatable, Sendable {
     /// Text; `quoted` text never globs.
     case literal(String, quoted: Bool)
     /// $name.field.field
