@@ -28,9 +28,13 @@ public struct Lexer {
     /// Each `${...}`/`$(...)` already read, by the offset of its `$`: the part and where it ends.
     private var substitutions: [Int: (part: WordPart, end: State)] = [:]
 
+    /// The source holds no byte above 0x7F: columns are byte counts.
+    let asciiOnly: Bool
+
     public init(source: SourceFile, start: Int = 0, end: Int? = nil, line: Int = 1, lineStart: Int = 0) {
         self.source = source
         self.bytes = source.bytes
+        self.asciiOnly = source.isASCII
         self.end = end ?? source.bytes.count
         self.state = State(pos: start, line: line, lineStart: lineStart)
     }
@@ -45,6 +49,8 @@ public struct Lexer {
     let columnMemo = ColumnMemo()
 
     func column(at pos: Int, lineStart: Int) -> Int {
+        // Plain ASCII (nearly every script): a column is a byte count.
+        if asciiOnly { return pos - lineStart + 1 }
         var col = 1
         var i = lineStart
         let memo = columnMemo
@@ -63,10 +69,11 @@ public struct Lexer {
         let col = column(at: start.pos, lineStart: start.lineStart)
         var len = 0
         var i = start.pos
+        let ascii = asciiOnly
         bytes.withUnsafeBufferPointer { b in
             while i < endPos && i < b.count {
                 if b[i] == 10 { break }
-                if b[i] & 0xC0 != 0x80 { len += 1 }
+                if ascii || b[i] & 0xC0 != 0x80 { len += 1 }
                 i += 1
             }
         }

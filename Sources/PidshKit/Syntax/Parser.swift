@@ -4,7 +4,15 @@ public struct Parser {
     var lexer: Lexer
     public private(set) var diagnostics: [Diagnostic] = []
     /// One token of lookahead, remembered with the mode it was read in.
-    private var lookahead: (token: Token, mode: LexMode, before: Lexer.State)?
+    private var lookahead: Lookahead?
+
+    /// A struct, not a tuple: a tuple in an Optional is copied and destroyed through the
+    /// runtime's generic value witnesses, which cost a tenth of all parsing.
+    private struct Lookahead {
+        var token: Token
+        var mode: LexMode
+        var before: Lexer.State
+    }
     /// Nesting of blocks, to tell a stray `}` from a closing one.
     private var depth = 0
     /// Whether "nested too deeply" was reported (once is enough).
@@ -115,15 +123,16 @@ public struct Parser {
         }
         let before = lexer.state
         let t = lexer.next(mode)
-        lookahead = (t, mode, before)
+        lookahead = Lookahead(token: t, mode: mode, before: before)
         return t
     }
 
+    /// The next token, consumed: the one peeked in this mode is moved out, not copied.
     @discardableResult
     mutating func take(_ mode: LexMode) -> Token {
-        let t = peek(mode)
-        lookahead = nil
-        return t
+        if lookahead?.mode == mode, let la = lookahead.take() { return la.token }
+        _ = peek(mode)
+        return lookahead.take()!.token
     }
 
     /// Takes the next token, except one that ends the statement (newline, `;`, `}`, end)

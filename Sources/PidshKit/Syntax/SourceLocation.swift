@@ -35,6 +35,12 @@ public struct SourceLocation: Equatable, Sendable, CustomStringConvertible {
 /// A script's text and name, shared by every location in it (for caret excerpts).
 public final class SourceFile: @unchecked Sendable {
     public let name: String
+    /// Whether every byte is ASCII (then a column is a byte count).
+    public private(set) lazy var isASCII: Bool = bytes.withUnsafeBufferPointer { b in
+        var any: UInt8 = 0
+        for x in b { any |= x }
+        return any < 0x80
+    }
     /// `name` as SourceNames numbers it (what its locations hold).
     public private(set) lazy var nameID: Int32 = SourceNames.id(of: name)
     public let bytes: [UInt8]
