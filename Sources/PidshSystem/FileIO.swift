@@ -245,11 +245,6 @@ public enum FileIO {
 }
 
 extension FileIO {
-    /// 2 ms: for polling a process that is not pidsh's child until it is gone.
-    public static func sleepBriefly() { usleep(2000) }
-}
-
-extension FileIO {
     /// mkdir that tolerates an existing directory.
     public static func makeDirectory(_ path: String, mode: mode_t) {
         _ = mkdir(path, mode)

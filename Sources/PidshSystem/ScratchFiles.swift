@@ -18,15 +18,6 @@ extension FileIO {
         return stat(path, &st) == 0 ? st.st_mode & 0o7777 : 0o644
     }
 
-    /// False for a path that holds something other than a regular file (a device such
-    /// as /dev/null, a FIFO, a directory): replacing it by rename would destroy it.
-    /// True when nothing is there (or it cannot be looked at: writing will say why).
-    public static func isRegularFileOrAbsent(_ path: String) -> Bool {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return true }
-        return (st.st_mode & S_IFMT) == S_IFREG
-    }
-
     public static func unsetEnvironment(_ name: String) { unsetenv(name) }
 
     public static func removeFile(_ path: String) throws {

@@ -510,8 +510,4 @@ public struct Lexer {
         }
         return Word(parts: parts, location: location(from: start, to: state.pos))
     }
-
-    /// Where the lexer is, for the parser's "what comes next" decisions.
-    public var position: Int { state.pos }
-    public func byte(at i: Int) -> UInt8? { i < end ? bytes[i] : nil }
 }
