@@ -19,27 +19,17 @@ public final class BackgroundReader {
         }
 
         func run() {
-            var open = Array(fds.indices)
-            var buf = [UInt8](repeating: 0, count: 65536)
-            while !open.isEmpty {
-                var polls = open.map { pollfd(fd: fds[$0], events: Int16(POLLIN), revents: 0) }
-                let r = poll(&polls, nfds_t(polls.count), -1)
-                if r < 0 { if errno == EINTR { continue }; break }
-                var finished: [Int] = []
-                for (k, p) in polls.enumerated() where p.revents != 0 {
-                    let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-                    if n > 0 {
-                        outputs[open[k]].append(contentsOf: buf[0..<n])
-                        // Past the limit it stops and closes the pipe: its writer gets
-                        // EPIPE instead of filling pidsh's memory.
-                        if outputs[open[k]].count > limit { truncated[open[k]] = true; finished.append(k) }
-                    } else if n == 0 || (errno != EINTR && errno != EAGAIN) { finished.append(k) }
-                }
-                for k in finished.reversed() {
-                    Glibc.close(fds[open[k]])
-                    open.remove(at: k)
+            var pipes = fds.indices.map { k in
+                PipeDrain.pipe(fds[k]) { bytes in
+                    self.outputs[k].append(contentsOf: bytes)
+                    // Past the limit it stops and closes the pipe: its writer gets
+                    // EPIPE instead of filling pidsh's memory.
+                    if self.outputs[k].count > self.limit { self.truncated[k] = true; return false }
+                    return true
                 }
             }
+            PipeDrain.run(&pipes)
+            for left in pipes { Glibc.close(left.fd) }
         }
     }
 

@@ -15,8 +15,8 @@ public final class BackgroundWriter {
             bytes.withUnsafeBytes { buf in
                 var off = 0
                 while off < buf.count {
-                    let n = write(fd, buf.baseAddress! + off, buf.count - off)
-                    if n < 0 { if errno == EINTR { continue }; break }
+                    let n = retryingInterrupts { write(fd, buf.baseAddress! + off, buf.count - off) }
+                    if n < 0 { break }
                     off += n
                 }
             }

@@ -66,40 +66,6 @@ public enum FileIO {
         return fd
     }
 
-    /// Reads every pipe to its end, handing each chunk to its consumer as it arrives
-    /// (so neither side of a pipeline blocks on a full pipe). A consumer that returns
-    /// false takes no more: its pipe is closed, so its writer gets EPIPE rather than
-    /// going on for ever.
-    public static func pump(_ sources: [(fd: Int32, consume: ([UInt8]) -> Bool)]) {
-        var open = sources
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while !open.isEmpty {
-            var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-            let r = poll(&fds, nfds_t(fds.count), -1)
-            if r < 0 {
-                // A SIGTERM/SIGHUP... to pidsh ends the pump (pidsh is stopping; the
-                // writer may never close its end). A SIGINT/SIGQUIT does not: the job decides.
-                if errno == EINTR {
-                    let pending = pidsh_peek_pending_signal()
-                    if pending == 0 || OwnSignals.belongsToForegroundJob(pending) { continue }
-                    for source in open { Glibc.close(source.fd) }
-                    return
-                }
-                break
-            }
-            var finished: [Int] = []
-            for (i, p) in fds.enumerated() where p.revents != 0 {
-                let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-                if n > 0 { if !open[i].consume(Array(buf[0..<n])) { finished.append(i) } }
-                else if n == 0 || (errno != EINTR && errno != EAGAIN) { finished.append(i) }
-            }
-            for i in finished.reversed() {
-                Glibc.close(open[i].fd)
-                open.remove(at: i)
-            }
-        }
-    }
-
     /// Reads a whole file (a script), or throws: at most `limit` bytes (more is an
     /// error, not an allocation failure). `regularOnly` refuses anything but a regular
     /// file: a device such as /dev/zero never ends.
@@ -141,8 +107,8 @@ public enum FileIO {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return out }
+            let n = buf.withUnsafeMutableBytes { b in retryingInterrupts { read(fd, b.baseAddress, b.count) } }
+            if n < 0 { return out }
             if n == 0 { return out }
             if out.count + n > limit { return nil }
             out.append(contentsOf: buf[0..<n])

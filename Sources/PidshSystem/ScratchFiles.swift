@@ -31,29 +31,3 @@ extension FileIO {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
-
-/// Reads several pipes at once, as they fill: `pidsh test -j N` collects the output
-/// of N test runs in one thread this way.
-public enum PipeWatch {
-    public enum Event: Equatable {
-        case data(Int32, [UInt8])
-        case closed(Int32)
-    }
-
-    /// Waits until at least one of `fds` can be read (or `timeoutMilliseconds` pass; -1
-    /// waits for ever), then reads each ready one once. A signal to pidsh ends the wait
-    /// early with no events, so the caller can look at its pending signals.
-    public static func next(_ fds: [Int32], timeoutMilliseconds: Int32) -> [Event] {
-        var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        let r = poll(&polled, nfds_t(polled.count), timeoutMilliseconds)
-        guard r > 0 else { return [] }
-        var events: [Event] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        for p in polled where p.revents != 0 {
-            let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-            if n > 0 { events.append(.data(p.fd, Array(buf[0..<n]))) }
-            else if n == 0 || (errno != EINTR && errno != EAGAIN) { events.append(.closed(p.fd)) }
-        }
-        return events
-    }
-}

@@ -208,7 +208,7 @@ public struct BuiltinCall {
             throw error
         }
         for fd in closeAfter { FileIO.close(fd) }
-        FileIO.pump(pumps)
+        PipeDrain.pump(pumps)
         guard wait else { return (proc, nil) }
         let status: ExitStatus
         do {

@@ -253,7 +253,7 @@ extension Interpreter {
             for (i, bytes) in reader.finish().enumerated() where !bytes.isEmpty { _ = pumps[i].consume(bytes) }
             if failure == nil, reader.truncated.contains(true) { failure = RuntimeError(p.location, Self.heldTooLarge) }
         } else {
-            FileIO.pump(pumps)
+            PipeDrain.pump(pumps)
         }
 
         var statuses: [ExitStatus] = []
