@@ -76,7 +76,7 @@ public final class InsideProcess {
     /// of output on as it comes, until the result document has come and the pipes are
     /// done; nil when the other pidsh ended without one (it was killed). SIGTERM/SIGHUP
     /// to this pidsh are passed on to it and end the wait (`Interrupted`).
-    public func collect(outputs: [(fd: Int32, consume: ([UInt8]) -> Void)]) throws -> TransferDocument? {
+    public func collect(outputs: JobOutputs) throws -> TransferDocument? {
         var receiver = TransferChannel.Receiver()
         var result: TransferDocument?
         var channelError: Error?
@@ -94,7 +94,7 @@ public final class InsideProcess {
             }
         }
         // Its output is passed on whatever becomes of it: the block runs to its end.
-        var sources = [reply] + outputs.map { o in PipeDrain.pipe(o.fd) { o.consume($0); return true } }
+        var sources = [reply] + outputs.pumps.map { pump in PipeDrain.pipe(pump.fd) { _ = pump.consume($0); return true } }
         defer { for source in sources where source.fd != channel { close(source.fd) } }
         var stoppedBy: Int32 = 0
         PipeDrain.run(&sources) {

@@ -51,6 +51,7 @@ public enum PipeDrain {
     /// the wait itself fails, or a source says stop, the sources left are those not
     /// done, their descriptors open: the caller decides.
     public static func run(_ sources: inout [Source], keepWaiting: () -> Bool = { true }) {
+        guard !sources.isEmpty else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
         defer { buffer.deallocate() }
         while !sources.isEmpty {
