@@ -379,7 +379,7 @@ public struct Lexer {
     /// just after it.
     mutating func scanSubstitution(_ start: State, _ b: UInt8) -> WordPart {
         let braced = b == 123                       // ${ ... } or $( ... )
-        let name = braced ? "${" : "$("
+        let name = "$" + String(UnicodeScalar(b))   // as written
         advance()
         let innerStart = state
         guard let close = matching(open: b, close: braced ? 125 : 41) else {
