@@ -5,7 +5,7 @@ import Glibc
 /// captures): without it, the builtin blocks on a full pipe while nobody reads the
 /// program's output. The bytes are handed over on `finish()`, on the caller's thread,
 /// so all rewriting and printing stays single-threaded. The thread never forks.
-public final class BackgroundReader {
+final class BackgroundReader {
     private final class Work {
         let fds: [Int32]
         let limit: Int
@@ -39,7 +39,7 @@ public final class BackgroundReader {
 
     /// Starts reading `fds` (it closes each at its end), at most a little more than
     /// `limit` bytes of each (see `truncated`).
-    public init(fds: [Int32], limit: Int = .max) throws {
+    init(fds: [Int32], limit: Int = .max) throws {
         work = Work(fds: fds, limit: limit)
         let context = Unmanaged.passRetained(work).toOpaque()
         let rc = pthread_create(&thread, nil, { arg in
@@ -58,7 +58,7 @@ public final class BackgroundReader {
     }
 
     /// Waits until every pipe reached its end; the bytes of each, in `fds` order.
-    public func finish() -> [[UInt8]] {
+    func finish() -> [[UInt8]] {
         if !joined {
             pthread_join(thread, nil)
             joined = true
@@ -67,7 +67,7 @@ public final class BackgroundReader {
     }
 
     /// After `finish()`: which pipes gave more than the limit (and were cut short).
-    public var truncated: [Bool] {
+    var truncated: [Bool] {
         _ = finish()
         return work.truncated
     }

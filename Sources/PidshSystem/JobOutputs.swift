@@ -66,7 +66,7 @@ public struct JobOutputs {
     }
 
     /// Reads the pipes to their end on this thread (`PipeDrain.pump`).
-    public func drain() { PipeDrain.pump(pumps) }
+    func drain() { PipeDrain.pump(pumps) }
 
     /// Reads the pipes on a thread of their own, keeping at most about `limit` bytes of
     /// each (while the interpreter thread runs stages of the job); nil when there is

@@ -5,9 +5,9 @@ import Glibc
 /// ready one once, again until each is done. A pipeline's output on its way through
 /// pidsh (`pump`), the pipes a `BackgroundReader` holds, what a pidsh started by
 /// `inside` sends back, and `pidsh test`'s runs (`PipeWatch`) are all read by it.
-public enum PipeDrain {
+enum PipeDrain {
     /// What a source says after a read.
-    public enum Step {
+    enum Step {
         /// Poll it again.
         case again
         /// It is finished: no longer polled.
@@ -17,12 +17,12 @@ public enum PipeDrain {
     }
 
     /// A descriptor to read when it is ready, and what reading it means.
-    public struct Source {
-        public let fd: Int32
+    struct Source {
+        let fd: Int32
         /// Reads once, into a scratch buffer.
         let readReady: (UnsafeMutableRawBufferPointer) -> Step
 
-        public init(fd: Int32, readReady: @escaping (UnsafeMutableRawBufferPointer) -> Step) {
+        init(fd: Int32, readReady: @escaping (UnsafeMutableRawBufferPointer) -> Step) {
             self.fd = fd
             self.readReady = readReady
         }
@@ -31,7 +31,7 @@ public enum PipeDrain {
     /// A pipe whose chunks go to `consume` as they arrive. It is closed at its end, and
     /// as soon as `consume` returns false (it takes no more): its writer then gets
     /// EPIPE rather than going on for ever.
-    public static func pipe(_ fd: Int32, consume: @escaping ([UInt8]) -> Bool) -> Source {
+    static func pipe(_ fd: Int32, consume: @escaping ([UInt8]) -> Bool) -> Source {
         Source(fd: fd) { buffer in
             let n = readChunk(fd, into: buffer)
             if n > 0 && consume(Array(buffer[0..<n])) { return .again }
@@ -50,7 +50,7 @@ public enum PipeDrain {
     /// signal interrupts is made again while `keepWaiting()` says so. When it does not,
     /// the wait itself fails, or a source says stop, the sources left are those not
     /// done, their descriptors open: the caller decides.
-    public static func run(_ sources: inout [Source], keepWaiting: () -> Bool = { true }) {
+    static func run(_ sources: inout [Source], keepWaiting: () -> Bool = { true }) {
         guard !sources.isEmpty else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
         defer { buffer.deallocate() }
@@ -86,7 +86,7 @@ public enum PipeDrain {
     /// consumer that returns false takes no more (see `pipe`). A SIGTERM, SIGHUP... to
     /// pidsh ends it, every pipe closed (pidsh is stopping; a writer may never close
     /// its end); a SIGINT or SIGQUIT does not: the job decides.
-    public static func pump(_ pipes: [(fd: Int32, consume: ([UInt8]) -> Bool)]) {
+    static func pump(_ pipes: [(fd: Int32, consume: ([UInt8]) -> Bool)]) {
         var open = pipes.map { pipe($0.fd, consume: $0.consume) }
         run(&open) {
             let pending = pidsh_peek_pending_signal()
