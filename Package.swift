@@ -32,7 +32,7 @@ let package = Package(
         // (4.9 -> 3.4 ms for `pidsh -c true`), and the binary then runs where no Swift
         // toolchain is installed. Debug builds (swift run, swift test) link as usual.
         .executableTarget(name: "pidsh", dependencies: [
-            "PidshKit", "PidshSystem", "CPidsh",
+            "PidshKit", "PidshSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift5, linkerSettings: [
             .unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims"],

@@ -5,7 +5,7 @@ import Glibc
 /// captures): without it, the builtin blocks on a full pipe while nobody reads the
 /// program's output. The bytes are handed over on `finish()`, on the caller's thread,
 /// so all rewriting and printing stays single-threaded. The thread never forks.
-public final class BackgroundReader {
+final class BackgroundReader {
     private final class Work {
         let fds: [Int32]
         let limit: Int
@@ -19,27 +19,17 @@ public final class BackgroundReader {
         }
 
         func run() {
-            var open = Array(fds.indices)
-            var buf = [UInt8](repeating: 0, count: 65536)
-            while !open.isEmpty {
-                var polls = open.map { pollfd(fd: fds[$0], events: Int16(POLLIN), revents: 0) }
-                let r = poll(&polls, nfds_t(polls.count), -1)
-                if r < 0 { if errno == EINTR { continue }; break }
-                var finished: [Int] = []
-                for (k, p) in polls.enumerated() where p.revents != 0 {
-                    let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-                    if n > 0 {
-                        outputs[open[k]].append(contentsOf: buf[0..<n])
-                        // Past the limit it stops and closes the pipe: its writer gets
-                        // EPIPE instead of filling pidsh's memory.
-                        if outputs[open[k]].count > limit { truncated[open[k]] = true; finished.append(k) }
-                    } else if n == 0 || (errno != EINTR && errno != EAGAIN) { finished.append(k) }
-                }
-                for k in finished.reversed() {
-                    Glibc.close(fds[open[k]])
-                    open.remove(at: k)
+            var pipes = fds.indices.map { k in
+                PipeDrain.pipe(fds[k]) { bytes in
+                    self.outputs[k].append(contentsOf: bytes)
+                    // Past the limit it stops and closes the pipe: its writer gets
+                    // EPIPE instead of filling pidsh's memory.
+                    if self.outputs[k].count > self.limit { self.truncated[k] = true; return false }
+                    return true
                 }
             }
+            PipeDrain.run(&pipes)
+            for left in pipes { Glibc.close(left.fd) }
         }
     }
 
@@ -49,7 +39,7 @@ public final class BackgroundReader {
 
     /// Starts reading `fds` (it closes each at its end), at most a little more than
     /// `limit` bytes of each (see `truncated`).
-    public init(fds: [Int32], limit: Int = .max) throws {
+    init(fds: [Int32], limit: Int = .max) throws {
         work = Work(fds: fds, limit: limit)
         let context = Unmanaged.passRetained(work).toOpaque()
         let rc = pthread_create(&thread, nil, { arg in
@@ -68,7 +58,7 @@ public final class BackgroundReader {
     }
 
     /// Waits until every pipe reached its end; the bytes of each, in `fds` order.
-    public func finish() -> [[UInt8]] {
+    func finish() -> [[UInt8]] {
         if !joined {
             pthread_join(thread, nil)
             joined = true
@@ -77,7 +67,7 @@ public final class BackgroundReader {
     }
 
     /// After `finish()`: which pipes gave more than the limit (and were cut short).
-    public var truncated: [Bool] {
+    var truncated: [Bool] {
         _ = finish()
         return work.truncated
     }

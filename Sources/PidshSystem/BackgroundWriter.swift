@@ -5,7 +5,7 @@ import Glibc
 /// wrote (held by a BackgroundReader, since pidsh runs those stages one after another).
 /// The reader may stop early (`head`); the write then fails EPIPE and the feed ends.
 /// The thread never forks and touches nothing but `fd` and its own copy of the bytes.
-public final class BackgroundWriter {
+final class BackgroundWriter {
     private final class Work {
         let fd: Int32
         let bytes: [UInt8]
@@ -15,8 +15,8 @@ public final class BackgroundWriter {
             bytes.withUnsafeBytes { buf in
                 var off = 0
                 while off < buf.count {
-                    let n = write(fd, buf.baseAddress! + off, buf.count - off)
-                    if n < 0 { if errno == EINTR { continue }; break }
+                    let n = retryingInterrupts { write(fd, buf.baseAddress! + off, buf.count - off) }
+                    if n < 0 { break }
                     off += n
                 }
             }
@@ -28,7 +28,7 @@ public final class BackgroundWriter {
     private var joined = false
 
     /// Starts writing `bytes` to `fd` (which it closes at the end, or at once on failure).
-    public init(fd: Int32, bytes: [UInt8]) throws {
+    init(fd: Int32, bytes: [UInt8]) throws {
         let context = Unmanaged.passRetained(Work(fd: fd, bytes: bytes)).toOpaque()
         let rc = pthread_create(&thread, nil, { arg in
             var all = sigset_t()
@@ -45,7 +45,7 @@ public final class BackgroundWriter {
     }
 
     /// Waits until everything is written or the reader has gone.
-    public func finish() {
+    func finish() {
         if !joined {
             pthread_join(thread, nil)
             joined = true

@@ -101,14 +101,17 @@ public final class InitChannel: @unchecked Sendable {
         // In slices: an init that a SIGSTOP stopped meanwhile cannot answer until a
         // SIGCONT; that is said at once instead of after the whole time-out.
         repeat {
-            e = pidsh_init_request(fd, &cmd, &reply, Self.slice, sent ? 0 : 1)
-            if e != EPIPE { sent = true }
-            if e == EINTR, pidsh_peek_pending_signal() != 0 { throw Interrupted(signal: pidsh_peek_pending_signal()) }
+            e = retryingInterrupts(returningErrno: {
+                let e = pidsh_init_request(fd, &cmd, &reply, Self.slice, sent ? 0 : 1)
+                if e != EPIPE { sent = true }
+                return e
+            }, stoppingWhen: { pidsh_peek_pending_signal() != 0 })
+            if e == EINTR { throw Interrupted(signal: pidsh_peek_pending_signal()) }
             if e == ETIMEDOUT {
                 waited += Self.slice
                 if ProcStatus.read(pid: initPID)?.isStopped == true { throw Self.stoppedError(what: what) }
             }
-        } while e == EINTR || (e == ETIMEDOUT && waited < Self.timeoutMilliseconds)
+        } while e == ETIMEDOUT && waited < Self.timeoutMilliseconds
         if e != 0 { throw Self.channelError(e, what: what) }
         withUnsafeBytes(of: reply.calls) { raw in
             let calls = raw.bindMemory(to: pidsh_call_record.self)

@@ -76,37 +76,36 @@ public final class InsideProcess {
     /// of output on as it comes, until the result document has come and the pipes are
     /// done; nil when the other pidsh ended without one (it was killed). SIGTERM/SIGHUP
     /// to this pidsh are passed on to it and end the wait (`Interrupted`).
-    public func collect(outputs: [(fd: Int32, consume: ([UInt8]) -> Void)]) throws -> TransferDocument? {
-        var open = outputs
-        defer { for o in open { close(o.fd) } }
+    public func collect(outputs: JobOutputs) throws -> TransferDocument? {
         var receiver = TransferChannel.Receiver()
         var result: TransferDocument?
-        var channelOpen = true
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while channelOpen || !open.isEmpty {
-            var polls = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-            if channelOpen { polls.append(pollfd(fd: channel, events: Int16(POLLIN), revents: 0)) }
-            if poll(&polls, nfds_t(polls.count), -1) < 0 {
-                let pending = pidsh_peek_pending_signal()
-                if Glibc.errno == EINTR, pending != 0, pending != SIGINT {
-                    try? process.signal(pending)
-                    throw Interrupted(signal: pending)
-                }
-                continue
-            }
-            if channelOpen, polls.last!.revents != 0 {
+        var channelError: Error?
+        // The reply channel: read first in each round, done once the document came.
+        let reply = PipeDrain.Source(fd: channel) { [channel] _ in
+            do {
                 switch try receiver.readOne(from: channel) {
-                case .complete(let doc): result = doc; channelOpen = false
-                case .ended: channelOpen = false
-                case .partial: break
+                case .complete(let doc): result = doc; return .done
+                case .ended: return .done
+                case .partial: return .again
                 }
+            } catch {
+                channelError = error
+                return .stop
             }
-            var finished: [Int] = []
-            for i in open.indices where polls[i].revents != 0 {
-                let n = buf.withUnsafeMutableBytes { read(open[i].fd, $0.baseAddress, $0.count) }
-                if n > 0 { open[i].consume(Array(buf[0..<n])) } else if n == 0 || Glibc.errno != EINTR { finished.append(i) }
-            }
-            for i in finished.reversed() { close(open[i].fd); open.remove(at: i) }
+        }
+        // Its output is passed on whatever becomes of it: the block runs to its end.
+        var sources = [reply] + outputs.pumps.map { pump in PipeDrain.pipe(pump.fd) { _ = pump.consume($0); return true } }
+        defer { for source in sources where source.fd != channel { close(source.fd) } }
+        var stoppedBy: Int32 = 0
+        PipeDrain.run(&sources) {
+            let pending = pidsh_peek_pending_signal()
+            if pending != 0 && pending != SIGINT { stoppedBy = pending; return false }
+            return true
+        }
+        if let channelError { throw channelError }
+        if stoppedBy != 0 {
+            try? process.signal(stoppedBy)
+            throw Interrupted(signal: stoppedBy)
         }
         return result
     }
@@ -146,8 +145,10 @@ public enum InsideMember {
             var fds = processes.filter { $0.isRunning && $0.pidfd >= 0 }.map { $0.pidfd }
             fds.append(channel)
             var revents = [Int16](repeating: 0, count: fds.count)
-            let n = pidsh_wait_for_events(fds, Int32(fds.count), 1000, &revents)
-            if n < 0 && Glibc.errno == EINTR && pidsh_peek_pending_signal() != 0 { return }
+            let n = retryingInterrupts(stoppingWhen: { pidsh_peek_pending_signal() != 0 }) {
+                pidsh_wait_for_events(fds, Int32(fds.count), 1000, &revents)
+            }
+            if n < 0 && Glibc.errno == EINTR { return }
             if n > 0 && revents.last! != 0 { return }   // the outer pidsh closed its end
         }
     }

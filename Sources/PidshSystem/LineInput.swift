@@ -83,11 +83,8 @@ public enum LineSignalPipe {
             // Polled first, so that even a descriptor someone made blocking cannot hang us.
             var probe = pollfd(fd: lineSignalPipeRead, events: Int16(POLLIN), revents: 0)
             if poll(&probe, 1, 0) <= 0 || probe.revents & Int16(POLLIN) == 0 { break }
-            let n = read(lineSignalPipeRead, &buffer, buffer.count)
-            if n <= 0 {
-                if n < 0 && errno == EINTR { continue }
-                break
-            }
+            let n = retryingInterrupts { read(lineSignalPipeRead, &buffer, buffer.count) }
+            if n <= 0 { break }
             for byte in buffer[0..<n] {
                 if byte == LineSignalScope.interruptByte { result.interrupted = true }
                 if byte == LineSignalScope.resizeByte { result.resized = true }
@@ -116,15 +113,11 @@ public func waitForLineInput(fd: Int32) -> LineInputEvent {
             pollfd(fd: lineSignalPipeRead, events: Int16(POLLIN), revents: 0),
         ]
         let count = lineSignalPipeRead >= 0 ? 2 : 1
-        let n = poll(&fds, nfds_t(count), -1)
-        if n < 0 {
-            if errno == EINTR {
-                let pending = OwnSignals.peekPending()
-                if pending != 0 && pending != SIGINT { return .stopped }
-                continue
-            }
-            return .closed
+        // A SIGINT comes through the pipe; another of pidsh's signals stops the wait.
+        let n = retryingInterrupts(stoppingWhen: { OwnSignals.peekPending() != 0 && OwnSignals.peekPending() != SIGINT }) {
+            poll(&fds, nfds_t(count), -1)
         }
+        if n < 0 { return errno == EINTR ? .stopped : .closed }
         if count == 2 && fds[1].revents != 0 {
             let seen = LineSignalPipe.drain()
             if seen.stopped && OwnSignals.peekPending() != 0 { return .stopped }
@@ -139,7 +132,8 @@ public func waitForLineInput(fd: Int32) -> LineInputEvent {
 /// What one read(2) of a byte of input gave, once `waitForLineInput` said `ready`.
 public enum LineInputByte: Equatable {
     case byte(UInt8)
-    /// EINTR or EAGAIN: wait and read again.
+    /// EINTR or EAGAIN: wait and read again. No retry here: after EINTR the caller's
+    /// wait looks at the signal first (a ^C at the prompt must not wait for a key).
     case again
     /// End of input, or an error.
     case end

@@ -88,10 +88,10 @@ public final class ProcessHandle: @unchecked Sendable {
             // Not our child: wait for its pidfd to become readable (it exits).
             while isRunning {
                 var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-                if Glibc.poll(&p, 1, -1) < 0, Glibc.errno == EINTR, interruptible,
-                   let sig = Optional(pidsh_peek_pending_signal()), sig != 0 {
-                    throw Interrupted(signal: sig)
+                let n = retryingInterrupts(stoppingWhen: { interruptible && pidsh_peek_pending_signal() != 0 }) {
+                    Glibc.poll(&p, 1, -1)
                 }
+                if n < 0 && Glibc.errno == EINTR { throw Interrupted(signal: pidsh_peek_pending_signal()) }
             }
             throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) is not pidsh's child: it ended, but only its parent learns how")
         }

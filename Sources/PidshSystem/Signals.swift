@@ -74,6 +74,17 @@ public enum OwnSignals {
 
     public static func takePending() -> Int32 { pidsh_take_pending_signal() }
     public static func peekPending() -> Int32 { pidsh_peek_pending_signal() }
+
+    /// After a foreground job: a signal for pidsh that came meanwhile stops the script
+    /// (`Interrupted`), unless it is a ^C or ^\ that the job caught and survived: that
+    /// one was the job's, and is forgotten.
+    public static func stopIfPending(after statuses: [ExitStatus]) throws {
+        let pending = peekPending()
+        guard pending != 0 else { return }
+        _ = takePending()
+        if belongsToForegroundJob(pending) && !statuses.contains(.signaled(pending)) { return }
+        throw Interrupted(signal: pending)
+    }
     /// A builtin writing into a pipe whose reader is gone gets EPIPE instead of pidsh
     /// dying of SIGPIPE (children get the default back before exec).
     public static func ignoreBrokenPipes() { ignoreBrokenPipesOnce }

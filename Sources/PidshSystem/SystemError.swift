@@ -69,14 +69,3 @@ extension Errno {
         return String(cString: name)
     }
 }
-
-/// Retries a call interrupted by a signal (EINTR); returns its result or throws.
-@inline(__always)
-func retryingInterrupts<T: BinaryInteger>(_ operation: @autoclosure () -> String, _ body: () -> T) throws -> T {
-    while true {
-        let r = body()
-        if r >= 0 { return r }
-        if Glibc.errno == EINTR { continue }
-        throw SystemError.last(operation())
-    }
-}

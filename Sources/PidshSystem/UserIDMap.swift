@@ -33,11 +33,6 @@ public struct UserIDMap {
 
     public var isIdentity: Bool { extents.count == 1 && extents[0].inside == 0 && extents[0].outside == 0 && extents[0].count == UInt32.max }
 
-    /// The uid the kernel shows for an owner the namespace does not map.
-    public static var overflowUID: UInt32 {
-        ProcFiles.readString("/proc/sys/kernel/overflowuid").flatMap { UInt32($0.split(separator: "\n").first ?? "") } ?? 65534
-    }
-
     /// pidsh's user, in words: `root`, or `uid 65534 (nobody) outside, root inside its
     /// user namespace`.
     public func pidshUser() -> String {

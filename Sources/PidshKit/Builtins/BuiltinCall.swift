@@ -168,47 +168,18 @@ public struct BuiltinCall {
             case .refused(let why, let status): throw BuiltinError(why, argument: argument, status: status)
             }
         }
-        var pumps: [(fd: Int32, consume: ([UInt8]) -> Bool)] = []
-        var closeAfter: [Int32] = []
-        let outFD: Int32, errFD: Int32
-        if let fd = io.out.directDescriptor {
-            outFD = fd
-        } else if wait {
-            let (r, w) = try FileIO.pipe()
-            outFD = w; closeAfter.append(w)
-            let sink = io.out
-            pumps.append((r, { sink.writeBytes($0) }))
-        } else {
-            outFD = interpreter.backgroundOutput?.out ?? interpreter.out.descriptor ?? 1
-        }
-        if let fd = io.err.directDescriptor {
-            errFD = fd
-        } else if wait, let o = io.out.descriptor, let e = io.err.descriptor, FileIO.sameFile(o, e) {
-            errFD = outFD
-        } else if wait {
-            let (r, w) = try FileIO.pipe()
-            errFD = w; closeAfter.append(w)
-            let sink = io.err
-            pumps.append((r, { sink.writeBytes($0) }))
-        } else {
-            errFD = interpreter.backgroundOutput?.err ?? interpreter.err.descriptor ?? 2
-        }
-        opts.fileDescriptors = [(0, io.stdin), (1, outFD), (2, errFD)]
+        // A program left running writes to the session's real output.
+        let background = (out: interpreter.backgroundOutput?.out ?? interpreter.out.descriptor ?? 1,
+                          err: interpreter.backgroundOutput?.err ?? interpreter.err.descriptor ?? 2)
+        let outputs = wait ? try JobOutputs(output: io.out.jobRoute, error: io.err.errorRoute(beside: io.out))
+            : try JobOutputs(output: .direct(io.out.directDescriptor ?? background.out),
+                             error: .direct(io.err.directDescriptor ?? background.err))
         // clone(2) keeps the child in pidsh's process group, and so does a script. Only the
         // REPL puts a background program in a group of its own, for job control: a ^C at
         // the prompt is for the foreground job, not for what runs in the background.
         if !wait && interpreter.options.interactive { opts.newProcessGroup = true }
         opts.awaitExecVisible = !wait
-        let proc: ProcessHandle
-        do {
-            proc = try session.spawn(opts)
-        } catch {
-            for fd in closeAfter { FileIO.close(fd) }
-            for p in pumps { FileIO.close(p.fd) }
-            throw error
-        }
-        for fd in closeAfter { FileIO.close(fd) }
-        FileIO.pump(pumps)
+        let proc = try outputs.spawn(opts, input: io.stdin, in: session)
         guard wait else { return (proc, nil) }
         let status: ExitStatus
         do {
@@ -218,13 +189,7 @@ public struct BuiltinCall {
             _ = OwnSignals.takePending()
             throw e
         }
-        let pending = OwnSignals.peekPending()
-        if pending != 0 && (!OwnSignals.belongsToForegroundJob(pending) || status == .signaled(pending)) {
-            _ = OwnSignals.takePending()
-            throw Interrupted(signal: pending)
-        } else if pending != 0 {
-            _ = OwnSignals.takePending()
-        }
+        try OwnSignals.stopIfPending(after: [status])
         return (proc, status)
     }
 }

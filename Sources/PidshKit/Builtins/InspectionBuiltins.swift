@@ -165,7 +165,6 @@ enum InspectionBuiltins {
         examples: ["pids $child   # 27656 1", "pids $$", "pids $child --json"],
         errors: ["ESRCH: no such process", "the process has ended", "pids needs one process"]
     ) { call in
-        let spec = call.spec
         let p = try call.parse()
         guard p.positionals.count == 1 else { throw BuiltinError("pids needs one process") }
         let proc = try call.process(p.positionals[0].0, argument: p.positionals[0].1)

@@ -113,7 +113,6 @@ enum NamespaceBuiltins {
         errors: ["EINVAL: NS is not pidsh's namespace or a descendant", "EPERM: no privilege", "NS is not a namespace, a process or a PID",
                  "EPERM: as a normal user in the host's PID namespace, reached through a variable (name it in the script, or --own-pid-namespace)"]
     ) { call in
-        let spec = call.spec
         let p = try call.parse()
         if p.has("--self") {
             guard p.positionals.isEmpty else { throw BuiltinError("setns --self takes no namespace", argument: p.positionals[0].1) }
@@ -137,7 +136,6 @@ enum NamespaceBuiltins {
                  "--keep without --shared-mounts: refused (the mount would vanish with pidsh's private mount namespace)",
                  "ENOMEM: NS's init has exited"]
     ) { call in
-        let spec = call.spec
         let p = try call.parse()
         guard p.positionals.count == 1 else { throw BuiltinError("mount proc needs one PATH") }
         let path = Printer.string(p.positionals[0].0)
@@ -183,7 +181,6 @@ enum NamespaceBuiltins {
                  "a --mount-proc PATTERN without `{level}` when N > 1", "command not found: CMD is not on $PATH"],
         commandAfterPositionals: 1
     ) { call in
-        let spec = call.spec
         let p = try call.parse()
         guard let (nv, ni) = p.positionals.first else { throw BuiltinError("nest needs the number of levels (nest N)") }
         let n = try call.integer(nv, argument: ni, what: "the number of levels")

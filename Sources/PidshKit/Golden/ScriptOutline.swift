@@ -7,8 +7,6 @@ struct ScriptOutline {
     struct Group {
         var startLine: Int
         var endLine: Int
-        /// Where a new `#>` block goes: after the group's last line.
-        var insertAfterLine: Int { endLine }
     }
 
     let source: SourceFile

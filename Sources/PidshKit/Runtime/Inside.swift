@@ -58,32 +58,15 @@ extension Interpreter {
 
     /// Starts the pidsh inside, sends the request, relays its output, reads its result.
     private func runInsideProcess(_ request: inout InsideRequest, namespace: Namespace) throws -> InsideResult {
-        var opened: [Int32] = []
-        defer { for fd in opened { FileIO.close(fd) } }
-        var outputs: [(fd: Int32, consume: ([UInt8]) -> Void)] = []
-        func target(_ sink: OutputSink) throws -> Int32 {
-            if let fd = sink.directDescriptor { return fd }
-            let (r, w) = try FileIO.pipe()
-            opened.append(w)
-            outputs.append((r, { sink.writeBytes($0) }))
-            return w
-        }
-        let outFD = try target(out)
-        let errFD: Int32
-        if let o = out.descriptor, let e = err.descriptor, FileIO.sameFile(o, e), err.directDescriptor == nil {
-            errFD = outFD
-        } else {
-            errFD = try target(err)
-        }
+        let outputs = try JobOutputs(output: out.jobRoute, error: err.errorRoute(beside: out))
         let inner: InsideProcess
         do {
-            inner = try InsideProcess.start(in: namespace, session: session, stdin: stdinFD, stdout: outFD, stderr: errFD)
+            inner = try InsideProcess.start(in: namespace, session: session, stdin: stdinFD, stdout: outputs.output, stderr: outputs.error)
         } catch {
-            for o in outputs { FileIO.close(o.fd) }
+            outputs.abandon()
             throw error
         }
-        for fd in opened { FileIO.close(fd) }
-        opened.removeAll()
+        outputs.closeWriteEnds()
         // Programs the block leaves running write where this pidsh's own do.
         request.backgroundOut = backgroundOutput?.out ?? out.descriptor ?? 1
         request.backgroundErr = backgroundOutput?.err ?? err.descriptor ?? 2
@@ -92,7 +75,7 @@ extension Interpreter {
             try inner.send(request.document())
         } catch {
             // It could not take the block (it died at start): nothing of it stays.
-            for o in outputs { FileIO.close(o.fd) }
+            outputs.closeReadEnds()
             try? inner.process.signal(Signals.kill)
             _ = try? inner.process.wait(interruptible: false)
             throw error

@@ -17,14 +17,7 @@ extension Interpreter {
             if options.narrate || options.step { try emit(text + "\n", at: loc) }
 
         case .pipeline(let p):
-            if options.interactive, let lone = loneSubstitution(p) {
-                // At the prompt, `$ns` alone shows the value rather than running it.
-                try emit(Printer.show(try value(of: lone, literalFieldFallback: true)) + "\n", at: p.location)
-                return
-            }
-            let result = try runPipeline(p, capture: false)
-            try check(result, p)
-            if options.interactive, let v = result.value, !result.valuePrinted { try emit(Printer.show(v) + "\n", at: p.location) }
+            try runPipelineStatement(p)
 
         case .assignment(let name, let rhs, _):
             scope.assign(name, try evaluate(rhs))
@@ -56,20 +49,10 @@ extension Interpreter {
             for _ in 0..<count { try checkInterrupt(); try runBlock(body) }
 
         case .function(let name, let parameters, let body, let loc):
-            if builtins.spec(named: name) != nil {
-                throw RuntimeError(loc, "`\(name)` is a builtin; a def cannot replace it (pick another name)")
-            }
-            functions[name] = UserCommand(name: name, parameters: parameters, body: body, location: loc)
+            try define(name, parameters: parameters, body: body, at: loc)
 
         case .tryStatement(let inner, _):
-            do {
-                try runStatement(inner)
-            } catch let e as RuntimeError {
-                if !e.shownOnRedirectedError { report([e.diagnostic]) }
-                lastStatus = e.status
-            } catch let e as CommandFailed {
-                report([e.diagnostic]); lastStatus = e.status == 0 ? 1 : e.status
-            }
+            try runTry(inner)
 
         case .inside(let target, let body, let text, let loc):
             try runInside(target: target, body: body, text: text, location: loc)
@@ -78,15 +61,53 @@ extension Interpreter {
             try runTrap(signals: signals, action: action, location: loc)
 
         case .expect(let expr, let messageExpr, let loc):
-            let (value, sides) = try evaluateKeepingSides(expr)
-            if !value.isTrue {
-                var message = "expectation failed: " + expectationText(loc, before: messageExpr?.location)
-                if let (left, right) = sides { message += " (left: \(Printer.describe(left)), right: \(Printer.describe(right)))" }
-                if let messageExpr { message += " — " + Printer.string(try evaluate(messageExpr)) }
-                throw ExpectationFailed(location: loc, message: message)
-            }
-            lastStatus = 0
+            try runExpect(expr, message: messageExpr, at: loc)
         }
+    }
+
+    /// A pipeline as a statement: its failure stops the script (`check`). At the prompt
+    /// a builtin's value is shown, and `$ns` alone shows the value rather than running it.
+    private func runPipelineStatement(_ p: Pipeline) throws {
+        if options.interactive, let lone = loneSubstitution(p) {
+            try emit(Printer.show(try value(of: lone, literalFieldFallback: true)) + "\n", at: p.location)
+            return
+        }
+        let result = try runPipeline(p, capture: false)
+        try check(result, p)
+        if options.interactive, let v = result.value, !result.valuePrinted { try emit(Printer.show(v) + "\n", at: p.location) }
+    }
+
+    /// `def NAME`: a builtin's name is refused.
+    private func define(_ name: String, parameters: [String], body: [Statement], at loc: SourceLocation) throws {
+        if builtins.spec(named: name) != nil {
+            throw RuntimeError(loc, "`\(name)` is a builtin; a def cannot replace it (pick another name)")
+        }
+        functions[name] = UserCommand(name: name, parameters: parameters, body: body, location: loc)
+    }
+
+    /// `try STATEMENT`: its error is reported and its status kept in `$?`; the script goes on.
+    private func runTry(_ inner: Statement) throws {
+        do {
+            try runStatement(inner)
+        } catch let e as RuntimeError {
+            if !e.shownOnRedirectedError { report([e.diagnostic]) }
+            lastStatus = e.status
+        } catch let e as CommandFailed {
+            report([e.diagnostic]); lastStatus = e.status == 0 ? 1 : e.status
+        }
+    }
+
+    /// `expect EXPR [, MESSAGE]`: fails with the expression's text and, for a
+    /// comparison, both sides' values.
+    private func runExpect(_ expr: Expr, message messageExpr: Expr?, at loc: SourceLocation) throws {
+        let (value, sides) = try evaluateKeepingSides(expr)
+        if !value.isTrue {
+            var message = "expectation failed: " + expectationText(loc, before: messageExpr?.location)
+            if let (left, right) = sides { message += " (left: \(Printer.describe(left)), right: \(Printer.describe(right)))" }
+            if let messageExpr { message += " — " + Printer.string(try evaluate(messageExpr)) }
+            throw ExpectationFailed(location: loc, message: message)
+        }
+        lastStatus = 0
     }
 
     /// Writes what pidsh itself prints for a statement (a narration line, a value at the

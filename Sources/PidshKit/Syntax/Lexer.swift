@@ -386,7 +386,7 @@ public struct Lexer {
     /// just after it.
     mutating func scanSubstitution(_ start: State, _ b: UInt8) -> WordPart {
         let braced = b == 123                       // ${ ... } or $( ... )
-        let name = braced ? "${" : "$("
+        let name = "$" + String(UnicodeScalar(b))   // as written
         advance()
         let innerStart = state
         guard let close = matching(open: b, close: braced ? 125 : 41) else {
@@ -517,8 +517,4 @@ public struct Lexer {
         }
         return Word(parts: parts, location: location(from: start, to: state.pos))
     }
-
-    /// Where the lexer is, for the parser's "what comes next" decisions.
-    public var position: Int { state.pos }
-    public func byte(at i: Int) -> UInt8? { i < end ? bytes[i] : nil }
 }

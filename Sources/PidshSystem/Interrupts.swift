@@ -1,0 +1,28 @@
+import Glibc
+
+// pidsh catches its own signals without SA_RESTART (`OwnSignals`), so a blocking call
+// returns EINTR when one comes. Whether to make the call again or to stop and let the
+// interpreter see the signal is each caller's decision; making it again is done here,
+// and only here.
+
+/// Makes `call` again while it fails with EINTR, until `stop` (asked after each
+/// interruption) says to give up. Returns the last result: negative, with errno set,
+/// when the call failed (EINTR when `stop` ended the retries).
+@inline(__always)
+func retryingInterrupts<T: BinaryInteger>(stoppingWhen stop: () -> Bool = { false }, _ call: () -> T) -> T {
+    retrying(call, interrupted: { $0 < 0 && errno == EINTR }, stoppingWhen: stop)
+}
+
+/// The same for a call that returns an errno value itself (0 when it succeeded).
+@inline(__always)
+func retryingInterrupts(returningErrno call: () -> Int32, stoppingWhen stop: () -> Bool = { false }) -> Int32 {
+    retrying(call, interrupted: { $0 == EINTR }, stoppingWhen: stop)
+}
+
+@inline(__always)
+private func retrying<T>(_ call: () -> T, interrupted: (T) -> Bool, stoppingWhen stop: () -> Bool) -> T {
+    while true {
+        let result = call()
+        if !interrupted(result) || stop() { return result }
+    }
+}
