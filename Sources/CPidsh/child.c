@@ -276,6 +276,14 @@ int pidsh_spawn_child(void *args) {
     const pidsh_child_args *a = args;
     const pidsh_spawn_request *req = a->req;
     int sock = a->report;
+    // Cloned with CLONE_FILES: a table of its own with only what it uses, before it
+    // closes or wires anything (pidsh's table is untouched). Without CLONE_FILES this
+    // only closes pidsh's descriptors above them early.
+    if (syscall(SYS_close_range, (unsigned)a->keep_below, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
+        pidsh_report rep0;
+        pidsh_report_init(&rep0, PIDSH_REPORT_CALLS, -1);
+        pidsh_report_fail(sock, &rep0, PIDSH_STAGE_CHILD_SETUP, errno);
+    }
     close(a->other_end);
     pidsh_child_tie_to_parent();
     pidsh_child_reset_signals();

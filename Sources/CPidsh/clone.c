@@ -32,6 +32,8 @@ int pidsh_ensure_life_pipe(void) {
     return 0;
 }
 
+int pidsh_life_pipe_read_fd(void) { return life_read_fd; }
+
 void pidsh_drop_life_pipe_writer(void) {
     if (life_write_fd >= 0) { close(life_write_fd); life_write_fd = -1; }
 }

@@ -44,6 +44,8 @@ pid_t pidsh_clone_vfork(uint64_t flags, int (*fn)(void *), void *arg, char *stac
                         pidsh_call_record *rec);
 /// In a forked helper: close its copy of the life pipe's write end.
 void pidsh_drop_life_pipe_writer(void);
+/// The life pipe's read end (-1 before the first child): a child keeps it.
+int pidsh_life_pipe_read_fd(void);
 /// Child side: PR_SET_PDEATHSIG(SIGKILL), then exit 126 if pidsh is already gone.
 void pidsh_child_tie_to_parent(void);
 /// Child side: every disposition to default, an empty mask.
@@ -197,6 +199,9 @@ void pidsh_init_start_plain(int control) __attribute__((noreturn));
 typedef struct pidsh_child_args {
     const pidsh_spawn_request *req;
     int report, other_end;
+    /// The child keeps only descriptors below this one: its first act is
+    /// close_range(keep_below, ~0, CLOSE_RANGE_UNSHARE) (see spawn.c).
+    int keep_below;
 } pidsh_child_args;
 int pidsh_spawn_child(void *args) __attribute__((noreturn));
 /// A procfs of the caller's namespace onto dirfd, told to the janitor before it is
@@ -234,6 +239,7 @@ typedef struct pidsh_launch {
     int join_fd;                 // >= 0: the child joins this PID namespace
     uint64_t flags;              // CLONE_NEWPID, CLONE_NEWNS for the child
     int execs;                   // the child execs or exits soon: it may share pidsh's memory
+    int share_files;             // with execs: CLONE_FILES too (the child unshares its table at once)
     int (*child)(void *);        // what the child runs (never returns)
     void *arg;
     pidsh_trace *trace;

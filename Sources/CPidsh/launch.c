@@ -23,7 +23,10 @@ static pid_t clone_child(const pidsh_launch *l, int by_helper, int helper_join, 
         return pidsh_clone_via_shared_helper(helper_join, l->flags, l->child, l->arg, pidfd, stage, l->trace);
     }
     if (vfork) {
-        pid = pidsh_clone_vfork(l->flags, l->child, l->arg, stack + CHILD_STACK, pidfd, &rec);
+        // Sharing pidsh's descriptor table spares the kernel copying it whole (and the
+        // exec closing every copy): the child unshares just the part it needs.
+        uint64_t flags = l->flags | (l->share_files ? CLONE_FILES : 0);
+        pid = pidsh_clone_vfork(flags, l->child, l->arg, stack + CHILD_STACK, pidfd, &rec);
     } else if (by_helper) {
         pid = pidsh_clone_via_helper(helper_join, l->flags, pidfd, stage, l->trace);
         if (pid == 0) l->child(l->arg);

@@ -84,6 +84,29 @@ static int write_id_maps(const pidsh_spawn_request *req, pid_t pid, int sock, pi
     return e;
 }
 
+// One above the highest descriptor the child uses: the report socket, what it wires
+// to 0-2 and beyond, the directories and namespaces it opens through, the channels of
+// an init, the janitor's socket and the life pipe. pidsh keeps its long-lived
+// descriptors (a pidfd per process, a fd per namespace) above all those
+// (HighDescriptors), so the child's table holds only these, however many processes
+// are alive: with 2,000 children, copying and then closing 2,000 pidfds at every
+// spawn made it cost half as much again.
+static int keep_below(const pidsh_spawn_request *req, int report) {
+    int m = report;
+#define KEEP(fd) do { if ((fd) > m) m = (fd); } while (0)
+    KEEP(req->proc_mount_dirfd);
+    KEEP(req->init_control_fd);
+    KEEP(req->join_pidfd);
+    KEEP(req->root_fd);
+    KEEP(req->cwd_fd);
+    KEEP(pidsh_janitor_socket);
+    KEEP(pidsh_life_pipe_read_fd());
+    for (int i = 0; i < req->fd_map_count; i++) KEEP(req->fd_map[2 * i + 1]);
+    for (int i = 0; i < req->join_fd_count; i++) KEEP(req->join_fds[i]);
+#undef KEEP
+    return m + 1;
+}
+
 int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     res->pid = -1;
     res->pidfd = -1;
@@ -98,11 +121,12 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
         res->stage = PIDSH_STAGE_PIPE;
         return -1;
     }
-    pidsh_child_args args = { .req = req, .report = sv[1], .other_end = sv[0] };
+    pidsh_child_args args = { .req = req, .report = sv[1], .other_end = sv[0], .keep_below = keep_below(req, sv[1]) };
     pidsh_launch l = {
         .join_fd = req->join_pid_namespace_fd,
         .flags = (req->new_pid_namespace ? CLONE_NEWPID : 0) | (req->remount_proc ? CLONE_NEWNS : 0) | req->new_namespaces,
         .execs = req->path != NULL && !needs_own_memory(req),
+        .share_files = 1,
         .child = pidsh_spawn_child, .arg = &args, .trace = req->trace,
     };
     pidsh_launched out;

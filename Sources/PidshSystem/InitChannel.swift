@@ -84,7 +84,7 @@ public final class InitChannel: @unchecked Sendable {
         SystemError(errnoValue: EAGAIN, what, explanation: "pidsh's init is stopped (SIGSTOP): it cannot act until a SIGCONT resumes it (the command waits for it, and is done then)")
     }
 
-    public init(fd: Int32) { self.fd = fd }
+    public init(fd: Int32) { self.fd = HighDescriptors.keep(fd) }
     deinit { close(fd) }
 
     /// The reply to one command; the init's calls go to `recorder` (--trace) as made by

@@ -20,9 +20,9 @@ public final class Namespace: @unchecked Sendable {
     public init(adopting fd: Int32) throws {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError.last("fstat(ns fd)") }
-        self.fd = fd
+        self.fd = HighDescriptors.keep(fd)
         self.inode = UInt64(st.st_ino)
-        let t = pidsh_ns_get_nstype(fd)
+        let t = pidsh_ns_get_nstype(self.fd)
         self.type = t > 0 ? NamespaceType(cloneFlag: UInt64(t)) ?? .pid : .pid
     }
 

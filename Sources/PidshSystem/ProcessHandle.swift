@@ -26,7 +26,7 @@ public final class ProcessHandle: @unchecked Sendable {
 
     init(pid: Int32, pidfd: Int32, isChild: Bool, command: [String]) {
         self.pid = pid
-        self.pidfd = pidfd
+        self.pidfd = HighDescriptors.keep(pidfd)
         self.isChild = isChild
         self.command = command
         if isChild && pidfd >= 0 { ChildReaper.shared.register(self) }

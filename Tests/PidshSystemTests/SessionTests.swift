@@ -70,7 +70,7 @@ final class SessionTests: SystemTestCase {
                        tracer.calls.map { $0.line() }.joined(separator: "\n"))
         XCTAssertEqual(tracer.calls[1].line(), "rt_sigaction(SIGCHLD, {sa_handler=<logs the siginfo>, sa_mask=[], sa_flags=SA_RESTART|SA_SIGINFO}, NULL, 8) = 0   # in the child \(tracer.calls[0].result)")
         XCTAssertEqual(tracer.calls[2].line(), "setns(\(ns.fd)<\(ns.id)>, CLONE_NEWPID) = 0")
-        XCTAssertTrue(tracer.calls[3].line().hasPrefix("clone(flags=CLONE_VM|CLONE_PIDFD|CLONE_VFORK|SIGCHLD) = "), tracer.calls[3].line())
+        XCTAssertTrue(tracer.calls[3].line().hasPrefix("clone(flags=CLONE_VM|CLONE_FILES|CLONE_PIDFD|CLONE_VFORK|SIGCHLD) = "), tracer.calls[3].line())
         XCTAssertEqual(tracer.calls[7].line(), "execve(\"/nonexistent\", []) = -1 ENOENT (No such file or directory)   # in the child \(tracer.calls[7].actorPID)")
     }
 

@@ -575,6 +575,7 @@ public struct Parser {
 
     mutating func parseCommand(inCondition: Bool) -> Command? {
         var words: [Word] = []
+        words.reserveCapacity(6)
         var redirections: [Redirection] = []
         let start = peek(.command).location
         loop: while true {
