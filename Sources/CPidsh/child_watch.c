@@ -51,8 +51,11 @@ void pidsh_unwatch_child(int epfd, int pidfd) {
 int pidsh_ended_children(int epfd, pid_t *pids, int max) {
     enum { BATCH = 64 };
     struct epoll_event ev[BATCH];
-    int n = epoll_wait(epfd, ev, max < BATCH ? max : BATCH, 0);
-    if (n < 0) return errno == EINTR ? 0 : -1;
+    int n;
+    // Even a wait of 0 ms fails with EINTR when a signal arrives meanwhile; that says
+    // nothing about which children ended.
+    while ((n = epoll_wait(epfd, ev, max < BATCH ? max : BATCH, 0)) < 0 && errno == EINTR) {}
+    if (n < 0) return -1;
     for (int i = 0; i < n; i++) pids[i] = (pid_t)(uint32_t)ev[i].data.u64;
     return n;
 }

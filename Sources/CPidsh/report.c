@@ -77,7 +77,9 @@ static int last_execve(const pidsh_trace *t, int from) {
 
 static int report_queued(int sock) {
     struct pollfd p = { .fd = sock, .events = POLLIN, .revents = 0 };
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR) {}   // a signal, not an answer
+    return n > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
 void pidsh_drain_reports(int sock, int wait, pid_t pid, pidsh_trace *trace, pidsh_outcome *out) {

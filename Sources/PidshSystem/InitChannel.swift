@@ -101,7 +101,7 @@ public final class InitChannel: @unchecked Sendable {
         // In slices: an init that a SIGSTOP stopped meanwhile cannot answer until a
         // SIGCONT; that is said at once instead of after the whole time-out.
         repeat {
-            e = retryingInterrupts(returningErrno: {
+            e = retryingErrnoInterrupts({
                 let e = pidsh_init_request(fd, &cmd, &reply, Self.slice, sent ? 0 : 1)
                 if e != EPIPE { sent = true }
                 return e

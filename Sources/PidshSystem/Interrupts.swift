@@ -13,9 +13,11 @@ func retryingInterrupts<T: BinaryInteger>(stoppingWhen stop: () -> Bool = { fals
     retrying(call, interrupted: { $0 < 0 && errno == EINTR }, stoppingWhen: stop)
 }
 
-/// The same for a call that returns an errno value itself (0 when it succeeded).
+/// The same for a call that returns an errno value itself (0 when it succeeded). A name
+/// of its own: as an overload of the one above, a trailing closure returning Int32 (a
+/// poll) picked this one and took its -1 for "not interrupted".
 @inline(__always)
-func retryingInterrupts(returningErrno call: () -> Int32, stoppingWhen stop: () -> Bool = { false }) -> Int32 {
+func retryingErrnoInterrupts(_ call: () -> Int32, stoppingWhen stop: () -> Bool = { false }) -> Int32 {
     retrying(call, interrupted: { $0 == EINTR }, stoppingWhen: stop)
 }
 

@@ -55,11 +55,13 @@ public final class ProcessHandle: @unchecked Sendable {
         ProcessHandle(pid: pid, pidfd: pidfd, isChild: isChild, command: command)
     }
 
-    /// Not yet ended (a zombie counts as ended: its pidfd is readable).
+    /// Not yet ended (a zombie counts as ended: its pidfd is readable). Even a poll that
+    /// does not wait fails with EINTR when a signal arrives meanwhile (a burst of
+    /// SIGCHLDs at a tear-down does): that says nothing about the process, so ask again.
     public var isRunning: Bool {
         if exitStatus != nil || pidfd < 0 { return false }
         var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-        return Glibc.poll(&p, 1, 0) == 0
+        return retryingInterrupts { Glibc.poll(&p, 1, 0) } == 0
     }
 
     /// Reaps without blocking when it has ended (every other ended child too: see

@@ -322,7 +322,7 @@ public final class Session: @unchecked Sendable {
     /// subreaper), reaps them all, and undoes every mount and directory.
     @discardableResult
     public func tearDown() -> [String] {
-        for p in children where p.isRunning { try? p.signal(SIGKILL) }
+        killTrackedChildren()
         killUntrackedChildren()
         // Reap whatever has ended, in any order, until nothing is left: a killed init
         // cannot finish dying (zap_pid_ns_processes) until the zombies of its namespace
@@ -333,7 +333,10 @@ public final class Session: @unchecked Sendable {
             ChildReaper.shared.reapAll()
             let waiting = children.contains { $0.isChild && $0.exitStatus == nil }
             if !waiting && directChildren().isEmpty { break }
-            if rounds % 100 == 99 { killUntrackedChildren() }
+            if rounds % 100 == 99 {
+                killTrackedChildren()
+                killUntrackedChildren()
+            }
             usleep(500)
             rounds += 1
         }
@@ -378,6 +381,12 @@ public final class Session: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// SIGKILL to every process the session started that is not known to have ended
+    /// (a signal to one that ended meanwhile does nothing: its pidfd names it alone).
+    private func killTrackedChildren() {
+        for p in children where p.exitStatus == nil { try? p.signal(SIGKILL) }
     }
 
     func killUntrackedChildren() {

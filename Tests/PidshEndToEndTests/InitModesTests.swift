@@ -43,6 +43,8 @@ final class InitModesTests: EndToEndTestCase {
         let st = wait $app
         echo "verdict=$v status=$st exited=$st.exited"
         let sh = spawn --newpid --init forwarder sh -c 'trap "exit 3" USR1; while :; do sleep 0.05; done'
+        # Its trap is set once its loop runs a sleep (before that USR1 would kill it).
+        while ! ps --ns $sh -C sleep | grep -q sleep { sleep 0.01 }
         kill -USR1 $sh
         let st2 = wait $sh
         echo "trapped=$st2"
