@@ -30,11 +30,15 @@ public struct Lexer {
 
     /// The source holds no byte above 0x7F: columns are byte counts.
     let asciiOnly: Bool
+    /// The source's name number, read once: `SourceFile.nameID` is a lazy property,
+    /// whose every read is a check and a call, and every token needs it.
+    let fileID: Int32
 
     public init(source: SourceFile, start: Int = 0, end: Int? = nil, line: Int = 1, lineStart: Int = 0) {
         self.source = source
         self.bytes = source.bytes
         self.asciiOnly = source.isASCII
+        self.fileID = source.nameID
         self.end = end ?? source.bytes.count
         self.state = State(pos: start, line: line, lineStart: lineStart)
     }
@@ -77,7 +81,7 @@ public struct Lexer {
                 i += 1
             }
         }
-        return SourceLocation(fileID: source.nameID, line: start.line, column: col, length: max(1, len), offset: start.pos)
+        return SourceLocation(fileID: fileID, line: start.line, column: col, length: max(1, len), offset: start.pos)
     }
 
     var here: SourceLocation { location(from: state, to: state.pos + 1) }
@@ -228,6 +232,7 @@ public struct Lexer {
 
     /// A shell word: literal runs, quotes, escapes and `$` substitutions.
     mutating func scanWord(_ start: State, stopAtBrace: Bool) -> Word {
+        if let plain = scanPlainWord(start, stopAtBrace: stopAtBrace) { return plain }
         var parts: [WordPart] = []
         var literal = ""
         var literalQuoted = false
@@ -294,6 +299,24 @@ public struct Lexer {
         addLiteral(takeRaw(upTo: state.pos), quoted: false)
         flush()
         return Word(parts: parts, location: location(from: start, to: state.pos))
+    }
+
+    /// Most words are plain text (`echo`, `-n`, `/tmp/x`): one literal made from the
+    /// bytes in one go, without the general loop's pieces. Nil (nothing consumed) when
+    /// the word holds a quote, `\\` or `$`.
+    mutating func scanPlainWord(_ start: State, stopAtBrace: Bool) -> Word? {
+        var i = state.pos
+        while i < end {
+            let b = bytes[i]
+            if isWordEnd(b) || (stopAtBrace && (b == 123 || b == 125)) { break }
+            if b == 39 || b == 34 || b == 92 || b == 36 { return nil }
+            i += 1
+        }
+        if i == state.pos { return nil }
+        // No newline inside (it ends a word), so the line stays the same.
+        let text = String(decoding: bytes[state.pos..<i], as: UTF8.self)
+        state.pos = i
+        return Word(parts: [.literal(text, quoted: false)], location: location(from: start, to: i))
     }
 
     /// Inside "...": literal text, escapes and substitutions. Starts at the quote.

@@ -65,6 +65,8 @@ public struct Parser {
     /// error (each would otherwise be passed on silently changed: a NUL cannot be in an
     /// argument, an invalid byte would become U+FFFD). At most one per line, ten in all.
     static func encodingDiagnostics(_ source: SourceFile) -> [Diagnostic] {
+        // Nearly every script: ASCII (known already, columns need it) and no NUL.
+        if source.isASCII, !source.bytes.contains(0) { return [] }
         let bytes = source.bytes
         var out: [Diagnostic] = []
         var line = 1, lineStart = 0, lastLine = 0
