@@ -84,6 +84,14 @@ public struct Lexer {
         return SourceLocation(fileID: fileID, line: start.line, column: col, length: max(1, len), offset: start.pos)
     }
 
+    /// The location of a token that holds no newline (a plain word, an operator, a
+    /// name): in an ASCII source its column and length are byte counts, no scan needed.
+    func lineLocation(from start: State, to endPos: Int) -> SourceLocation {
+        guard asciiOnly else { return location(from: start, to: endPos) }
+        return SourceLocation(fileID: fileID, line: start.line, column: start.pos - start.lineStart + 1,
+                              length: max(1, endPos - start.pos), offset: start.pos)
+    }
+
     var here: SourceLocation { location(from: state, to: state.pos + 1) }
 
     mutating func error(_ loc: SourceLocation, _ message: String, incomplete: Bool = false, notes: [String] = []) {
@@ -159,36 +167,40 @@ public struct Lexer {
 
     // MARK: the token stream
 
-    public mutating func next(_ mode: LexMode) -> Token {
+    /// The next token, in its public form.
+    public mutating func next(_ mode: LexMode) -> Token { lex(mode).token }
+
+    /// The next token, as the parser reads it.
+    mutating func lex(_ mode: LexMode) -> LexedToken {
         skipBlanks()
         let start = state
         guard let b = peekByte() else {
-            return Token(kind: .eof, location: location(from: start, to: start.pos + 1))
+            return LexedToken(lexeme: Lexeme(kind: .eof, location: lineLocation(from: start, to: start.pos + 1)), payload: .none)
         }
         switch b {
         case 10:
             advance()
-            return Token(kind: .newline, location: location(from: start, to: start.pos + 1))
+            return LexedToken(lexeme: Lexeme(kind: .newline, location: lineLocation(from: start, to: start.pos + 1)), payload: .none)
         case 59:
             advance()
-            return Token(kind: .semicolon, location: location(from: start, to: start.pos + 1))
+            return LexedToken(lexeme: Lexeme(kind: .semicolon, location: lineLocation(from: start, to: start.pos + 1)), payload: .none)
         case 35: // narration
             advance(); advance()
             let textStart = state.pos
             while let c = peekByte(), c != 10 { advance() }
             var text = String(decoding: bytes[textStart..<state.pos], as: UTF8.self)
             if text.hasPrefix(" ") { text.removeFirst() }
-            return Token(kind: .narration(text), location: location(from: start, to: state.pos))
+            return LexedToken(lexeme: Lexeme(kind: .narration, location: location(from: start, to: state.pos)), payload: .text(text))
         default:
             break
         }
         return mode == .command ? nextCommandToken(start) : nextExpressionToken(start)
     }
 
-    mutating func nextCommandToken(_ start: State) -> Token {
+    mutating func nextCommandToken(_ start: State) -> LexedToken {
         let b = peekByte()!
-        func single(_ kind: TokenKind, _ len: Int) -> Token {
-            Token(kind: kind, location: location(from: start, to: start.pos + len))
+        func single(_ kind: LexemeKind, _ len: Int) -> LexedToken {
+            LexedToken(lexeme: Lexeme(kind: kind, location: lineLocation(from: start, to: start.pos + len)), payload: .none)
         }
         switch b {
         case 123 where isWordEnd(peekByte(1)) || peekByte(1) == 125: // {
@@ -210,7 +222,7 @@ public struct Lexer {
             } else {
                 error(location(from: start, to: start.pos + 1), "pidsh has no background jobs (`&`): use `spawn CMD` to start a process without waiting")
             }
-            return next(.command)
+            return lex(.command)
         case 62: // > >>
             advance()
             if peekByte() == 62 { advance(); return single(.redirect(.append), 2) }
@@ -225,14 +237,15 @@ public struct Lexer {
         case 33 where isWordEnd(peekByte(1)): // ! alone
             advance(); return single(.bang, 1)
         default:
-            let word = scanWord(start, stopAtBrace: false)
-            return Token(kind: .word(word), location: word.location)
+            if let plain = scanPlainWord(start) { return plain }
+            let word = scanWord(start)
+            let reserved = word.bareText.flatMap(Reserved.init(rawValue:))
+            return LexedToken(lexeme: Lexeme(kind: .word(reserved), location: word.location), payload: .word(word))
         }
     }
 
     /// A shell word: literal runs, quotes, escapes and `$` substitutions.
-    mutating func scanWord(_ start: State, stopAtBrace: Bool) -> Word {
-        if let plain = scanPlainWord(start, stopAtBrace: stopAtBrace) { return plain }
+    mutating func scanWord(_ start: State) -> Word {
         var parts: [WordPart] = []
         var literal = ""
         var literalQuoted = false
@@ -246,7 +259,6 @@ public struct Lexer {
         var rawStart = state.pos
         func takeRaw(upTo pos: Int) -> String { String(decoding: bytes[rawStart..<pos], as: UTF8.self) }
         while let b = peekByte(), !isWordEnd(b) {
-            if stopAtBrace && (b == 123 || b == 125) { break }
             switch b {
             case 39: // '
                 addLiteral(takeRaw(upTo: state.pos), quoted: false)
@@ -302,21 +314,26 @@ public struct Lexer {
     }
 
     /// Most words are plain text (`echo`, `-n`, `/tmp/x`): one literal made from the
-    /// bytes in one go, without the general loop's pieces. Nil (nothing consumed) when
-    /// the word holds a quote, `\\` or `$`.
-    mutating func scanPlainWord(_ start: State, stopAtBrace: Bool) -> Word? {
+    /// bytes in one go, without the general loop's pieces, and recognised as a keyword
+    /// from the bytes. Nil (nothing consumed) when the word holds a quote, `\\` or `$`.
+    mutating func scanPlainWord(_ start: State) -> LexedToken? {
         var i = state.pos
         while i < end {
             let b = bytes[i]
-            if isWordEnd(b) || (stopAtBrace && (b == 123 || b == 125)) { break }
+            if isWordEnd(b) { break }
             if b == 39 || b == 34 || b == 92 || b == 36 { return nil }
             i += 1
         }
         if i == state.pos { return nil }
         // No newline inside (it ends a word), so the line stays the same.
-        let text = String(decoding: bytes[state.pos..<i], as: UTF8.self)
+        let range = state.pos..<i
+        let (text, reserved) = bytes.withUnsafeBufferPointer { b in
+            (String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self), Reserved.spelled(by: b, range))
+        }
         state.pos = i
-        return Word(parts: [.literal(text, quoted: false)], location: location(from: start, to: i))
+        let loc = lineLocation(from: start, to: i)
+        return LexedToken(lexeme: Lexeme(kind: .word(reserved), location: loc),
+                          payload: .word(Word(parts: [.literal(text, quoted: false)], location: loc)))
     }
 
     /// Inside "...": literal text, escapes and substitutions. Starts at the quote.
@@ -466,32 +483,42 @@ public struct Lexer {
 
     // MARK: expression mode
 
-    mutating func nextExpressionToken(_ start: State) -> Token {
+    mutating func nextExpressionToken(_ start: State) -> LexedToken {
         let b = peekByte()!
-        func op(_ s: String) -> Token {
-            for _ in 0..<s.utf8.count { advance() }
-            return Token(kind: .op(s), location: location(from: start, to: state.pos))
+        func token(_ kind: LexemeKind, _ payload: LexemePayload = .none) -> LexedToken {
+            LexedToken(lexeme: Lexeme(kind: kind, location: lineLocation(from: start, to: state.pos)), payload: payload)
+        }
+        func op(_ o: Operator) -> LexedToken {
+            state.pos += o.rawValue.utf8.count     // no newline in an operator
+            return token(.op(o))
         }
         switch b {
-        case 123: advance(); return Token(kind: .leftBrace, location: location(from: start, to: state.pos))
-        case 125: advance(); return Token(kind: .rightBrace, location: location(from: start, to: state.pos))
-        case 61: return peekByte(1) == 61 ? op("==") : op("=")
-        case 33: return peekByte(1) == 61 ? op("!=") : op("!")
-        case 60: return peekByte(1) == 61 ? op("<=") : op("<")
-        case 62: return peekByte(1) == 61 ? op(">=") : op(">")
-        case 43, 42, 37, 40, 41, 91, 93, 44: return op(String(UnicodeScalar(b)))
-        case 45: return op("-")
-        case 47 where !(peekByte(1).map { Self.isIdentStart($0) || $0 == 46 } ?? false): return op("/")
-        case 46 where peekByte(1) == 46: return op("..")
+        case 123: advance(); return token(.leftBrace)
+        case 125: advance(); return token(.rightBrace)
+        case 61: return peekByte(1) == 61 ? op(.equal) : op(.assign)
+        case 33: return peekByte(1) == 61 ? op(.notEqual) : op(.not)
+        case 60: return peekByte(1) == 61 ? op(.lessOrEqual) : op(.less)
+        case 62: return peekByte(1) == 61 ? op(.greaterOrEqual) : op(.greater)
+        case 43: return op(.plus)
+        case 42: return op(.times)
+        case 37: return op(.remainder)
+        case 40: return op(.leftParen)
+        case 41: return op(.rightParen)
+        case 91: return op(.leftBracket)
+        case 93: return op(.rightBracket)
+        case 44: return op(.comma)
+        case 45: return op(.minus)
+        case 47 where !(peekByte(1).map { Self.isIdentStart($0) || $0 == 46 } ?? false): return op(.divide)
+        case 46 where peekByte(1) == 46: return op(.range)
         case 34, 39:
             let w = scanQuotedOnly(start)
-            return Token(kind: .string(w), location: w.location)
+            return LexedToken(lexeme: Lexeme(kind: .string, location: w.location), payload: .word(w))
         case 36:
             if let part = scanDollar(inQuotes: false) {
                 let loc = location(from: start, to: state.pos)
-                return Token(kind: .variable(Word(parts: [part], location: loc)), location: loc)
+                return LexedToken(lexeme: Lexeme(kind: .variable, location: loc), payload: .word(Word(parts: [part], location: loc)))
             }
-            return Token(kind: .identifier("$"), location: location(from: start, to: state.pos))
+            return token(.identifier(nil), .text("$"))
         default:
             break
         }
@@ -499,16 +526,15 @@ public struct Lexer {
             while let c = peekByte(), Self.isDigit(c) { advance() }
             if let c = peekByte(), Self.isIdentStart(c) {
                 while let c = peekByte(), Self.isExprWordChar(c) { advance() }
+                return identifier(start)
+            }
+            let loc = lineLocation(from: start, to: state.pos)
+            guard let n = integerValue(start.pos..<state.pos) else {
                 let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
-                return Token(kind: .identifier(text), location: location(from: start, to: state.pos))
-            }
-            let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
-            let loc = location(from: start, to: state.pos)
-            guard let n = Int(text) else {
                 error(loc, "integer \(text) is too large")
-                return Token(kind: .integer(0), location: loc)
+                return LexedToken(lexeme: Lexeme(kind: .integer(0), location: loc), payload: .none)
             }
-            return Token(kind: .integer(n), location: loc)
+            return LexedToken(lexeme: Lexeme(kind: .integer(n), location: loc), payload: .none)
         }
         // A bare word: identifiers, keywords, paths.
         advance()
@@ -516,8 +542,29 @@ public struct Lexer {
             if c == 46, peekByte(1) == 46 { break }
             advance()
         }
-        let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
-        return Token(kind: .identifier(text), location: location(from: start, to: state.pos))
+        return identifier(start)
+    }
+
+    /// The bytes from `start` to here as an identifier (no newline among them).
+    func identifier(_ start: State) -> LexedToken {
+        let range = start.pos..<state.pos
+        let (text, reserved) = bytes.withUnsafeBufferPointer { b in
+            (String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self), Reserved.spelled(by: b, range))
+        }
+        return LexedToken(lexeme: Lexeme(kind: .identifier(reserved), location: lineLocation(from: start, to: state.pos)),
+                          payload: .text(text))
+    }
+
+    /// The value of the decimal digits in `range`, nil when it does not fit an Int.
+    func integerValue(_ range: Range<Int>) -> Int? {
+        var n = 0
+        for i in range {
+            let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int(bytes[i] - 48))
+            if o1 || o2 { return nil }
+            n = sum
+        }
+        return n
     }
 
     static func isExprWordChar(_ b: UInt8) -> Bool {
