@@ -38,6 +38,9 @@ enum LexemeKind: Equatable {
 enum LexemePayload {
     case none
     case word(Word)
+    /// A plain word (one unquoted literal) as its text: its Word, an array, is made
+    /// only if the parser uses it. Keywords and words read in the mode not taken never do.
+    case plainWord(String)
     case text(String)
 }
 
@@ -51,8 +54,11 @@ struct LexedToken {
 
     /// The word of a `.word`, `.string` or `.variable`.
     var word: Word {
-        guard case .word(let w) = payload else { preconditionFailure("no word in \(lexeme.kind)") }
-        return w
+        switch payload {
+        case .word(let w): return w
+        case .plainWord(let text): return Word(parts: [.literal(text, quoted: false)], location: lexeme.location)
+        default: preconditionFailure("no word in \(lexeme.kind)")
+        }
     }
 
     /// The text of an `.identifier` or `.narration`.

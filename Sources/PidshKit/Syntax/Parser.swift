@@ -188,8 +188,8 @@ public struct Parser {
 
     /// The next word in command mode, if it is one (a copy: for rare checks only).
     mutating func peekWord() -> Word? {
-        guard case .word = peek(.command).kind, case .word(let w) = commandAhead.payload else { return nil }
-        return w
+        guard case .word = peek(.command).kind else { return nil }
+        return LexedToken(lexeme: commandAhead.lexeme!, payload: commandAhead.payload).word
     }
 
     /// Takes the next token, except one that ends the statement (newline, `;`, `}`, end)
