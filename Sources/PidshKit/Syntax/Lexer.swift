@@ -92,6 +92,16 @@ public struct Lexer {
                               length: max(1, endPos - start.pos), offset: start.pos)
     }
 
+    /// The source's bytes in `range` as a String (the one place the lexer makes text).
+    func string(_ range: Range<Int>) -> String {
+        bytes.withUnsafeBufferPointer { b in Self.string(b, range) }
+    }
+
+    static func string(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        if range.isEmpty { return "" }
+        return String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self)
+    }
+
     var here: SourceLocation { location(from: state, to: state.pos + 1) }
 
     mutating func error(_ loc: SourceLocation, _ message: String, incomplete: Bool = false, notes: [String] = []) {
@@ -198,7 +208,7 @@ public struct Lexer {
             advance(); advance()
             let textStart = state.pos
             while let c = peekByte(), c != 10 { advance() }
-            var text = String(decoding: bytes[textStart..<state.pos], as: UTF8.self)
+            var text = string(textStart..<state.pos)
             if text.hasPrefix(" ") { text.removeFirst() }
             return LexedToken(lexeme: Lexeme(kind: .narration, location: location(from: start, to: state.pos)), payload: .text(text))
         default:
@@ -267,7 +277,7 @@ public struct Lexer {
             literal += s
         }
         var rawStart = state.pos
-        func takeRaw(upTo pos: Int) -> String { String(decoding: bytes[rawStart..<pos], as: UTF8.self) }
+        func takeRaw(upTo pos: Int) -> String { string(rawStart..<pos) }
         while let b = peekByte(), !isWordEnd(b) {
             switch b {
             case 39: // '
@@ -278,9 +288,9 @@ public struct Lexer {
                 while let c = peekByte(), c != 39 { advance() }
                 if peekByte() == nil {
                     error(location(from: q, to: q.pos + 1), "unterminated single quote", incomplete: true)
-                    addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                    addLiteral(string(s..<state.pos), quoted: true)
                 } else {
-                    addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                    addLiteral(string(s..<state.pos), quoted: true)
                     advance()
                 }
                 rawStart = state.pos
@@ -303,7 +313,7 @@ public struct Lexer {
                         let s = state.pos
                         advance()
                         while let d = peekByte(), d & 0xC0 == 0x80 { advance() }
-                        addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                        addLiteral(string(s..<state.pos), quoted: true)
                     }
                 } else {
                     error(location(from: backslash, to: backslash.pos + 1), "`\\` at the end of the input", incomplete: true)
@@ -333,7 +343,7 @@ public struct Lexer {
             while i < end && !Self.stopsPlainWord(b[i]) { i += 1 }
             if i == from || (i < end && !isWordEnd(b[i])) { return nil }   // empty, or a quote, `\` or `$`
             let range = from..<i
-            return (String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self), Reserved.spelled(by: b, range), i)
+            return (Self.string(b, range), Reserved.spelled(by: b, range), i)
         }
         guard let (text, reserved, i) = scanned else { return nil }
         // No newline inside (it ends a word), so the line stays the same.
@@ -350,7 +360,7 @@ public struct Lexer {
         var text = ""
         var runStart = state.pos
         func flushRun() {
-            text += String(decoding: bytes[runStart..<state.pos], as: UTF8.self)
+            text += string(runStart..<state.pos)
         }
         while let b = peekByte(), b != 34 {
             if b == 92 {
@@ -405,13 +415,13 @@ public struct Lexer {
         if Self.isIdentStart(b) {
             let nameStart = state.pos
             while let c = peekByte(), Self.isIdentChar(c) { advance() }
-            let name = String(decoding: bytes[nameStart..<state.pos], as: UTF8.self)
+            let name = string(nameStart..<state.pos)
             var fields: [String] = []
             while peekByte() == 46, let c = peekByte(1), Self.isIdentStart(c) {
                 advance()
                 let f = state.pos
                 while let c = peekByte(), Self.isIdentChar(c) { advance() }
-                fields.append(String(decoding: bytes[f..<state.pos], as: UTF8.self))
+                fields.append(string(f..<state.pos))
             }
             let loc = location(from: start, to: state.pos)
             if name == "args" && fields.isEmpty { return .special("args", location: loc) }
@@ -536,7 +546,7 @@ public struct Lexer {
             }
             let loc = lineLocation(from: start, to: state.pos)
             guard let n = integerValue(start.pos..<state.pos) else {
-                let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
+                let text = string(start.pos..<state.pos)
                 error(loc, "integer \(text) is too large")
                 return LexedToken(lexeme: Lexeme(kind: .integer(0), location: loc), payload: .none)
             }
@@ -555,7 +565,7 @@ public struct Lexer {
     func identifier(_ start: State) -> LexedToken {
         let range = start.pos..<state.pos
         let (text, reserved) = bytes.withUnsafeBufferPointer { b in
-            (String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self), Reserved.spelled(by: b, range))
+            (Self.string(b, range), Reserved.spelled(by: b, range))
         }
         return LexedToken(lexeme: Lexeme(kind: .identifier(reserved), location: lineLocation(from: start, to: state.pos)),
                           payload: .text(text))
@@ -587,7 +597,7 @@ public struct Lexer {
             advance()
             let s = state.pos
             while let c = peekByte(), c != 39 { advance() }
-            parts = [.literal(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)]
+            parts = [.literal(string(s..<state.pos), quoted: true)]
             if peekByte() == nil { error(location(from: q, to: q.pos + 1), "unterminated single quote", incomplete: true) }
             else { advance() }
         }

@@ -830,7 +830,9 @@ public struct Parser {
 
     /// A bare word in an expression: text, or inside `${...}` a variable read.
     func identifierValue(_ s: String, at location: SourceLocation) -> Expr {
-        if braced, Self.isName(s) || s.contains(".") {
+        // `${x}`, the usual case, without splitting.
+        if braced, Self.isName(s) { return .name(s, fields: [], location) }
+        if braced, s.utf8.contains(46) {                                   // `${x.pid}`
             let parts = s.split(separator: ".").map(String.init)
             if let first = parts.first, Self.isName(first) {
                 return .name(first, fields: Array(parts.dropFirst()), location)
