@@ -34,10 +34,11 @@ enum LexemeKind: Equatable {
     }
 }
 
-/// What a lexeme carries besides its kind.
+/// What a lexeme carries besides its kind. A word is held as its parts: its location
+/// is the lexeme's, and a smaller payload is a smaller copy at every step.
 enum LexemePayload {
     case none
-    case word(Word)
+    case wordParts([WordPart])
     /// A plain word (one unquoted literal) as its text: its Word, an array, is made
     /// only if the parser uses it. Keywords and words read in the mode not taken never do.
     case plainWord(String)
@@ -55,7 +56,7 @@ struct LexedToken {
     /// The word of a `.word`, `.string` or `.variable`.
     var word: Word {
         switch payload {
-        case .word(let w): return w
+        case .wordParts(let parts): return Word(parts: parts, location: lexeme.location)
         case .plainWord(let text): return Word(parts: [.literal(text, quoted: false)], location: lexeme.location)
         default: preconditionFailure("no word in \(lexeme.kind)")
         }
@@ -123,6 +124,9 @@ enum Reserved: String, CaseIterable {
     /// The reserved word spelled by `bytes[range]`, if any.
     static func spelled(by bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Reserved? {
         guard range.count >= 2, range.count <= 6 else { return nil }
+        // Most words are no reserved word: their length and first letter tell.
+        let first = bytes[range.lowerBound]
+        guard first >= 97, first <= 122, firstLetters[range.count] & (1 << UInt32(first - 97)) != 0 else { return nil }
         var key: UInt64 = 0
         for i in range {
             let b = bytes[i]
@@ -131,6 +135,12 @@ enum Reserved: String, CaseIterable {
         }
         for (k, word) in keys where k == key { return word }
         return nil
+    }
+
+    /// For each length, the first letters of the reserved words that long (bit 0: `a`).
+    private static let firstLetters: [UInt32] = allCases.reduce(into: [UInt32](repeating: 0, count: 7)) { letters, word in
+        let utf8 = word.rawValue.utf8
+        letters[utf8.count] |= 1 << UInt32(utf8.first! - 97)
     }
 
     /// Each word's bytes packed into an integer (at most 6 of them), compared in one go.

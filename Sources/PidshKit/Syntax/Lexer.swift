@@ -39,6 +39,7 @@ public struct Lexer {
         self.bytes = source.bytes
         self.asciiOnly = source.isASCII
         self.fileID = source.nameID
+        self.columnMemo = ColumnMemo()
         self.end = end ?? source.bytes.count
         self.state = State(pos: start, line: line, lineStart: lineStart)
     }
@@ -50,7 +51,7 @@ public struct Lexer {
     /// The last column computed: counting resumes there, so the tokens of one long line
     /// cost O(line) in all, not O(line) each (a 30 KB line was a multi-second parse).
     final class ColumnMemo { var lineStart = -1, pos = 0, column = 1 }
-    let columnMemo = ColumnMemo()
+    let columnMemo: ColumnMemo
 
     func column(at pos: Int, lineStart: Int) -> Int {
         // Plain ASCII (nearly every script): a column is a byte count.
@@ -86,6 +87,7 @@ public struct Lexer {
 
     /// The location of a token that holds no newline (a plain word, an operator, a
     /// name): in an ASCII source its column and length are byte counts, no scan needed.
+    @inline(__always)
     func lineLocation(from start: State, to endPos: Int) -> SourceLocation {
         guard asciiOnly else { return location(from: start, to: endPos) }
         return SourceLocation(fileID: fileID, line: start.line, column: start.pos - start.lineStart + 1,
@@ -111,11 +113,13 @@ public struct Lexer {
 
     // MARK: scanning helpers
 
+    @inline(__always)
     func peekByte(_ offset: Int = 0) -> UInt8? {
         let i = state.pos + offset
         return i < end ? bytes[i] : nil
     }
 
+    @inline(__always)
     mutating func advance() {
         if state.pos < end {
             if bytes[state.pos] == 10 {
@@ -180,6 +184,7 @@ public struct Lexer {
     }
 
     /// After a token: does the next byte end a word?
+    @inline(__always)
     func isWordEnd(_ b: UInt8?) -> Bool {
         guard let b else { return true }
         return Self.isBlank(b) || b == 10 || b == 59 || b == 124 || b == 62 || b == 60 || b == 38
@@ -260,7 +265,7 @@ public struct Lexer {
             if let plain = scanPlainWord(start) { return plain }
             let word = scanWord(start)
             let reserved = word.bareText.flatMap(Reserved.init(rawValue:))
-            return LexedToken(lexeme: Lexeme(kind: .word(reserved), location: word.location), payload: .word(word))
+            return LexedToken(lexeme: Lexeme(kind: .word(reserved), location: word.location), payload: .wordParts(word.parts))
         }
     }
 
@@ -274,7 +279,7 @@ public struct Lexer {
         }
         func addLiteral(_ s: String, quoted: Bool) {
             if quoted != literalQuoted { flush(); literalQuoted = quoted }
-            literal += s
+            Self.append(s, to: &literal)
         }
         var rawStart = state.pos
         func takeRaw(upTo pos: Int) -> String { string(rawStart..<pos) }
@@ -352,6 +357,13 @@ public struct Lexer {
         return LexedToken(lexeme: Lexeme(kind: .word(reserved), location: loc), payload: .plainWord(text))
     }
 
+    /// Appends a piece of a literal: most pieces are empty or the first, which need no
+    /// appending (`+=` costs a call even then).
+    static func append(_ piece: String, to text: inout String) {
+        if piece.isEmpty { return }
+        if text.isEmpty { text = piece } else { text += piece }
+    }
+
     /// Inside "...": literal text, escapes and substitutions. Starts at the quote.
     mutating func scanDoubleQuoted() -> [WordPart] {
         let q = state
@@ -360,7 +372,7 @@ public struct Lexer {
         var text = ""
         var runStart = state.pos
         func flushRun() {
-            text += string(runStart..<state.pos)
+            Self.append(string(runStart..<state.pos), to: &text)
         }
         while let b = peekByte(), b != 34 {
             if b == 92 {
@@ -456,9 +468,8 @@ public struct Lexer {
             advance()
             return .literal("", quoted: true)
         }
-        var subLexer = Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart)
-        subLexer.nesting = nesting + 1
-        var sub = Parser(lexer: subLexer)
+        var sub = Parser(lexer: Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart))
+        sub.lexer.nesting = nesting + 1
         let part: WordPart
         if braced {
             part = .expression(sub.parseBracedExpression(at: location(from: start, to: close + 1)))
@@ -528,11 +539,11 @@ public struct Lexer {
         case 46 where peekByte(1) == 46: return op(.range)
         case 34, 39:
             let w = scanQuotedOnly(start)
-            return LexedToken(lexeme: Lexeme(kind: .string, location: w.location), payload: .word(w))
+            return LexedToken(lexeme: Lexeme(kind: .string, location: w.location), payload: .wordParts(w.parts))
         case 36:
             if let part = scanDollar(inQuotes: false) {
                 let loc = location(from: start, to: state.pos)
-                return LexedToken(lexeme: Lexeme(kind: .variable, location: loc), payload: .word(Word(parts: [part], location: loc)))
+                return LexedToken(lexeme: Lexeme(kind: .variable, location: loc), payload: .wordParts([part]))
             }
             return token(.identifier(nil), .text("$"))
         default:

@@ -208,6 +208,7 @@ public struct Parser {
 
     /// Collects the lexer's diagnostics (they arrive as tokens are read).
     mutating func mergeLexerDiagnostics() {
+        if lexer.diagnostics.isEmpty { return }
         var seen = Set(diagnostics.map { "\($0.location.offset):\($0.message)" })
         // The lexer may report one spot twice (a token re-read after a rewind).
         for d in lexer.diagnostics where seen.insert("\(d.location.offset):\(d.message)").inserted {
