@@ -99,9 +99,15 @@ public struct Lexer {
         bytes.withUnsafeBufferPointer { b in Self.string(b, range) }
     }
 
+    /// Built in place (a short one in the String itself); ill-formed UTF-8 is repaired
+    /// with U+FFFD as `String(decoding:as:)` does, which costs more for short text.
     static func string(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
         if range.isEmpty { return "" }
-        return String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self)
+        let from = UnsafeBufferPointer(rebasing: b[range])
+        return String(unsafeUninitializedCapacity: from.count) { to in
+            _ = to.initialize(from: from)
+            return from.count
+        }
     }
 
     var here: SourceLocation { location(from: state, to: state.pos + 1) }
@@ -418,11 +424,11 @@ public struct Lexer {
         guard let b = peekByte() else { return nil }
         if b == 63 || b == 36 { // $? $$
             advance()
-            return .special(b == 63 ? "?" : "$", location: location(from: start, to: state.pos))
+            return .special(b == 63 ? "?" : "$", location: lineLocation(from: start, to: state.pos))
         }
         if Self.isDigit(b) {
             advance()
-            return .special(String(UnicodeScalar(b)), location: location(from: start, to: state.pos))
+            return .special(String(UnicodeScalar(b)), location: lineLocation(from: start, to: state.pos))
         }
         if Self.isIdentStart(b) {
             let nameStart = state.pos
@@ -435,7 +441,7 @@ public struct Lexer {
                 while let c = peekByte(), Self.isIdentChar(c) { advance() }
                 fields.append(string(f..<state.pos))
             }
-            let loc = location(from: start, to: state.pos)
+            let loc = lineLocation(from: start, to: state.pos)    // a name has no newline
             if name == "args" && fields.isEmpty { return .special("args", location: loc) }
             return .variable(name: name, fields: fields, location: loc)
         }
