@@ -8,8 +8,10 @@ struct Lexeme: Equatable {
     var location: SourceLocation
 }
 
-/// `TokenKind` without its text: a word, string, variable, identifier or narration
-/// has its `LexemePayload`; a word or identifier that is a reserved word says which.
+/// `TokenKind` without its text: a word, string, variable, identifier, narration or
+/// integer has its `LexemePayload`; a word or identifier that is a reserved word says
+/// which. Two bytes: an Int in here made it nine, whose odd-sized copies (at every
+/// return of a token) stalled the processor on partly overlapping loads and stores.
 enum LexemeKind: Equatable {
     case newline, semicolon, leftBrace, rightBrace, eof
     case narration                   // payload: its text
@@ -19,7 +21,7 @@ enum LexemeKind: Equatable {
     case redirect(RedirectKind)
     case bang
     // expression mode
-    case integer(Int)
+    case integer                     // payload: its value
     case string                      // payload: the word
     case variable                    // payload: the word
     case identifier(Reserved?)       // payload: its text
@@ -43,6 +45,7 @@ enum LexemePayload {
     /// only if the parser uses it. Keywords and words read in the mode not taken never do.
     case plainWord(String)
     case text(String)
+    case number(Int)
 }
 
 /// A lexeme and its payload, as `take` hands them over.
@@ -68,6 +71,12 @@ struct LexedToken {
         return s
     }
 
+    /// The value of an `.integer`.
+    var number: Int {
+        guard case .number(let n) = payload else { preconditionFailure("no number in \(lexeme.kind)") }
+        return n
+    }
+
     /// The public form (what `Lexer.next` returns).
     var token: Token {
         let kind: TokenKind
@@ -82,7 +91,7 @@ struct LexedToken {
         case .pipe: kind = .pipe
         case .redirect(let r): kind = .redirect(r)
         case .bang: kind = .bang
-        case .integer(let n): kind = .integer(n)
+        case .integer: kind = .integer(number)
         case .string: kind = .string(word)
         case .variable: kind = .variable(word)
         case .identifier: kind = .identifier(text)

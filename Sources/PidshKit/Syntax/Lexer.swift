@@ -565,9 +565,9 @@ public struct Lexer {
             guard let n = integerValue(start.pos..<state.pos) else {
                 let text = string(start.pos..<state.pos)
                 error(loc, "integer \(text) is too large")
-                return LexedToken(lexeme: Lexeme(kind: .integer(0), location: loc), payload: .none)
+                return LexedToken(lexeme: Lexeme(kind: .integer, location: loc), payload: .number(0))
             }
-            return LexedToken(lexeme: Lexeme(kind: .integer(n), location: loc), payload: .none)
+            return LexedToken(lexeme: Lexeme(kind: .integer, location: loc), payload: .number(n))
         }
         // A bare word: identifiers, keywords, paths.
         advance()

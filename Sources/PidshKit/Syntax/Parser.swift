@@ -803,7 +803,7 @@ public struct Parser {
     mutating func parsePrimary() -> Expr? {
         let t = takeUnlessEnd(.expression)
         switch t.kind {
-        case .integer(let n): return .integer(n, t.location)
+        case .integer: return .integer(t.number, t.location)
         case .string: return .string(t.word)
         case .variable: return .variable(t.word)
         case .identifier(.true?): return .boolean(true, t.location)
@@ -879,7 +879,7 @@ public struct Parser {
         case .pipe: return "`|`"
         case .redirect(let r): return "`\(r.rawValue)`"
         case .bang: return "`!`"
-        case .integer(let n): return "`\(n)`"
+        case .integer: return "`\(t.number)`"
         case .string: return "a string"
         case .variable: return "a variable"
         case .identifier: return "`\(t.text)`"
