@@ -525,6 +525,7 @@ public struct Lexer {
             state.pos += o.rawValue.utf8.count     // no newline in an operator
             return token(.op(o))
         }
+        if let o = Self.singleByteOperator(b) { return op(o) }
         switch b {
         case 123: advance(); return token(.leftBrace)
         case 125: advance(); return token(.rightBrace)
@@ -532,15 +533,6 @@ public struct Lexer {
         case 33: return peekByte(1) == 61 ? op(.notEqual) : op(.not)
         case 60: return peekByte(1) == 61 ? op(.lessOrEqual) : op(.less)
         case 62: return peekByte(1) == 61 ? op(.greaterOrEqual) : op(.greater)
-        case 43: return op(.plus)
-        case 42: return op(.times)
-        case 37: return op(.remainder)
-        case 40: return op(.leftParen)
-        case 41: return op(.rightParen)
-        case 91: return op(.leftBracket)
-        case 93: return op(.rightBracket)
-        case 44: return op(.comma)
-        case 45: return op(.minus)
         case 47 where !(peekByte(1).map { Self.isIdentStart($0) || $0 == 46 } ?? false): return op(.divide)
         case 46 where peekByte(1) == 46: return op(.range)
         case 34, 39:
@@ -598,6 +590,22 @@ public struct Lexer {
             n = sum
         }
         return n
+    }
+
+    /// The operator one byte always is in expression mode: `+ * % ( ) [ ] , -`.
+    static func singleByteOperator(_ b: UInt8) -> Operator? {
+        switch b {
+        case 43: return .plus
+        case 42: return .times
+        case 37: return .remainder
+        case 40: return .leftParen
+        case 41: return .rightParen
+        case 91: return .leftBracket
+        case 93: return .rightBracket
+        case 44: return .comma
+        case 45: return .minus
+        default: return nil
+        }
     }
 
     static func isExprWordChar(_ b: UInt8) -> Bool {
