@@ -1,7 +1,7 @@
 /// The parser's view of a token. The parser looks at the next token several times
 /// before it takes it; a `Token` (its kind carries Strings and Words) is copied through
-/// the runtime's value witnesses with a retain and a release each time, which was a
-/// third of parsing. A Lexeme holds plain values only (copied as bytes); the text or
+/// the runtime's value witnesses with a retain and a release each time, which was
+/// about a quarter of parsing. A Lexeme holds plain values only (copied as bytes); the text or
 /// word a token carries travels beside it (`LexemePayload`) and is moved, never copied.
 struct Lexeme: Equatable {
     var kind: LexemeKind
