@@ -30,11 +30,16 @@ public struct Lexer {
 
     /// The source holds no byte above 0x7F: columns are byte counts.
     let asciiOnly: Bool
+    /// The source's name number, read once: `SourceFile.nameID` is a lazy property,
+    /// whose every read is a check and a call, and every token needs it.
+    let fileID: Int32
 
     public init(source: SourceFile, start: Int = 0, end: Int? = nil, line: Int = 1, lineStart: Int = 0) {
         self.source = source
         self.bytes = source.bytes
         self.asciiOnly = source.isASCII
+        self.fileID = source.nameID
+        self.columnMemo = ColumnMemo()
         self.end = end ?? source.bytes.count
         self.state = State(pos: start, line: line, lineStart: lineStart)
     }
@@ -46,7 +51,7 @@ public struct Lexer {
     /// The last column computed: counting resumes there, so the tokens of one long line
     /// cost O(line) in all, not O(line) each (a 30 KB line was a multi-second parse).
     final class ColumnMemo { var lineStart = -1, pos = 0, column = 1 }
-    let columnMemo = ColumnMemo()
+    let columnMemo: ColumnMemo
 
     func column(at pos: Int, lineStart: Int) -> Int {
         // Plain ASCII (nearly every script): a column is a byte count.
@@ -77,7 +82,32 @@ public struct Lexer {
                 i += 1
             }
         }
-        return SourceLocation(fileID: source.nameID, line: start.line, column: col, length: max(1, len), offset: start.pos)
+        return SourceLocation(fileID: fileID, line: start.line, column: col, length: max(1, len), offset: start.pos)
+    }
+
+    /// The location of a token that holds no newline (a plain word, an operator, a
+    /// name): in an ASCII source its column and length are byte counts, no scan needed.
+    @inline(__always)
+    func lineLocation(from start: State, to endPos: Int) -> SourceLocation {
+        guard asciiOnly else { return location(from: start, to: endPos) }
+        return SourceLocation(fileID: fileID, line: start.line, column: start.pos - start.lineStart + 1,
+                              length: max(1, endPos - start.pos), offset: start.pos)
+    }
+
+    /// The source's bytes in `range` as a String (the one place the lexer makes text).
+    func string(_ range: Range<Int>) -> String {
+        bytes.withUnsafeBufferPointer { b in Self.string(b, range) }
+    }
+
+    /// Built in place (a short one in the String itself); ill-formed UTF-8 is repaired
+    /// with U+FFFD as `String(decoding:as:)` does, which costs more for short text.
+    static func string(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        if range.isEmpty { return "" }
+        let from = UnsafeBufferPointer(rebasing: b[range])
+        return String(unsafeUninitializedCapacity: from.count) { to in
+            _ = to.initialize(from: from)
+            return from.count
+        }
     }
 
     var here: SourceLocation { location(from: state, to: state.pos + 1) }
@@ -89,11 +119,13 @@ public struct Lexer {
 
     // MARK: scanning helpers
 
+    @inline(__always)
     func peekByte(_ offset: Int = 0) -> UInt8? {
         let i = state.pos + offset
         return i < end ? bytes[i] : nil
     }
 
+    @inline(__always)
     mutating func advance() {
         if state.pos < end {
             if bytes[state.pos] == 10 {
@@ -113,7 +145,7 @@ public struct Lexer {
     /// a narration line (`#:` first on its line).
     mutating func skipBlanks() {
         while let b = peekByte() {
-            if Self.isBlank(b) { advance(); continue }
+            if Self.isBlank(b) { state.pos += 1; continue }   // a blank is no newline
             if b == 92, peekByte(1) == 10 || (peekByte(1) == 13 && peekByte(2) == 10) {  // \ newline
                 let backslash = state
                 advance(); if peekByte() == 13 { advance() }; advance()
@@ -147,7 +179,18 @@ public struct Lexer {
         return true
     }
 
+    /// Does `b` end a word (blank, newline, `;`, `|`, `>`, `<`, `&`) or make it more than
+    /// plain text (`'`, `"`, `\`, `$`)? One bit test instead of a chain of compares:
+    /// this runs for every byte of every word.
+    static func stopsPlainWord(_ b: UInt8) -> Bool {
+        let low: UInt64 = 1 << 9 | 1 << 10 | 1 << 13 | 1 << 32 | 1 << 34 | 1 << 36 | 1 << 38 | 1 << 39 | 1 << 59 | 1 << 60 | 1 << 62
+        let high: UInt64 = 1 << (92 - 64) | 1 << (124 - 64)
+        if b < 64 { return (low >> UInt64(b)) & 1 != 0 }
+        return b < 128 && (high >> UInt64(b - 64)) & 1 != 0
+    }
+
     /// After a token: does the next byte end a word?
+    @inline(__always)
     func isWordEnd(_ b: UInt8?) -> Bool {
         guard let b else { return true }
         return Self.isBlank(b) || b == 10 || b == 59 || b == 124 || b == 62 || b == 60 || b == 38
@@ -155,36 +198,40 @@ public struct Lexer {
 
     // MARK: the token stream
 
-    public mutating func next(_ mode: LexMode) -> Token {
+    /// The next token, in its public form.
+    public mutating func next(_ mode: LexMode) -> Token { lex(mode).token }
+
+    /// The next token, as the parser reads it.
+    mutating func lex(_ mode: LexMode) -> LexedToken {
         skipBlanks()
         let start = state
         guard let b = peekByte() else {
-            return Token(kind: .eof, location: location(from: start, to: start.pos + 1))
+            return LexedToken(lexeme: Lexeme(kind: .eof, location: lineLocation(from: start, to: start.pos + 1)), payload: .none)
         }
         switch b {
         case 10:
             advance()
-            return Token(kind: .newline, location: location(from: start, to: start.pos + 1))
+            return LexedToken(lexeme: Lexeme(kind: .newline, location: lineLocation(from: start, to: start.pos + 1)), payload: .none)
         case 59:
             advance()
-            return Token(kind: .semicolon, location: location(from: start, to: start.pos + 1))
+            return LexedToken(lexeme: Lexeme(kind: .semicolon, location: lineLocation(from: start, to: start.pos + 1)), payload: .none)
         case 35: // narration
             advance(); advance()
             let textStart = state.pos
             while let c = peekByte(), c != 10 { advance() }
-            var text = String(decoding: bytes[textStart..<state.pos], as: UTF8.self)
+            var text = string(textStart..<state.pos)
             if text.hasPrefix(" ") { text.removeFirst() }
-            return Token(kind: .narration(text), location: location(from: start, to: state.pos))
+            return LexedToken(lexeme: Lexeme(kind: .narration, location: location(from: start, to: state.pos)), payload: .text(text))
         default:
             break
         }
         return mode == .command ? nextCommandToken(start) : nextExpressionToken(start)
     }
 
-    mutating func nextCommandToken(_ start: State) -> Token {
+    mutating func nextCommandToken(_ start: State) -> LexedToken {
         let b = peekByte()!
-        func single(_ kind: TokenKind, _ len: Int) -> Token {
-            Token(kind: kind, location: location(from: start, to: start.pos + len))
+        func single(_ kind: LexemeKind, _ len: Int) -> LexedToken {
+            LexedToken(lexeme: Lexeme(kind: kind, location: lineLocation(from: start, to: start.pos + len)), payload: .none)
         }
         switch b {
         case 123 where isWordEnd(peekByte(1)) || peekByte(1) == 125: // {
@@ -206,7 +253,7 @@ public struct Lexer {
             } else {
                 error(location(from: start, to: start.pos + 1), "pidsh has no background jobs (`&`): use `spawn CMD` to start a process without waiting")
             }
-            return next(.command)
+            return lex(.command)
         case 62: // > >>
             advance()
             if peekByte() == 62 { advance(); return single(.redirect(.append), 2) }
@@ -221,13 +268,15 @@ public struct Lexer {
         case 33 where isWordEnd(peekByte(1)): // ! alone
             advance(); return single(.bang, 1)
         default:
-            let word = scanWord(start, stopAtBrace: false)
-            return Token(kind: .word(word), location: word.location)
+            if let plain = scanPlainWord(start) { return plain }
+            let word = scanWord(start)
+            let reserved = word.bareText.flatMap(Reserved.init(rawValue:))
+            return LexedToken(lexeme: Lexeme(kind: .word(reserved), location: word.location), payload: .wordParts(word.parts))
         }
     }
 
     /// A shell word: literal runs, quotes, escapes and `$` substitutions.
-    mutating func scanWord(_ start: State, stopAtBrace: Bool) -> Word {
+    mutating func scanWord(_ start: State) -> Word {
         var parts: [WordPart] = []
         var literal = ""
         var literalQuoted = false
@@ -236,12 +285,11 @@ public struct Lexer {
         }
         func addLiteral(_ s: String, quoted: Bool) {
             if quoted != literalQuoted { flush(); literalQuoted = quoted }
-            literal += s
+            Self.append(s, to: &literal)
         }
         var rawStart = state.pos
-        func takeRaw(upTo pos: Int) -> String { String(decoding: bytes[rawStart..<pos], as: UTF8.self) }
+        func takeRaw(upTo pos: Int) -> String { string(rawStart..<pos) }
         while let b = peekByte(), !isWordEnd(b) {
-            if stopAtBrace && (b == 123 || b == 125) { break }
             switch b {
             case 39: // '
                 addLiteral(takeRaw(upTo: state.pos), quoted: false)
@@ -251,9 +299,9 @@ public struct Lexer {
                 while let c = peekByte(), c != 39 { advance() }
                 if peekByte() == nil {
                     error(location(from: q, to: q.pos + 1), "unterminated single quote", incomplete: true)
-                    addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                    addLiteral(string(s..<state.pos), quoted: true)
                 } else {
-                    addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                    addLiteral(string(s..<state.pos), quoted: true)
                     advance()
                 }
                 rawStart = state.pos
@@ -276,7 +324,7 @@ public struct Lexer {
                         let s = state.pos
                         advance()
                         while let d = peekByte(), d & 0xC0 == 0x80 { advance() }
-                        addLiteral(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)
+                        addLiteral(string(s..<state.pos), quoted: true)
                     }
                 } else {
                     error(location(from: backslash, to: backslash.pos + 1), "`\\` at the end of the input", incomplete: true)
@@ -296,6 +344,32 @@ public struct Lexer {
         return Word(parts: parts, location: location(from: start, to: state.pos))
     }
 
+    /// Most words are plain text (`echo`, `-n`, `/tmp/x`): one literal made from the
+    /// bytes in one go, without the general loop's pieces, and recognised as a keyword
+    /// from the bytes. Nil (nothing consumed) when the word holds a quote, `\\` or `$`.
+    mutating func scanPlainWord(_ start: State) -> LexedToken? {
+        let from = state.pos, end = self.end
+        let scanned: (text: String, reserved: Reserved?, end: Int)? = bytes.withUnsafeBufferPointer { b in
+            var i = from
+            while i < end && !Self.stopsPlainWord(b[i]) { i += 1 }
+            if i == from || (i < end && !isWordEnd(b[i])) { return nil }   // empty, or a quote, `\` or `$`
+            let range = from..<i
+            return (Self.string(b, range), Reserved.spelled(by: b, range), i)
+        }
+        guard let (text, reserved, i) = scanned else { return nil }
+        // No newline inside (it ends a word), so the line stays the same.
+        state.pos = i
+        let loc = lineLocation(from: start, to: i)
+        return LexedToken(lexeme: Lexeme(kind: .word(reserved), location: loc), payload: .plainWord(text))
+    }
+
+    /// Appends a piece of a literal: most pieces are empty or the first, which need no
+    /// appending (`+=` costs a call even then).
+    static func append(_ piece: String, to text: inout String) {
+        if piece.isEmpty { return }
+        if text.isEmpty { text = piece } else { text += piece }
+    }
+
     /// Inside "...": literal text, escapes and substitutions. Starts at the quote.
     mutating func scanDoubleQuoted() -> [WordPart] {
         let q = state
@@ -304,7 +378,7 @@ public struct Lexer {
         var text = ""
         var runStart = state.pos
         func flushRun() {
-            text += String(decoding: bytes[runStart..<state.pos], as: UTF8.self)
+            Self.append(string(runStart..<state.pos), to: &text)
         }
         while let b = peekByte(), b != 34 {
             if b == 92 {
@@ -350,24 +424,24 @@ public struct Lexer {
         guard let b = peekByte() else { return nil }
         if b == 63 || b == 36 { // $? $$
             advance()
-            return .special(b == 63 ? "?" : "$", location: location(from: start, to: state.pos))
+            return .special(b == 63 ? "?" : "$", location: lineLocation(from: start, to: state.pos))
         }
         if Self.isDigit(b) {
             advance()
-            return .special(String(UnicodeScalar(b)), location: location(from: start, to: state.pos))
+            return .special(String(UnicodeScalar(b)), location: lineLocation(from: start, to: state.pos))
         }
         if Self.isIdentStart(b) {
             let nameStart = state.pos
             while let c = peekByte(), Self.isIdentChar(c) { advance() }
-            let name = String(decoding: bytes[nameStart..<state.pos], as: UTF8.self)
+            let name = string(nameStart..<state.pos)
             var fields: [String] = []
             while peekByte() == 46, let c = peekByte(1), Self.isIdentStart(c) {
                 advance()
                 let f = state.pos
                 while let c = peekByte(), Self.isIdentChar(c) { advance() }
-                fields.append(String(decoding: bytes[f..<state.pos], as: UTF8.self))
+                fields.append(string(f..<state.pos))
             }
-            let loc = location(from: start, to: state.pos)
+            let loc = lineLocation(from: start, to: state.pos)    // a name has no newline
             if name == "args" && fields.isEmpty { return .special("args", location: loc) }
             return .variable(name: name, fields: fields, location: loc)
         }
@@ -386,7 +460,7 @@ public struct Lexer {
     /// just after it.
     mutating func scanSubstitution(_ start: State, _ b: UInt8) -> WordPart {
         let braced = b == 123                       // ${ ... } or $( ... )
-        let name = "$" + String(UnicodeScalar(b))   // as written
+        let name = braced ? "${" : "$("             // as written
         advance()
         let innerStart = state
         guard let close = matching(open: b, close: braced ? 125 : 41) else {
@@ -400,9 +474,8 @@ public struct Lexer {
             advance()
             return .literal("", quoted: true)
         }
-        var subLexer = Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart)
-        subLexer.nesting = nesting + 1
-        var sub = Parser(lexer: subLexer)
+        var sub = Parser(lexer: Lexer(source: source, start: innerStart.pos, end: close, line: innerStart.line, lineStart: innerStart.lineStart))
+        sub.lexer.nesting = nesting + 1
         let part: WordPart
         if braced {
             part = .expression(sub.parseBracedExpression(at: location(from: start, to: close + 1)))
@@ -443,32 +516,34 @@ public struct Lexer {
 
     // MARK: expression mode
 
-    mutating func nextExpressionToken(_ start: State) -> Token {
+    mutating func nextExpressionToken(_ start: State) -> LexedToken {
         let b = peekByte()!
-        func op(_ s: String) -> Token {
-            for _ in 0..<s.utf8.count { advance() }
-            return Token(kind: .op(s), location: location(from: start, to: state.pos))
+        func token(_ kind: LexemeKind, _ payload: LexemePayload = .none) -> LexedToken {
+            LexedToken(lexeme: Lexeme(kind: kind, location: lineLocation(from: start, to: state.pos)), payload: payload)
         }
+        func op(_ o: Operator) -> LexedToken {
+            state.pos += o.rawValue.utf8.count     // no newline in an operator
+            return token(.op(o))
+        }
+        if let o = Self.singleByteOperator(b) { return op(o) }
         switch b {
-        case 123: advance(); return Token(kind: .leftBrace, location: location(from: start, to: state.pos))
-        case 125: advance(); return Token(kind: .rightBrace, location: location(from: start, to: state.pos))
-        case 61: return peekByte(1) == 61 ? op("==") : op("=")
-        case 33: return peekByte(1) == 61 ? op("!=") : op("!")
-        case 60: return peekByte(1) == 61 ? op("<=") : op("<")
-        case 62: return peekByte(1) == 61 ? op(">=") : op(">")
-        case 43, 42, 37, 40, 41, 91, 93, 44: return op(String(UnicodeScalar(b)))
-        case 45: return op("-")
-        case 47 where !(peekByte(1).map { Self.isIdentStart($0) || $0 == 46 } ?? false): return op("/")
-        case 46 where peekByte(1) == 46: return op("..")
+        case 123: advance(); return token(.leftBrace)
+        case 125: advance(); return token(.rightBrace)
+        case 61: return peekByte(1) == 61 ? op(.equal) : op(.assign)
+        case 33: return peekByte(1) == 61 ? op(.notEqual) : op(.not)
+        case 60: return peekByte(1) == 61 ? op(.lessOrEqual) : op(.less)
+        case 62: return peekByte(1) == 61 ? op(.greaterOrEqual) : op(.greater)
+        case 47 where !(peekByte(1).map { Self.isIdentStart($0) || $0 == 46 } ?? false): return op(.divide)
+        case 46 where peekByte(1) == 46: return op(.range)
         case 34, 39:
             let w = scanQuotedOnly(start)
-            return Token(kind: .string(w), location: w.location)
+            return LexedToken(lexeme: Lexeme(kind: .string, location: w.location), payload: .wordParts(w.parts))
         case 36:
             if let part = scanDollar(inQuotes: false) {
                 let loc = location(from: start, to: state.pos)
-                return Token(kind: .variable(Word(parts: [part], location: loc)), location: loc)
+                return LexedToken(lexeme: Lexeme(kind: .variable, location: loc), payload: .wordParts([part]))
             }
-            return Token(kind: .identifier("$"), location: location(from: start, to: state.pos))
+            return token(.identifier(nil), .text("$"))
         default:
             break
         }
@@ -476,16 +551,15 @@ public struct Lexer {
             while let c = peekByte(), Self.isDigit(c) { advance() }
             if let c = peekByte(), Self.isIdentStart(c) {
                 while let c = peekByte(), Self.isExprWordChar(c) { advance() }
-                let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
-                return Token(kind: .identifier(text), location: location(from: start, to: state.pos))
+                return identifier(start)
             }
-            let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
-            let loc = location(from: start, to: state.pos)
-            guard let n = Int(text) else {
+            let loc = lineLocation(from: start, to: state.pos)
+            guard let n = integerValue(start.pos..<state.pos) else {
+                let text = string(start.pos..<state.pos)
                 error(loc, "integer \(text) is too large")
-                return Token(kind: .integer(0), location: loc)
+                return LexedToken(lexeme: Lexeme(kind: .integer, location: loc), payload: .number(0))
             }
-            return Token(kind: .integer(n), location: loc)
+            return LexedToken(lexeme: Lexeme(kind: .integer, location: loc), payload: .number(n))
         }
         // A bare word: identifiers, keywords, paths.
         advance()
@@ -493,8 +567,45 @@ public struct Lexer {
             if c == 46, peekByte(1) == 46 { break }
             advance()
         }
-        let text = String(decoding: bytes[start.pos..<state.pos], as: UTF8.self)
-        return Token(kind: .identifier(text), location: location(from: start, to: state.pos))
+        return identifier(start)
+    }
+
+    /// The bytes from `start` to here as an identifier (no newline among them).
+    func identifier(_ start: State) -> LexedToken {
+        let range = start.pos..<state.pos
+        let (text, reserved) = bytes.withUnsafeBufferPointer { b in
+            (Self.string(b, range), Reserved.spelled(by: b, range))
+        }
+        return LexedToken(lexeme: Lexeme(kind: .identifier(reserved), location: lineLocation(from: start, to: state.pos)),
+                          payload: .text(text))
+    }
+
+    /// The value of the decimal digits in `range`, nil when it does not fit an Int.
+    func integerValue(_ range: Range<Int>) -> Int? {
+        var n = 0
+        for i in range {
+            let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int(bytes[i] - 48))
+            if o1 || o2 { return nil }
+            n = sum
+        }
+        return n
+    }
+
+    /// The operator one byte always is in expression mode: `+ * % ( ) [ ] , -`.
+    static func singleByteOperator(_ b: UInt8) -> Operator? {
+        switch b {
+        case 43: return .plus
+        case 42: return .times
+        case 37: return .remainder
+        case 40: return .leftParen
+        case 41: return .rightParen
+        case 91: return .leftBracket
+        case 93: return .rightBracket
+        case 44: return .comma
+        case 45: return .minus
+        default: return nil
+        }
     }
 
     static func isExprWordChar(_ b: UInt8) -> Bool {
@@ -511,7 +622,7 @@ public struct Lexer {
             advance()
             let s = state.pos
             while let c = peekByte(), c != 39 { advance() }
-            parts = [.literal(String(decoding: bytes[s..<state.pos], as: UTF8.self), quoted: true)]
+            parts = [.literal(string(s..<state.pos), quoted: true)]
             if peekByte() == nil { error(location(from: q, to: q.pos + 1), "unterminated single quote", incomplete: true) }
             else { advance() }
         }

@@ -1,17 +1,24 @@
+import Glibc
+
 /// Recursive descent over the lexer. Reports every error it can find in one pass,
 /// recovering at the next statement boundary; a script runs only if there are none.
 public struct Parser {
     var lexer: Lexer
     public private(set) var diagnostics: [Diagnostic] = []
-    /// One token of lookahead, remembered with the mode it was read in.
-    private var lookahead: Lookahead?
+    /// The next token, as read in each mode asked for so far (see `peek`).
+    private var commandAhead = Lookahead()
+    private var expressionAhead = Lookahead()
+    /// Where the lexer stood before the token(s) looked at.
+    private var aheadStart = Lexer.State(pos: 0, line: 1, lineStart: 0)
 
-    /// A struct, not a tuple: a tuple in an Optional is copied and destroyed through the
-    /// runtime's generic value witnesses, which cost a tenth of all parsing.
+    /// One mode's reading of the next token. Not an Optional: telling whether an
+    /// Optional of a struct holding a multi-payload enum is nil goes through the
+    /// runtime's generic value witnesses; a plain lexeme Optional is a byte test.
     private struct Lookahead {
-        var token: Token
-        var mode: LexMode
-        var before: Lexer.State
+        var lexeme: Lexeme?
+        var payload = LexemePayload.none
+        /// Where the lexer stands after the token.
+        var after = Lexer.State(pos: 0, line: 1, lineStart: 0)
     }
     /// Nesting of blocks, to tell a stray `}` from a closing one.
     private var depth = 0
@@ -65,6 +72,10 @@ public struct Parser {
     /// error (each would otherwise be passed on silently changed: a NUL cannot be in an
     /// argument, an invalid byte would become U+FFFD). At most one per line, ten in all.
     static func encodingDiagnostics(_ source: SourceFile) -> [Diagnostic] {
+        // Nearly every script: ASCII (known already, columns need it) and no NUL.
+        if source.isASCII, !source.bytes.withUnsafeBufferPointer({ $0.count > 0 && memchr($0.baseAddress!, 0, $0.count) != nil }) {
+            return []
+        }
         let bytes = source.bytes
         var out: [Diagnostic] = []
         var line = 1, lineStart = 0, lastLine = 0
@@ -115,34 +126,80 @@ public struct Parser {
 
     // MARK: token plumbing
 
-    mutating func peek(_ mode: LexMode) -> Token {
-        if let la = lookahead {
-            if la.mode == mode { return la.token }
-            lexer.restore(la.before)
-            lookahead = nil
+    /// The next token's kind and location, read in `mode` (a `<` is a redirection in a
+    /// command, less-than in an expression). Each mode's reading is kept until a token
+    /// is taken: the parser often looks at one token in both modes (`let x = ...` asks
+    /// whether a command or an expression follows), and re-reading it was a large part
+    /// of parsing.
+    mutating func peek(_ mode: LexMode) -> Lexeme {
+        switch mode {
+        case .command:
+            if let l = commandAhead.lexeme { return l }
+            commandAhead = readAhead(.command)
+            return commandAhead.lexeme!
+        case .expression:
+            if let l = expressionAhead.lexeme { return l }
+            expressionAhead = readAhead(.expression)
+            return expressionAhead.lexeme!
         }
-        let before = lexer.state
-        let t = lexer.next(mode)
-        lookahead = Lookahead(token: t, mode: mode, before: before)
-        return t
     }
 
-    /// The next token, consumed: the one peeked in this mode is moved out, not copied.
+    /// Whether a token has been read ahead (in either mode).
+    private var hasAhead: Bool { commandAhead.lexeme != nil || expressionAhead.lexeme != nil }
+
+    /// Reads the next token in `mode`, from where the token(s) looked at start.
+    private mutating func readAhead(_ mode: LexMode) -> Lookahead {
+        if hasAhead {
+            lexer.restore(aheadStart)
+        } else {
+            aheadStart = lexer.state
+        }
+        let token = lexer.lex(mode)
+        return Lookahead(lexeme: token.lexeme, payload: token.payload, after: lexer.state)
+    }
+
+    /// The next token, consumed: its payload is moved out, not copied.
     @discardableResult
-    mutating func take(_ mode: LexMode) -> Token {
-        if lookahead?.mode == mode, let la = lookahead.take() { return la.token }
-        _ = peek(mode)
-        return lookahead.take()!.token
+    mutating func take(_ mode: LexMode) -> LexedToken {
+        let lexeme = peek(mode)
+        var payload = LexemePayload.none
+        let after: Lexer.State
+        switch mode {
+        case .command:
+            swap(&payload, &commandAhead.payload)
+            after = commandAhead.after
+        case .expression:
+            swap(&payload, &expressionAhead.payload)
+            after = expressionAhead.after
+        }
+        commandAhead.lexeme = nil
+        commandAhead.payload = .none
+        expressionAhead.lexeme = nil
+        expressionAhead.payload = .none
+        lexer.restore(after)
+        return LexedToken(lexeme: lexeme, payload: payload)
+    }
+
+    /// Where the next token starts (after blanks and comments), once it has been read.
+    var nextTokenStart: Int { hasAhead ? aheadStart.pos : lexer.state.pos }
+
+    /// The bare text of the next word in command mode (nil if it is no bare word).
+    mutating func peekBareWord() -> String? { peekWord()?.bareText }
+
+    /// The next word in command mode, if it is one (a copy: for rare checks only).
+    mutating func peekWord() -> Word? {
+        guard case .word = peek(.command).kind else { return nil }
+        return LexedToken(lexeme: commandAhead.lexeme!, payload: commandAhead.payload).word
     }
 
     /// Takes the next token, except one that ends the statement (newline, `;`, `}`, end)
     /// or opens a block: after an error, recovery must still see it, or it would skip
     /// the following line or block too.
     @discardableResult
-    mutating func takeUnlessEnd(_ mode: LexMode) -> Token {
+    mutating func takeUnlessEnd(_ mode: LexMode) -> LexedToken {
         let t = peek(mode)
-        if !Self.isStatementEnd(t.kind) && t.kind != .leftBrace { take(mode) }
-        return t
+        if t.kind.endsStatement || t.kind == .leftBrace { return LexedToken(lexeme: t, payload: .none) }
+        return take(mode)
     }
 
     mutating func error(_ loc: SourceLocation, _ message: String, notes: [String] = [], incomplete: Bool = false) {
@@ -151,6 +208,7 @@ public struct Parser {
 
     /// Collects the lexer's diagnostics (they arrive as tokens are read).
     mutating func mergeLexerDiagnostics() {
+        if lexer.diagnostics.isEmpty { return }
         var seen = Set(diagnostics.map { "\($0.location.offset):\($0.message)" })
         // The lexer may report one spot twice (a token re-read after a rewind).
         for d in lexer.diagnostics where seen.insert("\(d.location.offset):\(d.message)").inserted {
@@ -158,19 +216,11 @@ public struct Parser {
         }
     }
 
-    static func isStatementEnd(_ k: TokenKind) -> Bool {
-        switch k {
-        case .newline, .semicolon, .eof, .rightBrace: return true
-        default: return false
-        }
-    }
-
     /// After an error: skip to the end of the statement, jumping over whole blocks.
     mutating func synchronize() {
         var braces = 0
         while true {
-            let t = peek(.command)
-            switch t.kind {
+            switch peek(.command).kind {
             case .eof: return
             case .leftBrace: braces += 1; take(.command)
             case .rightBrace:
@@ -202,7 +252,7 @@ public struct Parser {
             default:
                 if let s = parseStatement() {
                     out.append(s)
-                    statementEnds.append(lookahead?.before.pos ?? lexer.state.pos)
+                    statementEnds.append(nextTokenStart)
                     endStatement()
                 } else {
                     synchronize()
@@ -214,52 +264,53 @@ public struct Parser {
     /// Requires a newline, `;`, `}` or the end after a statement.
     mutating func endStatement() {
         let t = peek(.command)
-        if Self.isStatementEnd(t.kind) { return }
-        error(t.location, "unexpected \(describe(t)) after the statement; put a newline or `;` between statements")
+        if t.kind.endsStatement { return }
+        error(t.location, "unexpected \(describeNext(.command)) after the statement; put a newline or `;` between statements")
         synchronize()
     }
 
     mutating func parseStatement() -> Statement? {
         let t = peek(.command)
         switch t.kind {
-        case .narration(let text):
-            take(.command)
-            return .narration(text, location: t.location)
-        case .word(let w):
-            if let kw = w.bareText, Self.keywords.contains(kw) {
-                switch kw {
-                case "let": return parseLet()
-                case "if": return parseIf()
-                case "while": return parseWhile()
-                case "for": return parseFor()
-                case "repeat": return parseRepeat()
-                case "def": return parseDef()
-                case "try": return parseTry()
-                case "expect": return parseExpect()
-                case "inside": return parseInside()
-                case "trap": return parseTrap()
-                case "else":
-                    take(.command)
-                    error(t.location, "`else` without an `if` (it must follow the `}` of an if block, on the same line)")
-                    synchronize()
-                    return nil
-                default:
-                    take(.command)
-                    error(t.location, "`\(kw)` cannot start a statement")
-                    synchronize()
-                    return nil
-                }
-            }
-            return parsePipeline().map { .pipeline($0) }
-        case .bang, .redirect:
+        case .narration:
+            return .narration(take(.command).text, location: t.location)
+        case .word(let reserved?) where reserved.isStatementKeyword:
+            return parseKeywordStatement(reserved, at: t.location)
+        case .word, .bang, .redirect:
             return parsePipeline().map { .pipeline($0) }
         case .leftBrace:
             error(t.location, "a block `{` must follow if, else, while, for, repeat or def")
             synchronize()
             return nil
         default:
+            let taken = take(.command)
+            error(t.location, "unexpected \(describe(taken))")
+            synchronize()
+            return nil
+        }
+    }
+
+    /// A statement that starts with a keyword (`let`, `if`, ...).
+    mutating func parseKeywordStatement(_ keyword: Reserved, at location: SourceLocation) -> Statement? {
+        switch keyword {
+        case .let: return parseLet()
+        case .if: return parseIf()
+        case .while: return parseWhile()
+        case .for: return parseFor()
+        case .repeat: return parseRepeat()
+        case .def: return parseDef()
+        case .try: return parseTry()
+        case .expect: return parseExpect()
+        case .inside: return parseInside()
+        case .trap: return parseTrap()
+        case .else:
             take(.command)
-            error(t.location, "unexpected \(describe(t))")
+            error(location, "`else` without an `if` (it must follow the `}` of an if block, on the same line)")
+            synchronize()
+            return nil
+        default:
+            take(.command)
+            error(location, "`\(keyword.rawValue)` cannot start a statement")
             synchronize()
             return nil
         }
@@ -269,22 +320,24 @@ public struct Parser {
     mutating func parseLet() -> Statement? {
         let kw = take(.command)
         let nameTok = takeUnlessEnd(.expression)
-        guard case .identifier(let name) = nameTok.kind, Self.isName(name) else {
+        guard case .identifier(let reserved) = nameTok.kind, Self.isName(nameTok.text) else {
             error(nameTok.location, "`let` needs a variable name (letters, digits, _), got \(describe(nameTok))")
             synchronize()
             return nil
         }
-        if Self.keywords.contains(name) {
+        let name = nameTok.text
+        if let reserved, reserved.isStatementKeyword {
             error(nameTok.location, "`\(name)` is a keyword and cannot be a variable name")
         }
         let eq = takeUnlessEnd(.expression)
-        guard case .op("=") = eq.kind else {
+        guard case .op(.assign) = eq.kind else {
             error(eq.location, "expected `=` after `let \(name)`", incomplete: eq.kind == .eof)
             synchronize()
             return nil
         }
-        if Self.isStatementEnd(peek(.command).kind) {
-            error(peek(.command).location, "`let \(name) =` needs a value: a command or an expression", incomplete: peek(.command).kind == .eof)
+        let next = peek(.command)
+        if next.kind.endsStatement {
+            error(next.location, "`let \(name) =` needs a value: a command or an expression", incomplete: next.kind == .eof)
             return nil
         }
         let rhs: RightSide
@@ -305,17 +358,16 @@ public struct Parser {
 
     /// Does what follows read as a command (a bare word) rather than an expression?
     mutating func startsCommand() -> Bool {
-        let t = peek(.expression)
-        switch t.kind {
-        case .identifier(let s): return !["true", "false", "not"].contains(s)
-        case .op("!"): return true
+        switch peek(.expression).kind {
+        case .identifier(let reserved): return reserved != .true && reserved != .false && reserved != .not
+        case .op(.not): return true
         default: return false
         }
     }
 
     mutating func parseCondition(after keyword: String) -> Condition? {
-        if Self.isStatementEnd(peek(.command).kind) || peek(.command).kind == .leftBrace {
-            let t = peek(.command)
+        let t = peek(.command)
+        if t.kind.endsStatement || t.kind == .leftBrace {
             error(t.location, "`\(keyword)` needs a condition before `{`", incomplete: t.kind == .eof)
             return nil
         }
@@ -329,7 +381,7 @@ public struct Parser {
     mutating func parseBlock(for construct: String) -> [Statement]? {
         let open = peek(.command)
         guard open.kind == .leftBrace else {
-            error(open.location, "expected `{` to open the \(construct) block, got \(describe(open))", incomplete: open.kind == .eof)
+            error(open.location, "expected `{` to open the \(construct) block, got \(describeNext(.command))", incomplete: open.kind == .eof)
             return nil
         }
         // Too deep: the caller's synchronize() skips the block without recursing.
@@ -361,22 +413,22 @@ public struct Parser {
     /// `if ... else if ... else ...`: the `else if` branches are collected in a loop,
     /// not by recursion (see `Statement.ifElse`).
     mutating func parseIf() -> Statement? {
-        let first = take(.command)
+        let first = take(.command).location
         var branches: [Branch] = []
         var keyword = first
         while true {
             guard let cond = parseCondition(after: "if") else { synchronize(); return nil }
             guard let body = parseBlock(for: "if") else { synchronize(); return nil }
-            branches.append(Branch(condition: cond, body: body, location: keyword.location))
-            guard case .word(let w) = peek(.command).kind, w.bareText == "else" else {
-                return .ifElse(branches: branches, otherwise: nil, location: first.location)
+            branches.append(Branch(condition: cond, body: body, location: keyword))
+            guard case .word(.else?) = peek(.command).kind else {
+                return .ifElse(branches: branches, otherwise: nil, location: first)
             }
             take(.command)
-            guard case .word(let w2) = peek(.command).kind, w2.bareText == "if" else { break }
-            keyword = take(.command)
+            guard case .word(.if?) = peek(.command).kind else { break }
+            keyword = take(.command).location
         }
         guard let otherwise = parseBlock(for: "else") else { synchronize(); return nil }
-        return .ifElse(branches: branches, otherwise: otherwise, location: first.location)
+        return .ifElse(branches: branches, otherwise: otherwise, location: first)
     }
 
     mutating func parseWhile() -> Statement? {
@@ -390,23 +442,23 @@ public struct Parser {
     mutating func parseFor() -> Statement? {
         let kw = take(.command)
         let nameTok = takeUnlessEnd(.expression)
-        guard case .identifier(let name) = nameTok.kind, Self.isName(name), name != "in" else {
+        guard case .identifier(let reserved) = nameTok.kind, reserved != .in, Self.isName(nameTok.text) else {
             error(nameTok.location, "`for` needs a loop variable name, got \(describe(nameTok))", incomplete: nameTok.kind == .eof)
             synchronize()
             return nil
         }
+        let name = nameTok.text
         let inTok = takeUnlessEnd(.expression)
-        guard case .identifier("in") = inTok.kind else {
+        guard case .identifier(.in?) = inTok.kind else {
             error(inTok.location, "expected `in` after `for \(name)`", incomplete: inTok.kind == .eof)
             synchronize()
             return nil
         }
         let source: ForSource
-        if startsCommand() || startsPathWord() || peek(.expression).kind == .op("*") {   // `for f in *.txt`
+        if startsCommand() || startsPathWord() || peek(.expression).kind == .op(.times) {   // `for f in *.txt`
             var words: [Word] = []
-            while case .word(let w) = peek(.command).kind {
-                take(.command)
-                words.append(w)
+            while case .word = peek(.command).kind {
+                words.append(take(.command).word)
             }
             source = .words(words)
         } else {
@@ -420,7 +472,7 @@ public struct Parser {
     /// `for f in $dir/*`: a word that starts with a variable and goes on with a path
     /// (`$dir/...`) is a shell word to expand and glob, not an expression.
     mutating func startsPathWord() -> Bool {
-        guard case .word(let w) = peek(.command).kind, w.parts.count >= 2 else { return false }
+        guard let w = peekWord(), w.parts.count >= 2 else { return false }
         switch w.parts[0] {
         case .variable, .special: break
         default: return false
@@ -431,8 +483,9 @@ public struct Parser {
 
     mutating func parseRepeat() -> Statement? {
         let kw = take(.command)
-        if peek(.command).kind == .leftBrace || Self.isStatementEnd(peek(.command).kind) {
-            error(peek(.command).location, "`repeat` needs a count before `{`", incomplete: peek(.command).kind == .eof)
+        let next = peek(.command)
+        if next.kind == .leftBrace || next.kind.endsStatement {
+            error(next.location, "`repeat` needs a count before `{`", incomplete: next.kind == .eof)
             synchronize()
             return nil
         }
@@ -445,16 +498,16 @@ public struct Parser {
     mutating func parseDef() -> Statement? {
         let kw = take(.command)
         let nameTok = takeUnlessEnd(.command)
-        guard case .word(let nw) = nameTok.kind, let name = nw.bareText, !name.isEmpty else {
+        guard case .word = nameTok.kind, let name = nameTok.word.bareText, !name.isEmpty else {
             error(nameTok.location, "`def` needs a command name", incomplete: nameTok.kind == .eof)
             synchronize()
             return nil
         }
         if Self.keywords.contains(name) { error(nameTok.location, "`\(name)` is a keyword and cannot be redefined") }
         var params: [String] = []
-        while case .word(let w) = peek(.command).kind {
+        while case .word = peek(.command).kind {
             let t = take(.command)
-            guard let p = w.bareText, Self.isName(p) else {
+            guard let p = t.word.bareText, Self.isName(p) else {
                 error(t.location, "a parameter of `def \(name)` must be a plain name")
                 continue
             }
@@ -468,12 +521,12 @@ public struct Parser {
     mutating func parseInside() -> Statement? {
         let kw = take(.command)
         let t = peek(.command)
-        guard case .word(let target) = t.kind else {
+        guard case .word = t.kind else {
             error(t.location, "`inside` needs a namespace or a process before `{` (inside $ns { ... })", incomplete: t.kind == .eof)
             synchronize()
             return nil
         }
-        take(.command)
+        let target = take(.command).word
         guard let body = parseBlock(for: "inside"), let text = lastBlockText else { synchronize(); return nil }
         return .inside(target: target, body: body, text: text, location: kw.location)
     }
@@ -482,18 +535,17 @@ public struct Parser {
     mutating func parseTrap() -> Statement? {
         let kw = take(.command)
         var signals: [Word] = []
-        while case .word(let w) = peek(.command).kind, w.bareText != "-" {
-            take(.command)
-            signals.append(w)
+        while case .word = peek(.command).kind, peekBareWord() != "-" {
+            signals.append(take(.command).word)
         }
         let next = peek(.command)
         if signals.isEmpty {
-            if Self.isStatementEnd(next.kind) { return .trap(signals: [], action: .list, location: kw.location) }
+            if next.kind.endsStatement { return .trap(signals: [], action: .list, location: kw.location) }
             error(next.location, "`trap` needs a signal before the block (trap USR1 { ... })", incomplete: next.kind == .eof)
             synchronize()
             return nil
         }
-        if case .word(let w) = next.kind, w.bareText == "-" {
+        if case .word = next.kind, peekBareWord() == "-" {
             take(.command)
             return .trap(signals: signals, action: .reset, location: kw.location)
         }
@@ -511,15 +563,15 @@ public struct Parser {
     mutating func parseTry() -> Statement? {
         let kw = take(.command)
         let t = peek(.command)
-        if Self.isStatementEnd(t.kind) {
+        if t.kind.endsStatement {
             error(t.location, "`try` needs a command", incomplete: t.kind == .eof)
             return nil
         }
-        if case .word(let w) = t.kind, w.bareText == "let" {
+        if case .word(.let?) = t.kind {
             guard let s = parseLet() else { return nil }
             return .tryStatement(s, location: kw.location)
         }
-        if case .word(let w) = t.kind, w.bareText == "inside" {
+        if case .word(.inside?) = t.kind {
             guard let s = parseInside() else { return nil }
             return .tryStatement(s, location: kw.location)
         }
@@ -530,14 +582,14 @@ public struct Parser {
     /// `expect EXPRESSION ["message"]`
     mutating func parseExpect() -> Statement? {
         let kw = take(.command)
-        if Self.isStatementEnd(peek(.command).kind) {
-            error(peek(.command).location, "`expect` needs an expression", incomplete: peek(.command).kind == .eof)
+        let next = peek(.command)
+        if next.kind.endsStatement {
+            error(next.location, "`expect` needs an expression", incomplete: next.kind == .eof)
             return nil
         }
         guard let e = parseExpression() else { synchronize(); return nil }
         var message: Expr?
-        let t = peek(.expression)
-        switch t.kind {
+        switch peek(.expression).kind {
         case .string, .variable:
             message = parsePrimary()
         default:
@@ -562,7 +614,7 @@ public struct Parser {
             if peek(.command).kind == .pipe {
                 let bar = take(.command)
                 let next = peek(.command)
-                if Self.isStatementEnd(next.kind) || next.kind == .leftBrace {
+                if next.kind.endsStatement || next.kind == .leftBrace {
                     error(bar.location, "`|` needs a command after it", incomplete: next.kind == .eof)
                     return nil
                 }
@@ -581,22 +633,12 @@ public struct Parser {
         loop: while true {
             let t = peek(.command)
             switch t.kind {
-            case .word(let w):
-                take(.command)
-                words.append(w)
+            case .word:
+                words.append(take(.command).word)
             case .redirect(let kind):
                 take(.command)
-                if kind == .errorToOutput {
-                    redirections.append(Redirection(kind: kind, target: nil, location: t.location))
-                    continue
-                }
-                let target = peek(.command)
-                guard case .word(let w) = target.kind else {
-                    error(target.location, "`\(kind.rawValue)` needs a file name after it", incomplete: target.kind == .eof)
-                    return nil
-                }
-                take(.command)
-                redirections.append(Redirection(kind: kind, target: w, location: t.location))
+                guard let r = parseRedirection(kind, at: t.location) else { return nil }
+                redirections.append(r)
             case .leftBrace where inCondition:
                 break loop
             case .leftBrace:
@@ -621,10 +663,21 @@ public struct Parser {
         }
         if words.isEmpty {
             let t = peek(.command)
-            error(t.location, redirections.isEmpty ? "expected a command, got \(describe(t))" : "a redirection needs a command", incomplete: t.kind == .eof)
+            error(t.location, redirections.isEmpty ? "expected a command, got \(describeNext(.command))" : "a redirection needs a command", incomplete: t.kind == .eof)
             return nil
         }
         return Command(words: words, redirections: redirections, location: start)
+    }
+
+    /// The target of a redirection whose operator (at `location`) was just taken.
+    mutating func parseRedirection(_ kind: RedirectKind, at location: SourceLocation) -> Redirection? {
+        if kind == .errorToOutput { return Redirection(kind: kind, target: nil, location: location) }
+        let target = peek(.command)
+        guard case .word = target.kind else {
+            error(target.location, "`\(kind.rawValue)` needs a file name after it", incomplete: target.kind == .eof)
+            return nil
+        }
+        return Redirection(kind: kind, target: take(.command).word, location: location)
     }
 
     // MARK: expressions
@@ -641,7 +694,7 @@ public struct Parser {
         }
         let e = parseExpression() ?? .string(Word(parts: [.literal("", quoted: true)], location: loc))
         let t = peek(.expression)
-        if t.kind != .eof { error(t.location, "unexpected \(describe(t)) in `${...}`") }
+        if t.kind != .eof { error(t.location, "unexpected \(describeNext(.expression)) in `${...}`") }
         mergeLexerDiagnostics()
         return e
     }
@@ -650,7 +703,7 @@ public struct Parser {
     mutating func parseOr() -> Expr? {
         guard let first = parseAnd() else { return nil }
         var operations: [Operation] = []
-        while case .identifier("or") = peek(.expression).kind {
+        while case .identifier(.or?) = peek(.expression).kind {
             let t = take(.expression)
             guard let rhs = parseAnd() else { return nil }
             operations.append(Operation(op: "or", operand: rhs, location: t.location))
@@ -661,7 +714,7 @@ public struct Parser {
     mutating func parseAnd() -> Expr? {
         guard let first = parseNot() else { return nil }
         var operations: [Operation] = []
-        while case .identifier("and") = peek(.expression).kind {
+        while case .identifier(.and?) = peek(.expression).kind {
             let t = take(.expression)
             guard let rhs = parseNot() else { return nil }
             operations.append(Operation(op: "and", operand: rhs, location: t.location))
@@ -676,27 +729,26 @@ public struct Parser {
 
     mutating func parseNot() -> Expr? {
         let t = peek(.expression)
-        var negation = false
-        if case .identifier("not") = t.kind { negation = true }
-        if case .op("!") = t.kind { negation = true }
-        if negation {
+        switch t.kind {
+        case .identifier(.not?), .op(.not):
             take(.expression)
             guard enterNesting(t.location) else { return nil }
             defer { leaveNesting() }
             return parseNot().map { .unary("not", $0, t.location) }
+        default:
+            return parseComparison()
         }
-        return parseComparison()
     }
 
     mutating func parseComparison() -> Expr? {
         guard let lhs = parseRange() else { return nil }
         let t = peek(.expression)
-        if case .op(let o) = t.kind, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
+        if case .op(let o) = t.kind, o.isComparison {
             take(.expression)
             guard let rhs = parseRange() else { return nil }
-            return .binary(o, lhs, rhs, t.location)
+            return .binary(o.rawValue, lhs, rhs, t.location)
         }
-        if case .op("=") = t.kind {
+        if case .op(.assign) = t.kind {
             error(t.location, "`=` assigns only in `let`; compare with `==`")
             take(.expression)
             _ = parseRange()
@@ -707,7 +759,7 @@ public struct Parser {
 
     mutating func parseRange() -> Expr? {
         guard let lhs = parseAdditive() else { return nil }
-        if case .op("..") = peek(.expression).kind {
+        if case .op(.range) = peek(.expression).kind {
             let t = take(.expression)
             guard let rhs = parseAdditive() else { return nil }
             return .range(lhs, rhs, t.location)
@@ -718,10 +770,10 @@ public struct Parser {
     mutating func parseAdditive() -> Expr? {
         guard let first = parseMultiplicative() else { return nil }
         var operations: [Operation] = []
-        while case .op(let o) = peek(.expression).kind, o == "+" || o == "-" {
+        while case .op(let o) = peek(.expression).kind, o == .plus || o == .minus {
             let t = take(.expression)
             guard let rhs = parseMultiplicative() else { return nil }
-            operations.append(Operation(op: o, operand: rhs, location: t.location))
+            operations.append(Operation(op: o.rawValue, operand: rhs, location: t.location))
         }
         return Self.chain(first, operations)
     }
@@ -729,17 +781,17 @@ public struct Parser {
     mutating func parseMultiplicative() -> Expr? {
         guard let first = parseUnary() else { return nil }
         var operations: [Operation] = []
-        while case .op(let o) = peek(.expression).kind, o == "*" || o == "/" || o == "%" {
+        while case .op(let o) = peek(.expression).kind, o == .times || o == .divide || o == .remainder {
             let t = take(.expression)
             guard let rhs = parseUnary() else { return nil }
-            operations.append(Operation(op: o, operand: rhs, location: t.location))
+            operations.append(Operation(op: o.rawValue, operand: rhs, location: t.location))
         }
         return Self.chain(first, operations)
     }
 
     mutating func parseUnary() -> Expr? {
         let t = peek(.expression)
-        if case .op("-") = t.kind {
+        if case .op(.minus) = t.kind {
             take(.expression)
             guard enterNesting(t.location) else { return nil }
             defer { leaveNesting() }
@@ -751,53 +803,71 @@ public struct Parser {
     mutating func parsePrimary() -> Expr? {
         let t = takeUnlessEnd(.expression)
         switch t.kind {
-        case .integer(let n): return .integer(n, t.location)
-        case .string(let w): return .string(w)
-        case .variable(let w): return .variable(w)
-        case .identifier("true"): return .boolean(true, t.location)
-        case .identifier("false"): return .boolean(false, t.location)
-        case .identifier(let s):
-            if braced, Self.isName(s) || s.contains(".") {
-                let parts = s.split(separator: ".").map(String.init)
-                if let first = parts.first, Self.isName(first) {
-                    return .name(first, fields: Array(parts.dropFirst()), t.location)
-                }
-            }
-            return .string(Word(parts: [.literal(s, quoted: true)], location: t.location))
-        case .op("("):
+        case .integer: return .integer(t.number, t.location)
+        case .string: return .string(t.word)
+        case .variable: return .variable(t.word)
+        case .identifier(.true?): return .boolean(true, t.location)
+        case .identifier(.false?): return .boolean(false, t.location)
+        case .identifier: return identifierValue(t.text, at: t.location)
+        case .op(.leftParen):
             guard enterNesting(t.location) else { return nil }
             defer { leaveNesting() }
             guard let e = parseExpression() else { return nil }
             let close = takeUnlessEnd(.expression)
-            guard case .op(")") = close.kind else {
+            guard case .op(.rightParen) = close.kind else {
                 error(close.location, "expected `)` to close the `(` at \(t.location.line):\(t.location.column)", incomplete: close.kind == .eof)
                 return nil
             }
             return e
-        case .op("["):
+        case .op(.leftBracket):
             guard enterNesting(t.location) else { return nil }
             defer { leaveNesting() }
-            var items: [Expr] = []
-            while true {
-                while peek(.expression).kind == .newline { take(.expression) }
-                if case .op("]") = peek(.expression).kind { take(.expression); break }
-                guard let e = parseExpression() else { return nil }
-                items.append(e)
-                while peek(.expression).kind == .newline { take(.expression) }
-                let sep = takeUnlessEnd(.expression)
-                if case .op(",") = sep.kind { continue }
-                if case .op("]") = sep.kind { break }
-                error(sep.location, "expected `,` or `]` in the list, got \(describe(sep))", incomplete: sep.kind == .eof)
-                return nil
-            }
-            return .list(items, t.location)
+            return parseListItems().map { .list($0, t.location) }
         default:
             error(t.location, "expected a value, got \(describe(t))", incomplete: t.kind == .eof)
             return nil
         }
     }
 
-    func describe(_ t: Token) -> String {
+    /// A bare word in an expression: text, or inside `${...}` a variable read.
+    func identifierValue(_ s: String, at location: SourceLocation) -> Expr {
+        // `${x}`, the usual case, without splitting.
+        if braced, Self.isName(s) { return .name(s, fields: [], location) }
+        if braced, s.utf8.contains(46) {                                   // `${x.pid}`
+            let parts = s.split(separator: ".").map(String.init)
+            if let first = parts.first, Self.isName(first) {
+                return .name(first, fields: Array(parts.dropFirst()), location)
+            }
+        }
+        return .string(Word(parts: [.literal(s, quoted: true)], location: location))
+    }
+
+    /// The items of a list after its `[`, up to and with the `]`.
+    mutating func parseListItems() -> [Expr]? {
+        var items: [Expr] = []
+        while true {
+            while peek(.expression).kind == .newline { take(.expression) }
+            if case .op(.rightBracket) = peek(.expression).kind { take(.expression); break }
+            guard let e = parseExpression() else { return nil }
+            items.append(e)
+            while peek(.expression).kind == .newline { take(.expression) }
+            let sep = takeUnlessEnd(.expression)
+            if case .op(.comma) = sep.kind { continue }
+            if case .op(.rightBracket) = sep.kind { break }
+            error(sep.location, "expected `,` or `]` in the list, got \(describe(sep))", incomplete: sep.kind == .eof)
+            return nil
+        }
+        return items
+    }
+
+    /// How an error names the next token read in `mode`.
+    mutating func describeNext(_ mode: LexMode) -> String {
+        _ = peek(mode)
+        let ahead = mode == .command ? commandAhead : expressionAhead
+        return describe(LexedToken(lexeme: ahead.lexeme!, payload: ahead.payload))
+    }
+
+    func describe(_ t: LexedToken) -> String {
         switch t.kind {
         case .newline: return "end of line"
         case .semicolon: return "`;`"
@@ -805,15 +875,15 @@ public struct Parser {
         case .rightBrace: return "`}`"
         case .eof: return "end of input"
         case .narration: return "a narration line"
-        case .word(let w): return "`\(w.literalText ?? "word")`"
+        case .word: return "`\(t.word.literalText ?? "word")`"
         case .pipe: return "`|`"
         case .redirect(let r): return "`\(r.rawValue)`"
         case .bang: return "`!`"
-        case .integer(let n): return "`\(n)`"
+        case .integer: return "`\(t.number)`"
         case .string: return "a string"
         case .variable: return "a variable"
-        case .identifier(let s): return "`\(s)`"
-        case .op(let o): return "`\(o)`"
+        case .identifier: return "`\(t.text)`"
+        case .op(let o): return "`\(o.rawValue)`"
         }
     }
 }
