@@ -32,22 +32,28 @@ enum JSON {
 /// procps-like aligned columns: numbers right-aligned, text left, the last column free.
 enum Columns {
     static func render(_ rows: [[String]], headers: [String], numeric: [Bool]) -> String {
+        // A last column of text is not padded, so its width (the longest command line,
+        // counted in characters) is not needed.
+        let sized = headers.indices.filter { $0 < headers.count - 1 || numeric[$0] }
         var widths = headers.map { $0.count }
-        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-        func line(_ cells: [String]) -> String {
-            var parts: [String] = []
+        for r in rows { for i in sized where i < r.count { widths[i] = max(widths[i], r[i].count) } }
+        var out = ""
+        var line = ""
+        func add(_ cells: [String]) {
+            line.removeAll(keepingCapacity: true)
             for (i, c) in cells.enumerated() {
-                let last = i == cells.count - 1
-                if numeric[i] { parts.append(String(repeating: " ", count: widths[i] - c.count) + c) }
-                else { parts.append(last ? c : c.padding(to: widths[i])) }
+                if i > 0 { line += " " }
+                let pad = i == cells.count - 1 && !numeric[i] ? 0 : widths[i] - c.count
+                if numeric[i] { line += String(repeating: " ", count: max(0, pad)) + c }
+                else { line += c; if pad > 0 { line += String(repeating: " ", count: pad) } }
             }
-            var s = parts.joined(separator: " ")
-            while s.hasSuffix(" ") { s.removeLast() }
-            return s
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line
+            out += "\n"
         }
         // As procps: when no column has a name (`ps -o pid=,comm=`), no header line.
-        var out = headers.allSatisfy { $0.isEmpty } ? "" : line(headers) + "\n"
-        for r in rows { out += line(r) + "\n" }
+        if !headers.allSatisfy({ $0.isEmpty }) { add(headers) }
+        for r in rows { add(r) }
         return out
     }
 }
@@ -86,20 +92,25 @@ struct NamespaceTree {
     let infos: [ProcTable.NamespaceInfo]
     var children: [UInt64: [ProcTable.NamespaceInfo]] = [:]
     var roots: [ProcTable.NamespaceInfo] = []
+    /// Each namespace's members with their PIDs at its level, made once (not per use:
+    /// with 200 namespaces that was 200 passes over every process).
+    var membersByInode: [UInt64: [ProcView]] = [:]
 
     init(table: ProcTable, names: Listings) {
         self.table = table
         self.names = names
         self.infos = table.namespaces()
         let known = Set(infos.map { $0.inode })
+        let index = table.hostPidIndex()
         for i in infos {
             if let p = i.parent, known.contains(p) { children[p, default: []].append(i) } else { roots.append(i) }
+            membersByInode[i.inode] = table.view(of: i.processes, fromNamespace: i.inode, level: i.level, index: index)
         }
     }
 
     /// The members of a namespace with their PIDs at its level.
     func members(_ info: ProcTable.NamespaceInfo) -> [ProcView] {
-        table.view(fromNamespace: info.inode, level: info.level).filter { $0.entry.nsInode == info.inode }
+        membersByInode[info.inode] ?? []
     }
 
     func initOf(_ info: ProcTable.NamespaceInfo) -> ProcView? {

@@ -1,0 +1,88 @@
+/// The fields listings take from /proc/PID/status, /proc/PID/stat and /proc/PID/cmdline,
+/// parsed from ProcReader's buffer: only the fields asked for become Strings or arrays.
+extension ProcReader {
+    /// Name, State (its letter), PPid, the effective uid and NSpid, from
+    /// /proc/PID/status; parsing stops once it has all five (they are near the top).
+    func status(of pid: Int32, into e: inout ProcEntry) -> Bool {
+        guard let bytes = read(pid: pid, "status", oneRecord: true) else { return false }
+        var seen = 0
+        var lineStart = 0
+        for i in bytes.indices where bytes[i] == UInt8(ascii: "\n") {
+            seen += take(statusLine: UnsafeRawBufferPointer(rebasing: bytes[lineStart..<i]), into: &e)
+            if seen == 5 { break }
+            lineStart = i + 1
+        }
+        if e.nspid.isEmpty { e.nspid = [pid] }   // a kernel before NSpid (4.1): one level
+        return true
+    }
+
+    /// 1 when the line was one of the five fields, else 0.
+    private func take(statusLine line: UnsafeRawBufferPointer, into e: inout ProcEntry) -> Int {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return 0 }
+        var v = colon + 1
+        while v < line.count, line[v] == UInt8(ascii: "\t") || line[v] == UInt8(ascii: " ") { v += 1 }
+        let key = line[0..<colon], value = line[v...]
+        switch colon {
+        case 4 where key.elementsEqual("Name".utf8): e.name = String(decoding: value, as: UTF8.self)
+        case 5 where key.elementsEqual("State".utf8): e.state = value.first.map { String(UnicodeScalar($0)) } ?? "?"
+        case 4 where key.elementsEqual("PPid".utf8): e.ppid = ProcStatus.int(value)
+        case 3 where key.elementsEqual("Uid".utf8): e.uid = ProcStatus.secondNumber(value)
+        case 5 where key.elementsEqual("NSpid".utf8): e.nspid = ProcStatus.ints(value)
+        default: return 0
+        }
+        return 1
+    }
+
+    /// State, PPID and name from /proc/PID/stat (`PID (NAME) S PPID ...`), which the
+    /// kernel makes faster than status. The name is status's Name unless it holds a
+    /// newline or a backslash, which status escapes: then `nameNeedsStatus` is set and
+    /// the name is left for status to give.
+    func stat(of pid: Int32, into e: inout ProcEntry, nameNeedsStatus: inout Bool) -> Bool {
+        guard let bytes = read(pid: pid, "stat", oneRecord: true),
+              let open = bytes.firstIndex(of: UInt8(ascii: "(")),
+              let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open, close + 4 < bytes.count else { return false }
+        let name = bytes[(open + 1)..<close]
+        nameNeedsStatus = name.contains(UInt8(ascii: "\n")) || name.contains(UInt8(ascii: "\\"))
+        if !nameNeedsStatus { e.name = String(decoding: name, as: UTF8.self) }
+        e.state = String(UnicodeScalar(bytes[close + 2]))
+        let afterPPid = bytes[(close + 4)...].firstIndex(of: UInt8(ascii: " ")) ?? bytes.count
+        e.ppid = ProcStatus.int(bytes[(close + 4)..<afterPPid])
+        return true
+    }
+
+    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+    func startTime(of pid: Int32) -> UInt64? {
+        guard let bytes = read(pid: pid, "stat", oneRecord: true), let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // After the `)`, fields are separated by one space; the first is field 3.
+        var field = 2
+        var value: UInt64 = 0
+        for c in bytes[(close + 1)...] {
+            if c == UInt8(ascii: " ") {
+                if field == 22 { return value }
+                field += 1
+                value = 0
+            } else if field == 22 {
+                guard c >= 48 && c <= 57 else { return nil }
+                value = value &* 10 &+ UInt64(c - 48)
+            }
+        }
+        return field == 22 ? value : nil
+    }
+
+    /// /proc/PID/cmdline as its arguments (empty for a kernel thread or a zombie).
+    func commandLine(of pid: Int32) -> [String]? {
+        guard let bytes = read(pid: pid, "cmdline") else { return nil }
+        return Self.arguments(bytes)
+    }
+
+    static func arguments(_ bytes: UnsafeRawBufferPointer) -> [String] {
+        var args: [String] = []
+        var start = 0
+        for i in bytes.indices where bytes[i] == 0 {
+            args.append(String(decoding: bytes[start..<i], as: UTF8.self))
+            start = i + 1
+        }
+        if start < bytes.count { args.append(String(decoding: bytes[start...], as: UTF8.self)) }
+        return args
+    }
+}
