@@ -40,7 +40,7 @@ extension ProcReader {
     func stat(of pid: Int32, into e: inout ProcEntry, nameNeedsStatus: inout Bool) -> Bool {
         guard let bytes = read(pid: pid, "stat", oneRecord: true),
               let open = bytes.firstIndex(of: UInt8(ascii: "(")),
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open, close + 4 < bytes.count else { return false }
+              let close = Self.lastCloseParen(bytes), close > open, close + 4 < bytes.count else { return false }
         let name = bytes[(open + 1)..<close]
         nameNeedsStatus = name.contains(UInt8(ascii: "\n")) || name.contains(UInt8(ascii: "\\"))
         if !nameNeedsStatus { e.name = String(decoding: name, as: UTF8.self) }
@@ -52,7 +52,7 @@ extension ProcReader {
 
     /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
     func startTime(of pid: Int32) -> UInt64? {
-        guard let bytes = read(pid: pid, "stat", oneRecord: true), let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        guard let bytes = read(pid: pid, "stat", oneRecord: true), let close = Self.lastCloseParen(bytes) else { return nil }
         // After the `)`, fields are separated by one space; the first is field 3.
         var field = 2
         var value: UInt64 = 0
@@ -67,6 +67,17 @@ extension ProcReader {
             }
         }
         return field == 22 ? value : nil
+    }
+
+    /// Where the name in stat ends: at the last `)`, as the name may hold one. (A plain
+    /// loop: the generic lastIndex(of:) was 7 % of `ps`'s own time.)
+    static func lastCloseParen(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var i = bytes.count - 1
+        while i >= 0 {
+            if bytes[i] == UInt8(ascii: ")") { return i }
+            i -= 1
+        }
+        return nil
     }
 
     /// /proc/PID/cmdline as its arguments (empty for a kernel thread or a zombie).

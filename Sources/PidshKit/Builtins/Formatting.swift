@@ -92,25 +92,25 @@ struct NamespaceTree {
     let infos: [ProcTable.NamespaceInfo]
     var children: [UInt64: [ProcTable.NamespaceInfo]] = [:]
     var roots: [ProcTable.NamespaceInfo] = []
-    /// Each namespace's members with their PIDs at its level, made once (not per use:
-    /// with 200 namespaces that was 200 passes over every process).
-    var membersByInode: [UInt64: [ProcView]] = [:]
+    /// Where each host PID is in the table: a parent is found from its child's PPID
+    /// (made once: per namespace, with 200 of them, it was 200 passes over every process).
+    let index: [Int32: Int]
 
     init(table: ProcTable, names: Listings) {
         self.table = table
         self.names = names
         self.infos = table.namespaces()
         let known = Set(infos.map { $0.inode })
-        let index = table.hostPidIndex()
+        index = table.hostPidIndex()
         for i in infos {
             if let p = i.parent, known.contains(p) { children[p, default: []].append(i) } else { roots.append(i) }
-            membersByInode[i.inode] = table.view(of: i.processes, fromNamespace: i.inode, level: i.level, index: index)
         }
     }
 
-    /// The members of a namespace with their PIDs at its level.
+    /// The members of a namespace with their PIDs at its level (made when drawn, not
+    /// kept for every namespace at once: with 20,000 members that is megabytes).
     func members(_ info: ProcTable.NamespaceInfo) -> [ProcView] {
-        membersByInode[info.inode] ?? []
+        table.view(of: info.processes, fromNamespace: info.inode, level: info.level, index: index)
     }
 
     func initOf(_ info: ProcTable.NamespaceInfo) -> ProcView? {
@@ -130,13 +130,9 @@ struct NamespaceTree {
             if info.level == 0 {
                 out += rewrite(prefix + branch + "pid:[\(info.inode)]\(named) level 0 (pidsh's namespace): \(info.processes.count) process\(info.processes.count == 1 ? "" : "es")") + "\n"
             } else {
-                let initText = initOf(info).map { "init \($0.entry.pid)" } ?? "no init"
+                let initText = ms.first { $0.pid == 1 }.map { "init \($0.entry.pid)" } ?? "no init"
                 out += rewrite(prefix + branch + "pid:[\(info.inode)]\(named) level \(info.level), \(initText)") + "\n"
-                let kids = children[info.inode] ?? []
-                for (i, line) in memberLines(ms, rewrite: rewrite).enumerated() {
-                    let last = i == ms.count - 1 && kids.isEmpty
-                    out += inner + (last ? "└─ " : "├─ ") + line + "\n"
-                }
+                appendMembers(ms, prefix: inner, lastBranch: (children[info.inode] ?? []).isEmpty, rewrite: rewrite, to: &out)
             }
             let kids = children[info.inode] ?? []
             for (i, k) in kids.enumerated() { walk(k, inner, i == kids.count - 1, false) }
@@ -145,18 +141,23 @@ struct NamespaceTree {
         return out
     }
 
-    /// One namespace's members as aligned columns (no trailing blanks).
-    func memberLines(_ ms: [ProcView], rewrite: (String) -> String) -> [String] {
-        let cells = ms.map { m in
-            [rewrite(String(m.pid)), rewrite(String(m.entry.pid)), UserNames.name(of: m.entry.uid),
-             (names.name(of: m.entry).map { "\"\($0)\" " } ?? "") + rewrite(InspectionBuiltins.commandText(m.entry))]
-        }
-        var widths = [0, 0, 0]
-        for row in cells { for k in 0..<3 { widths[k] = max(widths[k], row[k].count) } }
-        return cells.map { row in
-            String(repeating: " ", count: widths[0] - row[0].count) + row[0] + "  "
-                + String(repeating: " ", count: widths[1] - row[1].count) + row[1] + "  "
-                + row[2].padding(to: widths[2]) + "  " + row[3]
+    /// One namespace's members as aligned columns (no trailing blanks), each line after
+    /// `prefix` and its branch; the last member's branch closes when `lastBranch`.
+    /// Written straight into `out`: the command, the one long cell, is made once, when
+    /// its line is (its width is not needed: it is the last column).
+    func appendMembers(_ ms: [ProcView], prefix: String, lastBranch: Bool, rewrite: (String) -> String, to out: inout String) {
+        let firsts = ms.map { m in (pid: rewrite(String(m.pid)), host: rewrite(String(m.entry.pid)), user: UserNames.name(of: m.entry.uid)) }
+        var widths = (0, 0, 0)
+        for c in firsts { widths = (max(widths.0, c.pid.count), max(widths.1, c.host.count), max(widths.2, c.user.count)) }
+        for (i, (m, c)) in zip(ms, firsts).enumerated() {
+            out += prefix
+            out += i == ms.count - 1 && lastBranch ? "└─ " : "├─ "
+            out += String(repeating: " ", count: widths.0 - c.pid.count) + c.pid + "  "
+            out += String(repeating: " ", count: widths.1 - c.host.count) + c.host + "  "
+            out += c.user.padding(to: widths.2) + "  "
+            if let label = names.name(of: m.entry) { out += "\"" + label + "\" " }
+            out += rewrite(InspectionBuiltins.commandText(m.entry))
+            out += "\n"
         }
     }
 
