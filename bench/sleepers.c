@@ -76,26 +76,31 @@ static pid_t fork_into_new_namespace(void) {
     return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
-// Makes `m` namespaces holding `n` processes in all; returns how many inits were made
-// (their PIDs in `pids`), and whether every member was made in `complete`.
+// Makes `m` namespaces holding `n` processes in all, one after another (a namespace
+// is filled before the next is made, so each one's PIDs are consecutive: where PIDs
+// wrap, at most one namespace has members numbered below its init); returns how many
+// inits were made (their PIDs in `pids`), and whether every member was made in
+// `complete`.
 static int make_namespaces(int n, int m, pid_t *pids, int *complete) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0) { perror("sleepers: pipe"); return 0; }
     int made = 0;
+    *complete = 0;
     for (; made < m; made++) {
+        // A pipe per namespace: its init holds the only write end, so its report, or
+        // its end (EOF), is what the read sees.
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0) { perror("sleepers: pipe"); return made; }
         int members = n / m - 1 + (made < n % m ? 1 : 0);
         pid_t p = fork_into_new_namespace();
-        if (p < 0) { perror("sleepers: clone3(CLONE_NEWPID)"); break; }
+        if (p < 0) { perror("sleepers: clone3(CLONE_NEWPID)"); close(fds[0]); close(fds[1]); return made; }
         if (p == 0) { close(fds[0]); namespace_init(members, fds[1]); }
         pids[made] = p;
+        close(fds[1]);
+        char verdict = 0;
+        ssize_t r = read(fds[0], &verdict, 1);
+        close(fds[0]);
+        if (r != 1 || verdict != '+') return made + 1;
     }
-    close(fds[1]);
-    *complete = made == m;
-    for (int i = 0; i < made; i++) {
-        char verdict;
-        if (read(fds[0], &verdict, 1) != 1 || verdict != '+') *complete = 0;
-    }
-    close(fds[0]);
+    *complete = 1;
     return made;
 }
 

@@ -102,10 +102,11 @@ struct ProcScan {
         case .firstOfEachNamespace:
             var members: [UInt64: [Int]] = [:]
             for i in entries.indices { members[entries[i].nsInode, default: []].append(i) }
+            let index = Dictionary(uniqueKeysWithValues: entries.indices.map { (entries[$0].pid, $0) })
             for (_, list) in members {
                 for (k, i) in list.enumerated() {
                     guard fill(&entries[i]) else { ended[i] = true; continue }
-                    if entries[i].level > 0 && entries[i].nspid.last != 1 {
+                    if entries[i].level > 0 && entries[i].nspid.last != 1 && !findInit(above: i, in: &entries, index: index) {
                         for j in list[(k + 1)...] { ended[j] = !fill(&entries[j]) }
                     }
                     break
@@ -113,6 +114,22 @@ struct ProcScan {
             }
         }
         if ended.contains(true) { entries = entries.indices.filter { !ended[$0] }.map { entries[$0] } }
+    }
+
+    /// When a namespace's lowest PID is not its init (PIDs wrapped while it was filled),
+    /// its init is found up the parents of that member that are in the same namespace:
+    /// a member's parent is its namespace's init, another member, or outside (a process
+    /// that joined it), and the init's parent is outside. When the walk leaves the
+    /// namespace first (false): then every member is read.
+    func findInit(above member: Int, in entries: inout [ProcEntry], index: [Int32: Int]) -> Bool {
+        var current = member
+        for _ in 0..<entries.count {
+            guard let parent = index[entries[current].ppid], entries[parent].nsInode == entries[member].nsInode,
+                  fill(&entries[parent]) else { return false }
+            if entries[parent].nspid.last == 1 { return true }
+            current = parent
+        }
+        return false
     }
 
     /// State, PPID, name (status's when NSpid is needed, else stat's) and the command line.

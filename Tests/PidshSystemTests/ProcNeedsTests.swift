@@ -108,4 +108,29 @@ final class ProcNeedsTests: SystemTestCase {
             XCTAssertTrue(info.processes.dropFirst().allSatisfy { $0.nspid.isEmpty && $0.name.isEmpty }, "the others are only located")
         }
     }
+
+    /// After PIDs wrap, a member can have a lower PID than its namespace's init: `ns
+    /// list` then looks further for the init, and the order is still a full snapshot's.
+    /// The wrap is made by setting the host's next PID (ns_last_pid) below the init's.
+    func testAMemberNumberedBelowItsInitAsAfterPIDsWrap() throws {
+        try requireRoot("ns_last_pid")
+        let a = try session.newNamespace()
+        let initPid = try XCTUnwrap(a.initProcess?.pid)
+        try XCTSkipUnless(initPid > 3000, "the init's PID (\(initPid)) leaves no room below it")
+        let fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY)
+        try XCTSkipUnless(fd >= 0, "ns_last_pid cannot be written")
+        XCTAssertEqual(write(fd, "2000", 4), 4)
+        close(fd)
+        let low = try spawnSleep(join: a)
+        try XCTSkipUnless(low.pid < initPid, "another process took the PIDs below the init's")
+        let b = try session.newNamespace()
+        let firsts = ProcTable.snapshot(ProcNeeds(details: .firstOfEachNamespace))
+        let order = firsts.namespaces().map(\.inode)
+        XCTAssertEqual(order, ProcTable.snapshot().namespaces().map(\.inode))
+        XCTAssertLessThan(try XCTUnwrap(order.firstIndex(of: a.inode)), try XCTUnwrap(order.firstIndex(of: b.inode)), "a was made first")
+        let info = try XCTUnwrap(firsts.namespaces().first { $0.inode == a.inode })
+        XCTAssertEqual(info.processes.map(\.pid), witness(linkIn: [a.id]).sorted())
+        XCTAssertEqual(info.processes.first?.pid, low.pid, "its lowest PID is the member's")
+        XCTAssertEqual(info.processes.first { $0.pid == initPid }?.nspid.last, 1, "its init was found and read")
+    }
 }
