@@ -274,8 +274,18 @@ int pidsh_fork_janitor(int *sock, pid_t *pid) {
     sigset_t all_signals, saved_mask;
     sigfillset(&all_signals);
     sigprocmask(SIG_SETMASK, &all_signals, &saved_mask);
+    // The janitor has its name from its first moment: fork copies the forking thread's
+    // name, which is the janitor's for the length of the fork. Named by the child itself,
+    // it showed as a copy of pidsh until it was scheduled (a `ps` made at once, on a
+    // loaded machine, listed it so).
+    char own_name[17] = { 0 };
+    prctl(PR_GET_NAME, own_name, 0, 0, 0);
+    prctl(PR_SET_NAME, "pidsh-janitor", 0, 0, 0);
     pid_t child = fork();
-    if (child != 0) sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+    if (child != 0) {
+        prctl(PR_SET_NAME, own_name, 0, 0, 0);
+        sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+    }
     if (child < 0) {
         int e = errno;
         close(sv[0]);
@@ -295,7 +305,6 @@ int pidsh_fork_janitor(int *sock, pid_t *pid) {
         if (keep != 3) { dup2(keep, 3); keep = 3; }
         syscall(SYS_close_range, 4U, ~0U, 0U);
         setsid();   // every signal stays blocked: the janitor ends only at EOF (or SIGKILL)
-        prctl(PR_SET_NAME, "pidsh-janitor", 0, 0, 0);
         pidsh_janitor_main(keep);
     }
     close(sv[1]);

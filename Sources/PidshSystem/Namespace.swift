@@ -133,7 +133,7 @@ public final class Namespace: @unchecked Sendable {
         if let initProcess, initProcess.isRunning { return initProcess }
         guard type == .pid else { return nil }
         guard let level else { return nil }
-        let table = ProcTable.snapshot(commandLines: false)
+        let table = ProcTable.snapshot(ProcNeeds(commandLines: false, seenFrom: (inode, level)))
         for e in table.entries where e.nsInode == inode && e.nspid.count == level + 1 && e.nspid.last == 1 {
             return try? ProcessHandle.observe(pid: e.pid)
         }

@@ -35,7 +35,7 @@ public enum NamespaceScan {
     }
 
     static func processIDs() -> [Int32] {
-        FileIO.directoryEntries("/proc").compactMap { Int32($0) }.sorted()
+        ProcDirectory.processIDs()
     }
 
     /// Every namespace of `types` in use.

@@ -117,13 +117,13 @@ public struct ProcStatus: Sendable, Equatable {
         }
     }
 
-    static func int(_ s: ArraySlice<UInt8>) -> Int32 {
+    static func int<Bytes: Sequence<UInt8>>(_ s: Bytes) -> Int32 {
         var n: Int32 = 0
         for c in s where c >= 48 && c <= 57 { n = n &* 10 &+ Int32(c - 48) }
         return n
     }
 
-    static func ints(_ s: ArraySlice<UInt8>) -> [Int32] {
+    static func ints<Bytes: Sequence<UInt8>>(_ s: Bytes) -> [Int32] {
         var out: [Int32] = []
         var n: Int32 = 0
         var inNumber = false
@@ -136,7 +136,7 @@ public struct ProcStatus: Sendable, Equatable {
     }
 
     /// The second of the numbers on a line (`Uid:\treal\teffective\t...`), as a uid.
-    static func secondNumber(_ s: ArraySlice<UInt8>) -> UInt32 {
+    static func secondNumber<Bytes: Sequence<UInt8>>(_ s: Bytes) -> UInt32 {
         var n: UInt32 = 0, index = 0, inNumber = false
         for c in s {
             if c >= 48 && c <= 57 {

@@ -1,19 +1,31 @@
 import CPidsh
 import Glibc
 
-/// One process as pidsh's /proc shows it.
+/// One process as pidsh's /proc shows it. A listing reads only what it shows
+/// (ProcNeeds): a field it did not read keeps its empty value.
 public struct ProcEntry: Sendable {
     public var pid: Int32            // pidsh's view
-    public var ppid: Int32           // pidsh's view (0: parent not visible)
-    public var state: String         // one letter
-    public var name: String
-    public var commandLine: [String]
-    public var nspid: [Int32]        // pidsh's level first
+    public var ppid: Int32 = 0       // pidsh's view (0: parent not visible)
+    public var state = ""            // one letter
+    public var name = ""
+    public var commandLine: [String] = []
+    /// Its PID at every level, pidsh's first; empty when the listing did not read its
+    /// status (a process in pidsh's own namespace has one level, known without it).
+    public var nspid: [Int32] = []
     public var nsInode: UInt64
-    /// Its effective uid.
+    /// Its effective uid (read with NSpid, from the status).
     public var uid: UInt32 = 0
-    /// Depth below pidsh's namespace.
-    public var level: Int { nspid.count - 1 }
+    /// Depth below pidsh's namespace: from NSpid, or from its namespace's ancestors
+    /// when NSpid was not read.
+    public var level: Int { nspid.isEmpty ? depth : nspid.count - 1 }
+    var depth = 0
+    /// State, PPID and name have been read.
+    var detailed = false
+
+    init(pid: Int32, nsInode: UInt64) {
+        self.pid = pid
+        self.nsInode = nsInode
+    }
 }
 
 /// A process as seen from one namespace: its PID and PPID there.
@@ -21,52 +33,23 @@ public struct ProcView: Sendable {
     public var entry: ProcEntry
     public var pid: Int32
     public var ppid: Int32
-    /// Its PIDs from the viewing namespace inward.
+    /// Its PIDs from the viewing namespace inward (empty when NSpid was not read).
     public var pids: [Int32]
 }
 
-/// A snapshot of every process pidsh can see, with the namespace chain of each, from
+/// A snapshot of the processes pidsh can see, with the namespace chain of each, from
 /// which the view of any descendant namespace is computed (no procfs mount needed:
 /// NSpid already lists a process's PID at every level below pidsh's).
 public struct ProcTable: Sendable {
-    public private(set) var entries: [ProcEntry]
+    /// Sorted by PID.
+    public internal(set) var entries: [ProcEntry]
     /// ns inode -> its ancestors' inodes up to pidsh's own namespace, outermost first
     /// (so chain[k] is the ancestor at level k; the namespace itself is last).
-    public private(set) var chains: [UInt64: [UInt64]]
+    public internal(set) var chains: [UInt64: [UInt64]]
 
+    /// Every process with its status (and command line when asked).
     public static func snapshot(commandLines: Bool = true) -> ProcTable {
-        let own = Namespace.ownInode
-        var entries: [ProcEntry] = []
-        entries.reserveCapacity(512)
-        var chains: [UInt64: [UInt64]] = [own: [own]]
-        guard let dir = opendir("/proc") else { return ProcTable(entries: [], chains: chains) }
-        defer { closedir(dir) }
-        while let ent = readdir(dir) {
-            let first = ent.pointee.d_name.0
-            guard first >= 49 && first <= 57 else { continue } // '1'...'9'
-            let pid: Int32 = withUnsafePointer(to: ent.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { Int32(atoi($0)) }
-            }
-            guard let status = ProcStatus.read(pid: pid) else { continue }
-            var inode = own
-            if status.nspid.count > 1 {
-                guard let link = ProcFiles.readLink("/proc/\(pid)/ns/pid"),
-                      let i = ProcFiles.inode(fromLink: link) else { continue }
-                inode = i
-                if chains[i] == nil, let ns = try? Namespace.of(pid: pid) {
-                    chains[i] = Array(ns.ancestorInodes().reversed()) + [i]
-                }
-            }
-            // pidsh's init and janitor are forks of pidsh that never exec: their cmdline
-            // is still pidsh's own (a whole `-c` script); show them by their names.
-            let forkedHelper = status.name == "pidsh-init" || status.name == "pidsh-janitor"
-            let cmd = !commandLines ? [] : (forkedHelper ? [status.name] : (readCommandLine(pid: pid) ?? []))
-            entries.append(ProcEntry(pid: pid, ppid: status.ppid, state: status.stateLetter, name: status.name,
-                                     commandLine: cmd, nspid: status.nspid.isEmpty ? [pid] : status.nspid, nsInode: inode,
-                                     uid: status.effectiveUID))
-        }
-        entries.sort { $0.pid < $1.pid }
-        return ProcTable(entries: entries, chains: chains)
+        snapshot(ProcNeeds(commandLines: commandLines))
     }
 
     /// Only these processes (chains kept): what `--mine` listings are made from.
@@ -97,24 +80,46 @@ public struct ProcTable: Sendable {
 
     /// Is `entry` visible from the namespace `inode` at `level`?
     public func isVisible(_ entry: ProcEntry, fromNamespace inode: UInt64, level: Int) -> Bool {
+        Self.isVisible(entry, fromNamespace: inode, level: level, chains: chains)
+    }
+
+    static func isVisible(_ entry: ProcEntry, fromNamespace inode: UInt64, level: Int, chains: [UInt64: [UInt64]]) -> Bool {
         guard entry.level >= level, let chain = chains[entry.nsInode], chain.count > level else { return false }
         return chain[level] == inode
     }
 
     /// The processes a namespace sees, each with its PID and PPID there, sorted by PID.
     public func view(fromNamespace inode: UInt64, level: Int) -> [ProcView] {
-        var byHostPid: [Int32: ProcEntry] = [:]
-        for e in entries { byHostPid[e.pid] = e }
+        view(of: entries, fromNamespace: inode, level: level, index: hostPidIndex())
+    }
+
+    /// Where each host PID's entry is in `entries`.
+    public func hostPidIndex() -> [Int32: Int] {
+        var index: [Int32: Int] = [:]
+        index.reserveCapacity(entries.count)
+        for (i, e) in entries.enumerated() { index[e.pid] = i }
+        return index
+    }
+
+    /// Those of `candidates` a namespace sees, with their PIDs and PPIDs there.
+    public func view(of candidates: [ProcEntry], fromNamespace inode: UInt64, level: Int, index: [Int32: Int]) -> [ProcView] {
         var out: [ProcView] = []
-        for e in entries where isVisible(e, fromNamespace: inode, level: level) {
+        for e in candidates where isVisible(e, fromNamespace: inode, level: level) {
             var ppid: Int32 = 0
-            if let parent = byHostPid[e.ppid], isVisible(parent, fromNamespace: inode, level: level) {
-                ppid = parent.nspid[level]
+            if let p = index[e.ppid], isVisible(entries[p], fromNamespace: inode, level: level) {
+                ppid = Self.pid(of: entries[p], at: level)
             }
-            out.append(ProcView(entry: e, pid: e.nspid[level], ppid: ppid, pids: Array(e.nspid[level...])))
+            out.append(ProcView(entry: e, pid: Self.pid(of: e, at: level), ppid: ppid,
+                                pids: e.nspid.count > level ? Array(e.nspid[level...]) : []))
         }
         out.sort { $0.pid < $1.pid }
         return out
+    }
+
+    /// Its PID in the namespace at `level` of its chain (at level 0, the host PID: NSpid's
+    /// first is the PID in /proc's own namespace, which may not have been read).
+    static func pid(of e: ProcEntry, at level: Int) -> Int32 {
+        level == 0 ? e.pid : e.nspid[level]
     }
 
     /// Every PID namespace with at least one process, with its level and parent.
@@ -122,15 +127,13 @@ public struct ProcTable: Sendable {
         public var inode: UInt64
         public var level: Int
         public var parent: UInt64?
+        /// Sorted by PID.
         public var processes: [ProcEntry]
     }
 
+    /// Parents before children (by level); siblings in creation order (NamespaceOrder).
     public func namespaces() -> [NamespaceInfo] {
         var byInode: [UInt64: NamespaceInfo] = [:]
-        // Siblings are listed in creation order: by the start time (then PID) of the
-        // oldest process in or below each. Inode numbers are handed out lowest-free
-        // first and PIDs wrap, so neither alone keeps listings reproducible.
-        var oldest: [UInt64: (UInt64, Int32)] = [:]
         for e in entries {
             let chain = chains[e.nsInode] ?? [e.nsInode]
             // Make sure every ancestor appears, even one whose only members live deeper.
@@ -138,24 +141,12 @@ public struct ProcTable: Sendable {
                 byInode[ns] = NamespaceInfo(inode: ns, level: k, parent: k > 0 ? chain[k - 1] : nil, processes: [])
             }
             byInode[e.nsInode]?.processes.append(e)
-            if chain.count > 1 {
-                let key = (ProcTable.startTime(pid: e.pid) ?? UInt64.max, e.pid)
-                for ns in chain.dropFirst() where oldest[ns].map({ key < $0 }) ?? true { oldest[ns] = key }
-            }
         }
+        let oldest = NamespaceOrder.oldest(entries: entries, chains: chains)
         return byInode.values.sorted {
             if $0.level != $1.level { return $0.level < $1.level }
             let a = oldest[$0.inode] ?? (0, 0), b = oldest[$1.inode] ?? (0, 0)
             return a != b ? a < b : $0.inode < $1.inode
         }
-    }
-
-    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
-    static func startTime(pid: Int32) -> UInt64? {
-        guard let stat = ProcFiles.readString("/proc/\(pid)/stat"),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state), so field 22 is fields[19].
-        return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 }

@@ -32,22 +32,28 @@ enum JSON {
 /// procps-like aligned columns: numbers right-aligned, text left, the last column free.
 enum Columns {
     static func render(_ rows: [[String]], headers: [String], numeric: [Bool]) -> String {
+        // A last column of text is not padded, so its width (the longest command line,
+        // counted in characters) is not needed.
+        let sized = headers.indices.filter { $0 < headers.count - 1 || numeric[$0] }
         var widths = headers.map { $0.count }
-        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-        func line(_ cells: [String]) -> String {
-            var parts: [String] = []
+        for r in rows { for i in sized where i < r.count { widths[i] = max(widths[i], r[i].count) } }
+        var out = ""
+        var line = ""
+        func add(_ cells: [String]) {
+            line.removeAll(keepingCapacity: true)
             for (i, c) in cells.enumerated() {
-                let last = i == cells.count - 1
-                if numeric[i] { parts.append(String(repeating: " ", count: widths[i] - c.count) + c) }
-                else { parts.append(last ? c : c.padding(to: widths[i])) }
+                if i > 0 { line += " " }
+                let pad = i == cells.count - 1 && !numeric[i] ? 0 : widths[i] - c.count
+                if numeric[i] { line += String(repeating: " ", count: max(0, pad)) + c }
+                else { line += c; if pad > 0 { line += String(repeating: " ", count: pad) } }
             }
-            var s = parts.joined(separator: " ")
-            while s.hasSuffix(" ") { s.removeLast() }
-            return s
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line
+            out += "\n"
         }
         // As procps: when no column has a name (`ps -o pid=,comm=`), no header line.
-        var out = headers.allSatisfy { $0.isEmpty } ? "" : line(headers) + "\n"
-        for r in rows { out += line(r) + "\n" }
+        if !headers.allSatisfy({ $0.isEmpty }) { add(headers) }
+        for r in rows { add(r) }
         return out
     }
 }
@@ -86,20 +92,25 @@ struct NamespaceTree {
     let infos: [ProcTable.NamespaceInfo]
     var children: [UInt64: [ProcTable.NamespaceInfo]] = [:]
     var roots: [ProcTable.NamespaceInfo] = []
+    /// Where each host PID is in the table: a parent is found from its child's PPID
+    /// (made once: per namespace, with 200 of them, it was 200 passes over every process).
+    let index: [Int32: Int]
 
     init(table: ProcTable, names: Listings) {
         self.table = table
         self.names = names
         self.infos = table.namespaces()
         let known = Set(infos.map { $0.inode })
+        index = table.hostPidIndex()
         for i in infos {
             if let p = i.parent, known.contains(p) { children[p, default: []].append(i) } else { roots.append(i) }
         }
     }
 
-    /// The members of a namespace with their PIDs at its level.
+    /// The members of a namespace with their PIDs at its level (made when drawn, not
+    /// kept for every namespace at once: with 20,000 members that is megabytes).
     func members(_ info: ProcTable.NamespaceInfo) -> [ProcView] {
-        table.view(fromNamespace: info.inode, level: info.level).filter { $0.entry.nsInode == info.inode }
+        table.view(of: info.processes, fromNamespace: info.inode, level: info.level, index: index)
     }
 
     func initOf(_ info: ProcTable.NamespaceInfo) -> ProcView? {
@@ -119,13 +130,9 @@ struct NamespaceTree {
             if info.level == 0 {
                 out += rewrite(prefix + branch + "pid:[\(info.inode)]\(named) level 0 (pidsh's namespace): \(info.processes.count) process\(info.processes.count == 1 ? "" : "es")") + "\n"
             } else {
-                let initText = initOf(info).map { "init \($0.entry.pid)" } ?? "no init"
+                let initText = ms.first { $0.pid == 1 }.map { "init \($0.entry.pid)" } ?? "no init"
                 out += rewrite(prefix + branch + "pid:[\(info.inode)]\(named) level \(info.level), \(initText)") + "\n"
-                let kids = children[info.inode] ?? []
-                for (i, line) in memberLines(ms, rewrite: rewrite).enumerated() {
-                    let last = i == ms.count - 1 && kids.isEmpty
-                    out += inner + (last ? "└─ " : "├─ ") + line + "\n"
-                }
+                appendMembers(ms, prefix: inner, lastBranch: (children[info.inode] ?? []).isEmpty, rewrite: rewrite, to: &out)
             }
             let kids = children[info.inode] ?? []
             for (i, k) in kids.enumerated() { walk(k, inner, i == kids.count - 1, false) }
@@ -134,18 +141,23 @@ struct NamespaceTree {
         return out
     }
 
-    /// One namespace's members as aligned columns (no trailing blanks).
-    func memberLines(_ ms: [ProcView], rewrite: (String) -> String) -> [String] {
-        let cells = ms.map { m in
-            [rewrite(String(m.pid)), rewrite(String(m.entry.pid)), UserNames.name(of: m.entry.uid),
-             (names.name(of: m.entry).map { "\"\($0)\" " } ?? "") + rewrite(InspectionBuiltins.commandText(m.entry))]
-        }
-        var widths = [0, 0, 0]
-        for row in cells { for k in 0..<3 { widths[k] = max(widths[k], row[k].count) } }
-        return cells.map { row in
-            String(repeating: " ", count: widths[0] - row[0].count) + row[0] + "  "
-                + String(repeating: " ", count: widths[1] - row[1].count) + row[1] + "  "
-                + row[2].padding(to: widths[2]) + "  " + row[3]
+    /// One namespace's members as aligned columns (no trailing blanks), each line after
+    /// `prefix` and its branch; the last member's branch closes when `lastBranch`.
+    /// Written straight into `out`: the command, the one long cell, is made once, when
+    /// its line is (its width is not needed: it is the last column).
+    func appendMembers(_ ms: [ProcView], prefix: String, lastBranch: Bool, rewrite: (String) -> String, to out: inout String) {
+        let firsts = ms.map { m in (pid: rewrite(String(m.pid)), host: rewrite(String(m.entry.pid)), user: UserNames.name(of: m.entry.uid)) }
+        var widths = (0, 0, 0)
+        for c in firsts { widths = (max(widths.0, c.pid.count), max(widths.1, c.host.count), max(widths.2, c.user.count)) }
+        for (i, (m, c)) in zip(ms, firsts).enumerated() {
+            out += prefix
+            out += i == ms.count - 1 && lastBranch ? "└─ " : "├─ "
+            out += String(repeating: " ", count: widths.0 - c.pid.count) + c.pid + "  "
+            out += String(repeating: " ", count: widths.1 - c.host.count) + c.host + "  "
+            out += c.user.padding(to: widths.2) + "  "
+            if let label = names.name(of: m.entry) { out += "\"" + label + "\" " }
+            out += rewrite(InspectionBuiltins.commandText(m.entry))
+            out += "\n"
         }
     }
 

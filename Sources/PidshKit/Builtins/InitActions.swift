@@ -94,7 +94,7 @@ enum InitActions {
     /// every process its namespace numbers above 1.
     static func recipients(of target: Int32, ns: Namespace, depth: Int, initProcess: ProcessHandle,
                            known: [ProcessHandle]) -> [(handle: ProcessHandle, status: ProcStatus)] {
-        let rows = ProcTable.snapshot(commandLines: false).view(fromNamespace: ns.inode, level: depth)
+        let rows = ProcTable.snapshot(ProcNeeds(commandLines: false, seenFrom: (ns.inode, depth))).view(fromNamespace: ns.inode, level: depth)
         let hosts = target == 1 ? [initProcess.pid] : rows.filter { target == -1 ? $0.pid > 1 : $0.pid == target }.map { $0.entry.pid }
         return hosts.compactMap { pid in
             let handle = pid == initProcess.pid ? initProcess : (known.first { $0.pid == pid && $0.isRunning } ?? (try? ProcessHandle.observe(pid: pid)))

@@ -32,7 +32,7 @@ enum InspectionBuiltins {
         let (inode, level, nsID) = try viewpoint(p.value("--ns"), at: p.valueIndex["--ns"], call: call)
         let columns = try psColumns(p)
         let fields = columns.map(\.field)
-        let table = ProcTable.snapshot(commandLines: fields.contains("cmd") || p.has("--json") || p.has("--tree"))
+        let table = ProcTable.snapshot(psNeeds(p, fields: fields, inode: inode, level: level))
         var rows = table.view(fromNamespace: inode, level: level)
         if let name = p.value("-C").map(Printer.string) { rows = rows.filter { $0.entry.name == name } }
         if p.has("--mine") {
@@ -58,6 +58,17 @@ enum InspectionBuiltins {
         _ = nsID
         if level == 0 && !p.has("--json") { noteAdoptedOrphans(rows.map { $0.entry }, call: call) }
         return nil
+    }
+
+    /// What `ps` reads of each process: NSpid only for columns that show it (or a view
+    /// below pidsh's level), command lines only when shown; with --mine every process
+    /// (its descendants are found through processes the view may not show), else only
+    /// those the namespace sees.
+    static func psNeeds(_ p: BuiltinCall.Parsed, fields: [String], inode: UInt64, level: Int) -> ProcNeeds {
+        let json = p.has("--json")
+        return ProcNeeds(pidsAtEveryLevel: json || fields.contains { ["nspid", "pids", "level"].contains($0) },
+                         commandLines: fields.contains("cmd") || json || p.has("--tree"),
+                         seenFrom: p.has("--mine") ? nil : (inode, level))
     }
 
     /// Where pidsh's subreaper role shows: processes it did not start whose parent is
@@ -140,11 +151,15 @@ enum InspectionBuiltins {
     static func commandText(_ e: ProcEntry) -> String {
         guard !e.commandLine.isEmpty else { return "[\(e.name)]" }
         // As procps: a control character (a newline in `sh -c` text) shows as `?`, so
-        // every process stays on one line of the table.
-        return String(String.UnicodeScalarView(e.commandLine.joined(separator: " ").unicodeScalars.map {
-            $0.value < 0x20 || $0.value == 0x7f ? "?" : $0
-        }))
+        // every process stays on one line of the table. Control characters are ASCII,
+        // and in UTF-8 an ASCII byte is always a whole character: replacing bytes is
+        // replacing characters, and most command lines have none to replace.
+        let joined = e.commandLine.count == 1 ? e.commandLine[0] : e.commandLine.joined(separator: " ")
+        guard joined.utf8.contains(where: isControl) else { return joined }
+        return String(decoding: joined.utf8.map { isControl($0) ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
     }
+
+    private static func isControl(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x7f }
 
     static func psJSON(_ row: ProcView, viewLevel: Int, table: ProcTable) -> String {
         JSON.object([
@@ -199,7 +214,8 @@ enum InspectionBuiltins {
             }
             return nil
         }
-        let table = mine(ProcTable.snapshot(commandLines: true), p, call)
+        // One row per namespace: only its lowest PID's status and command line are shown.
+        let table = mine(p, call, reading: ProcNeeds(details: .firstOfEachNamespace))
         let infos = table.namespaces()
         let names = Listings(session: call.session)
         if p.has("--json") {
@@ -251,7 +267,8 @@ enum InspectionBuiltins {
             call.write(NamespaceListings.userTree(mine: p.has("--mine") ? minePids(call) : nil, call: call))
             return nil
         }
-        let table = mine(ProcTable.snapshot(commandLines: true), p, call)
+        // pidsh's own namespace is drawn as a count: its members are only located.
+        let table = mine(p, call, reading: ProcNeeds(details: .belowOwnNamespace))
         let tree = NamespaceTree(table: table, names: Listings(session: call.session))
         if p.has("--json") { call.print(tree.json()) }
         else if p.has("--dot") { call.write(tree.dot()) }
@@ -262,8 +279,11 @@ enum InspectionBuiltins {
     /// With `--mine`: only pidsh and its descendants (whose host PIDs are then this
     /// session's own, aliased under --stable-ids), so the listing is about this session
     /// and reproducible; without it, the whole table.
-    static func mine(_ table: ProcTable, _ p: BuiltinCall.Parsed, _ call: BuiltinCall) -> ProcTable {
-        guard p.has("--mine") else { return table }
+    /// Without --mine, what `needs` reads; with it every process (pidsh's descendants are
+    /// found through every process's parent).
+    static func mine(_ p: BuiltinCall.Parsed, _ call: BuiltinCall, reading needs: ProcNeeds) -> ProcTable {
+        guard p.has("--mine") else { return ProcTable.snapshot(needs) }
+        let table = ProcTable.snapshot(commandLines: true)
         return table.restricted(to: minePids(call, table: table))
     }
 

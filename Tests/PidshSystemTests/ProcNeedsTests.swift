@@ -1,0 +1,151 @@
+import Foundation
+import Glibc
+import PidshSystem
+import XCTest
+
+/// The listings' reading path (ProcNeeds): a view that reads less than everything must
+/// still list exactly what the kernel says, checked against witnesses read here with
+/// readlink(2) and against a snapshot that read every process's status.
+final class ProcNeedsTests: SystemTestCase {
+    /// Sibling namespaces a and b, c inside a, each with an init and sleepers.
+    private func namespaces() throws -> (a: Namespace, b: Namespace, c: Namespace) {
+        let a = try session.newNamespace()
+        let b = try session.newNamespace()
+        let c = try session.newNamespace(parent: a)
+        for ns in [a, a, b, c, c, c] { _ = try spawnSleep(join: ns) }
+        return (a, b, c)
+    }
+
+    /// Host PIDs whose /proc/PID/ns/pid link is one of `ids`: what the kernel says.
+    private func witness(linkIn ids: Set<String>) -> Set<Int32> {
+        var out = Set<Int32>()
+        for pid in ProcDirectory.processIDs() {
+            var buf = [CChar](repeating: 0, count: 256)
+            let n = readlink("/proc/\(pid)/ns/pid", &buf, buf.count - 1)
+            guard n > 0 else { continue }
+            if ids.contains(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) { out.insert(pid) }
+        }
+        return out
+    }
+
+    func testSeenFromListsExactlyTheProcessesWhoseLinkIsTheNamespaceOrBelowIt() throws {
+        try requireRoot("clone(CLONE_NEWPID)")
+        let (a, b, c) = try namespaces()
+        for (ns, ids) in [(a, [a.id, c.id]), (b, [b.id]), (c, [c.id])] {
+            let level = try XCTUnwrap(ns.level)
+            let table = ProcTable.snapshot(ProcNeeds(seenFrom: (ns.inode, level)))
+            let listed = Set(table.entries.map(\.pid))
+            XCTAssertEqual(listed, witness(linkIn: Set(ids)), "\(ns.id): the link of every process listed, and of no other")
+            XCTAssertEqual(listed.count, ns == b ? 2 : (ns == c ? 4 : 7))
+            // The rows are those of a snapshot that read everything.
+            let full = ProcTable.snapshot().view(fromNamespace: ns.inode, level: level)
+            let rows = table.view(fromNamespace: ns.inode, level: level)
+            XCTAssertEqual(rows.map(\.pid), full.map(\.pid))
+            XCTAssertEqual(rows.map(\.ppid), full.map(\.ppid))
+            XCTAssertEqual(rows.map(\.pids), full.map(\.pids))
+            XCTAssertEqual(rows.map(\.entry.commandLine), full.map(\.entry.commandLine))
+        }
+    }
+
+    func testWithoutNSpidStateParentAndNameComeFromStatAndAgreeWithStatus() throws {
+        try requireRoot("clone(CLONE_NEWPID)")
+        let (a, _, c) = try namespaces()
+        let mine = Set(started.map(\.pid))
+        // Asleep, so that both snapshots see the same state.
+        XCTAssertTrue(eventually { ProcTable.snapshot(commandLines: false).entries.filter { mine.contains($0.pid) }.allSatisfy { $0.state == "S" } })
+        let fromStat = ProcTable.snapshot(ProcNeeds(pidsAtEveryLevel: false, seenFrom: (Namespace.ownInode, 0)))
+        let fromStatus = ProcTable.snapshot()
+        let statRows = fromStat.entries.filter { mine.contains($0.pid) }
+        let statusRows = fromStatus.entries.filter { mine.contains($0.pid) }
+        XCTAssertEqual(statRows.count, mine.count)
+        XCTAssertEqual(statRows.map(\.pid), statusRows.map(\.pid))
+        XCTAssertEqual(statRows.map(\.ppid), statusRows.map(\.ppid))
+        XCTAssertEqual(statRows.map(\.name), statusRows.map(\.name))
+        XCTAssertEqual(statRows.map(\.state), statusRows.map(\.state))
+        XCTAssertEqual(statRows.map(\.nsInode), statusRows.map(\.nsInode))
+        XCTAssertEqual(statRows.map(\.level), statusRows.map(\.level), "the depth from the namespace's ancestors, as NSpid gives it")
+        XCTAssertTrue(statRows.allSatisfy { $0.nspid.isEmpty == ($0.level > 0) }, "NSpid read for none below level 0")
+        let deep = try XCTUnwrap(statRows.first { $0.pid == c.initProcess!.pid })
+        XCTAssertEqual(deep.level, 2)
+        XCTAssertEqual(deep.nsInode, c.inode)
+        _ = a
+    }
+
+    /// status escapes a newline and a backslash in a name, stat does not: such a name
+    /// is taken from status, as a listing that read status would show it.
+    func testANameStatusEscapesIsStatussName() throws {
+        let names = ["a\\b", "x\ny"]
+        var pids: [Int32] = []
+        for name in names {
+            XCTAssertEqual(symlink("/bin/sleep", path(name)), 0)
+            pids.append(try session.spawn(SpawnOptions(path: path(name), arguments: [name, "1000"])).pid)
+        }
+        let fromStat = ProcTable.snapshot(ProcNeeds(pidsAtEveryLevel: false, commandLines: false))
+        let fromStatus = ProcTable.snapshot(commandLines: false)
+        for (pid, expected) in zip(pids, ["a\\\\b", "x\\ny"]) {
+            let viaStat = try XCTUnwrap(fromStat.entries.first { $0.pid == pid })
+            let viaStatus = try XCTUnwrap(fromStatus.entries.first { $0.pid == pid })
+            XCTAssertEqual(viaStatus.name, expected, "status's own text")
+            XCTAssertEqual(viaStat.name, viaStatus.name)
+            XCTAssertEqual(viaStat.state, viaStatus.state)
+            XCTAssertEqual(viaStat.ppid, viaStatus.ppid)
+        }
+    }
+
+    func testNsListReadsOneProcessPerNamespaceAndKeepsTheOrder() throws {
+        try requireRoot("clone(CLONE_NEWPID)")
+        let (a, b, c) = try namespaces()
+        let firsts = ProcTable.snapshot(ProcNeeds(details: .firstOfEachNamespace))
+        let full = ProcTable.snapshot()
+        // Only this test's namespaces: others come and go on a shared machine.
+        let ours: Set<UInt64> = [a.inode, b.inode, c.inode]
+        let order = firsts.namespaces().map(\.inode).filter(ours.contains)
+        XCTAssertEqual(order, full.namespaces().map(\.inode).filter(ours.contains))
+        XCTAssertLessThan(try XCTUnwrap(order.firstIndex(of: a.inode)), try XCTUnwrap(order.firstIndex(of: b.inode)), "a was made first")
+        for ns in [a, b, c] {
+            let info = try XCTUnwrap(firsts.namespaces().first { $0.inode == ns.inode })
+            XCTAssertEqual(info.processes.map(\.pid), witness(linkIn: [ns.id]).sorted(), "every member counted")
+            let first = try XCTUnwrap(info.processes.first)
+            XCTAssertEqual(first.pid, ns.initProcess!.pid, "its init has its lowest PID")
+            XCTAssertEqual(first.nspid.last, 1)
+            XCTAssertEqual(first.name, "pidsh-init")
+            XCTAssertEqual(first.commandLine, ["pidsh-init"])
+            XCTAssertTrue(info.processes.dropFirst().allSatisfy { $0.nspid.isEmpty && $0.name.isEmpty }, "the others are only located")
+        }
+    }
+
+    /// After PIDs wrap, a member can have a lower PID than its namespace's init: `ns
+    /// list` then looks further for the init, and the order is still a full snapshot's.
+    /// The wrap is made as the kernel makes it: the host's last PID (ns_last_pid) is set
+    /// near pid_max for the init, then back to where it was for the member.
+    func testAMemberNumberedBelowItsInitAsAfterPIDsWrap() throws {
+        try requireRoot("ns_last_pid")
+        func sysctl(_ name: String) -> Int32? {
+            (try? String(contentsOfFile: "/proc/sys/kernel/" + name, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        func setLastPid(_ value: Int32) -> Bool {
+            let fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            let text = String(value)
+            return write(fd, text, text.utf8.count) == text.utf8.count
+        }
+        let last = try XCTUnwrap(sysctl("ns_last_pid")), max = try XCTUnwrap(sysctl("pid_max"))
+        try XCTSkipUnless(max - last > 2000 && setLastPid(max - 1000), "no room for the wrap (last PID \(last) of \(max))")
+        let a = try session.newNamespace()
+        XCTAssertTrue(setLastPid(last))
+        let initPid = try XCTUnwrap(a.initProcess?.pid)
+        let low = try spawnSleep(join: a)
+        try XCTSkipUnless(low.pid < initPid, "another process took the PIDs below the init's")
+        let b = try session.newNamespace()
+        let firsts = ProcTable.snapshot(ProcNeeds(details: .firstOfEachNamespace))
+        let ours: Set<UInt64> = [a.inode, b.inode]   // others come and go on a shared machine
+        let order = firsts.namespaces().map(\.inode).filter(ours.contains)
+        XCTAssertEqual(order, ProcTable.snapshot().namespaces().map(\.inode).filter(ours.contains))
+        XCTAssertLessThan(try XCTUnwrap(order.firstIndex(of: a.inode)), try XCTUnwrap(order.firstIndex(of: b.inode)), "a was made first")
+        let info = try XCTUnwrap(firsts.namespaces().first { $0.inode == a.inode })
+        XCTAssertEqual(info.processes.map(\.pid), witness(linkIn: [a.id]).sorted())
+        XCTAssertEqual(info.processes.first?.pid, low.pid, "its lowest PID is the member's")
+        XCTAssertEqual(info.processes.first { $0.pid == initPid }?.nspid.last, 1, "its init was found and read")
+    }
+}
