@@ -41,7 +41,7 @@ public struct ProcView: Sendable {
 /// which the view of any descendant namespace is computed (no procfs mount needed:
 /// NSpid already lists a process's PID at every level below pidsh's).
 public struct ProcTable: Sendable {
-    /// Sorted by PID.
+    /// Sorted by PID (by creation when restricted so).
     public internal(set) var entries: [ProcEntry]
     /// ns inode -> its ancestors' inodes up to pidsh's own namespace, outermost first
     /// (so chain[k] is the ancestor at level k; the namespace itself is last).
@@ -52,9 +52,17 @@ public struct ProcTable: Sendable {
         snapshot(ProcNeeds(commandLines: commandLines))
     }
 
-    /// Only these processes (chains kept): what `--mine` listings are made from.
-    public func restricted(to pids: Set<Int32>) -> ProcTable {
-        ProcTable(entries: entries.filter { pids.contains($0.pid) }, chains: chains)
+    /// Only these processes (chains kept): what `--mine` listings are made from. In
+    /// creation order rather than PID order when asked (`--stable-ids`: a namespace's
+    /// first process is then its oldest, whatever PIDs wrapped; see CreationOrder).
+    public func restricted(to pids: Set<Int32>, inCreationOrder: Bool = false) -> ProcTable {
+        var kept = entries.filter { pids.contains($0.pid) }
+        if inCreationOrder {
+            let order = CreationOrder.sorted(kept.map(\.pid))
+            let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
+            kept.sort { position[$0.pid, default: 0] < position[$1.pid, default: 0] }
+        }
+        return ProcTable(entries: kept, chains: chains)
     }
 
     /// What `--mine` listings show: pidsh's descendants, without its janitor (which
@@ -127,7 +135,7 @@ public struct ProcTable: Sendable {
         public var inode: UInt64
         public var level: Int
         public var parent: UInt64?
-        /// Sorted by PID.
+        /// In the table's order: by PID, or by creation (`restricted(inCreationOrder:)`).
         public var processes: [ProcEntry]
     }
 

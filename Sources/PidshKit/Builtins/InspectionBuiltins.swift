@@ -38,6 +38,12 @@ enum InspectionBuiltins {
         if p.has("--mine") {
             let mine = table.sessionDescendants()
             rows = rows.filter { mine.contains($0.entry.pid) }
+            if call.interpreter.ids.enabled {
+                // A transcript's rows must not depend on where the PID counter stood.
+                let order = CreationOrder.sorted(rows.map { $0.entry.pid })
+                let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element, $0.offset) })
+                rows.sort { position[$0.entry.pid, default: 0] < position[$1.entry.pid, default: 0] }
+            }
             // Their host PIDs are this session's own (grandchildren included): alias
             // them under --stable-ids like the PIDs of processes pidsh started.
             for r in rows { call.interpreter.ids.knowPid(r.entry.pid) }
@@ -284,7 +290,7 @@ enum InspectionBuiltins {
     static func mine(_ p: BuiltinCall.Parsed, _ call: BuiltinCall, reading needs: ProcNeeds) -> ProcTable {
         guard p.has("--mine") else { return ProcTable.snapshot(needs) }
         let table = ProcTable.snapshot(commandLines: true)
-        return table.restricted(to: minePids(call, table: table))
+        return table.restricted(to: minePids(call, table: table), inCreationOrder: call.interpreter.ids.enabled)
     }
 
     /// pidsh and its descendants (known to --stable-ids from here on).
