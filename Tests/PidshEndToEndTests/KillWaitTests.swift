@@ -147,7 +147,11 @@ final class KillWaitTests: EndToEndTestCase {
         echo "code=$st.code"
         """#))
         XCTAssertEqual(r.fields["code"], "3", "PID 1 catches TERM: the signal arrives, nothing is reported\n\(r.transcript)")
-        XCTAssertEqual(r.stderr, "")
+        // The shell blocks signals for the moment it forks each `sleep`: a TERM sent
+        // then is queued (SigBlk), and kill says so, truly; otherwise it says nothing.
+        if !r.stderr.isEmpty {
+            XCTAssertTrue(r.stderr.hasPrefix("queued: PID 1 of its namespace") && r.stderr.contains("blocks SIGTERM (SigBlk)"), r.transcript)
+        }
     }
 
     func testKillAndWaitOfAGoneProcess() throws {

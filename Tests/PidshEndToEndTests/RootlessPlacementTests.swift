@@ -114,9 +114,16 @@ final class RootlessPlacementTests: ReliabilityTestCase {
         XCTAssertEqual(f["ns"], "true", "b's parent is a")
         XCTAssertEqual(f["own"], "\(d)/own/\(run.pid)/status", "a procfs of pidsh's own (the host's) namespace: /proc bound there")
         XCTAssertEqual(f["inA"], "3", "a's init, b's init and the sleep, by a's numbers (the failed exec is reaped)")
-        let tree = tree(of: run.pid)
+        // The script's last `sleep` starts just after READY: wait for it (at most 5 s).
+        var tree = tree(of: run.pid)
+        var children: [String] = []
+        for _ in 0 ..< 250 {
+            tree = self.tree(of: run.pid)
+            children = tree.filter { $0.ppid == run.pid }.map { procComm($0.pid) }.sorted()
+            if children.filter({ $0 == "sleep" }).count >= 2 { break }
+            usleep(20_000)
+        }
         XCTAssertEqual(tree.filter { $0.state == "Z" }, [], "no zombie helper")
-        let children = tree.filter { $0.ppid == run.pid }.map { procComm($0.pid) }.sorted()
         XCTAssertEqual(children, ["pidsh-init", "pidsh-init", "pidsh-janitor", "sleep", "sleep"],
                        "every process pidsh made is its own child; no helper remains")
     }
