@@ -16,7 +16,7 @@ enum NamespaceOrder {
     static func oldest(entries: [ProcEntry], chains: [UInt64: [UInt64]]) -> [UInt64: (UInt64, Int32)] {
         let reader = ProcReader()
         var initKey: [UInt64: (UInt64, Int32)] = [:]
-        for e in entries where e.nspid.count > 1 && e.nspid.last == 1 {
+        for e in entries where e.level > 0 && e.ownPid == 1 {
             // An init whose start time cannot be read (it has just ended) proves nothing.
             if let start = reader.startTime(of: e.pid) { initKey[e.nsInode] = (start, e.pid) }
         }

@@ -57,6 +57,15 @@ extension ProcReader {
         return true
     }
 
+    /// The name from /proc/PID/comm (`NAME\n`); nil when it cannot be read, or holds a
+    /// newline or a backslash, which status escapes (its Name is the one shown).
+    func comm(of pid: Int32) -> String? {
+        guard let bytes = read(pid: pid, "comm", oneRecord: true), bytes.last == UInt8(ascii: "\n") else { return nil }
+        let name = bytes[..<(bytes.count - 1)]
+        if name.contains(UInt8(ascii: "\n")) || name.contains(UInt8(ascii: "\\")) { return nil }
+        return String(decoding: name, as: UTF8.self)
+    }
+
     /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
     func startTime(of pid: Int32) -> UInt64? {
         guard let bytes = read(pid: pid, "stat", oneRecord: true), let close = Self.lastCloseParen(bytes) else { return nil }

@@ -13,8 +13,14 @@ public struct ProcEntry: Sendable {
     /// status (a process in pidsh's own namespace has one level, known without it).
     public var nspid: [Int32] = []
     public var nsInode: UInt64
-    /// Its effective uid (read with NSpid, from the status).
+    /// Its effective uid (read with NSpid, from the status, or with its own PID).
     public var uid: UInt32 = 0
+    /// Its PID in its own namespace, when the kernel gave it without NSpid
+    /// (ProcNeeds.ownPidsAndUids); 0 when not read so.
+    var ownPidRead: Int32 = 0
+    /// Its PID in its own (innermost) namespace: NSpid's last, or as the kernel gave
+    /// it alone; nil when neither was read.
+    public var ownPid: Int32? { nspid.last ?? (ownPidRead > 0 ? ownPidRead : nil) }
     /// Depth below pidsh's namespace: from NSpid, or from its namespace's ancestors
     /// when NSpid was not read.
     public var level: Int { nspid.isEmpty ? depth : nspid.count - 1 }
@@ -125,9 +131,11 @@ public struct ProcTable: Sendable {
     }
 
     /// Its PID in the namespace at `level` of its chain (at level 0, the host PID: NSpid's
-    /// first is the PID in /proc's own namespace, which may not have been read).
+    /// first is the PID in /proc's own namespace, which may not have been read). Without
+    /// NSpid only its own level's is known: views of that namespace are all that ask.
     static func pid(of e: ProcEntry, at level: Int) -> Int32 {
-        level == 0 ? e.pid : e.nspid[level]
+        if level == 0 { return e.pid }
+        return e.nspid.isEmpty ? e.ownPidRead : e.nspid[level]
     }
 
     /// Every PID namespace with at least one process, with its level and parent.

@@ -18,15 +18,21 @@ public struct ProcNeeds: Sendable {
     public var pidsAtEveryLevel: Bool
     /// /proc/PID/cmdline.
     public var commandLines: Bool
+    /// Without NSpid: the PID in its own namespace and the effective uid of each process
+    /// below pidsh's namespace, asked of the kernel (OwnPidReader), the name from
+    /// /proc/PID/comm; status where the kernel does not answer so. State and PPID are
+    /// not read.
+    public var ownPidsAndUids: Bool
     /// Only the processes this namespace sees (its inode, its level): a process's
     /// ns/pid link is read first and one outside is dropped before anything else is read.
     public var seenFrom: (inode: UInt64, level: Int)?
     public var details: Details
 
-    public init(pidsAtEveryLevel: Bool = true, commandLines: Bool = true, seenFrom: (inode: UInt64, level: Int)? = nil,
-                details: Details = .every) {
+    public init(pidsAtEveryLevel: Bool = true, commandLines: Bool = true, ownPidsAndUids: Bool = false,
+                seenFrom: (inode: UInt64, level: Int)? = nil, details: Details = .every) {
         self.pidsAtEveryLevel = pidsAtEveryLevel || (seenFrom?.level ?? 0) > 0   // PIDs there are NSpid's
         self.commandLines = commandLines
+        self.ownPidsAndUids = ownPidsAndUids && !self.pidsAtEveryLevel
         self.seenFrom = seenFrom
         self.details = details
     }
@@ -58,6 +64,7 @@ extension ProcTable {
 struct ProcScan {
     let needs: ProcNeeds
     let reader = ProcReader()
+    let ownPids = OwnPidReader()
     let own = Namespace.ownInode
     var chains: [UInt64: [UInt64]]
 
@@ -144,12 +151,25 @@ struct ProcScan {
         return true
     }
 
+    /// Its PID in its own namespace, effective uid and name without status; false when
+    /// the kernel did not give all three so (status gives them then, or finds it ended).
+    func readOwnPidAndUid(_ e: inout ProcEntry) -> Bool {
+        guard let (pid, euid) = ownPids.ownPidAndEuid(of: e.pid, inNamespace: e.nsInode),
+              let name = reader.comm(of: e.pid) else { return false }
+        e.ownPidRead = pid
+        e.uid = euid
+        e.name = name
+        return true
+    }
+
     /// State, PPID and name: from status when `status` or NSpid is needed (or the name
     /// has a character status escapes), else from stat.
     func readState(_ e: inout ProcEntry, status: Bool = false) -> Bool {
         if e.detailed { return true }
         var nameNeedsStatus = status || needs.pidsAtEveryLevel
-        if !nameNeedsStatus {
+        if !nameNeedsStatus && needs.ownPidsAndUids && e.nsInode != own {
+            nameNeedsStatus = !readOwnPidAndUid(&e)
+        } else if !nameNeedsStatus {
             guard reader.stat(of: e.pid, into: &e, nameNeedsStatus: &nameNeedsStatus) else { return false }
         }
         if nameNeedsStatus {

@@ -92,6 +92,63 @@ final class ProcNeedsTests: SystemTestCase {
         }
     }
 
+    /// A field of /proc/PID/status as the kernel wrote it (the witness: no parser of pidsh's).
+    private func statusField(_ pid: Int32, _ key: String) -> [String]? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
+        return line.dropFirst(key.count + 1).split(whereSeparator: { $0 == "\t" || $0 == " " }).map(String.init)
+    }
+
+    /// `ns tree` reads a process's PID in its own namespace and its effective uid with
+    /// NS_GET_TGID_IN_PIDNS and PIDFD_GET_INFO instead of status: the same numbers as
+    /// status's NSpid (its last) and Uid (its second, the effective), at every depth,
+    /// for a process whose effective uid is not its real one, and for a name status
+    /// escapes (taken from status).
+    func testOwnPidAndUidFromTheKernelAreStatussNSpidAndUid() throws {
+        try requireRoot("clone(CLONE_NEWPID), setpriv --euid")
+        let (a, _, c) = try namespaces()
+        let d = try session.newNamespace(parent: c)
+        _ = try spawnSleep(join: d)
+        var other = SpawnOptions(path: "/usr/bin/setpriv", arguments: ["setpriv", "--euid", "65534", "/bin/sleep", "1000"])
+        other.joinNamespace = c
+        let changed = try session.spawn(other)
+        XCTAssertEqual(symlink("/bin/sleep", path("x\ny")), 0)
+        var escaped = SpawnOptions(path: path("x\ny"), arguments: ["x\ny", "1000"])
+        escaped.joinNamespace = d
+        let oddName = try session.spawn(escaped)
+        XCTAssertTrue(eventually { self.statusField(changed.pid, "Name") == ["sleep"] }, "setpriv has become sleep")
+        let table = ProcTable.snapshot(ProcNeeds(pidsAtEveryLevel: false, ownPidsAndUids: true, details: .belowOwnNamespace))
+        let mine = Set(started.map(\.pid) + [changed.pid, oddName.pid])
+        let rows = table.entries.filter { mine.contains($0.pid) }
+        XCTAssertEqual(Set(rows.map(\.pid)), mine.filter { self.statusField($0, "NSpid") != nil })
+        XCTAssertEqual(Set(rows.map(\.level)), [1, 2, 3])
+        for e in rows {
+            let nspid = try XCTUnwrap(statusField(e.pid, "NSpid"), "\(e.pid) lives")
+            let uid = try XCTUnwrap(statusField(e.pid, "Uid"))
+            XCTAssertEqual(e.ownPid.map(String.init), nspid.last, "\(e.pid): its PID inside its namespace")
+            XCTAssertEqual(String(e.uid), uid[1], "\(e.pid): its effective uid")
+            XCTAssertEqual(e.level, nspid.count - 1)
+            XCTAssertEqual(e.name, statusField(e.pid, "Name")?.joined(separator: " "))
+            // The view ns tree draws numbers it so as well.
+            let row = try XCTUnwrap(table.view(fromNamespace: e.nsInode, level: e.level).first { $0.entry.pid == e.pid })
+            XCTAssertEqual(String(row.pid), nspid.last)
+        }
+        XCTAssertEqual(rows.first { $0.pid == changed.pid }?.uid, 65534, "the effective uid, not the real (0)")
+        XCTAssertEqual(rows.first { $0.pid == oddName.pid }?.name, "x\\ny", "status's text")
+        if Self.kernelAtLeast(6, 13) {
+            XCTAssertTrue(rows.filter { $0.pid != oddName.pid }.allSatisfy { $0.nspid.isEmpty }, "NSpid not read: the kernel answered")
+        }
+        _ = a
+    }
+
+    private static func kernelAtLeast(_ major: Int, _ minor: Int) -> Bool {
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return parts.count == 2 && (parts[0], parts[1]) >= (major, minor)
+    }
+
     func testNsListReadsOneProcessPerNamespaceAndKeepsTheOrder() throws {
         try requireRoot("clone(CLONE_NEWPID)")
         let (a, b, c) = try namespaces()

@@ -466,6 +466,12 @@ int pidsh_kill(pid_t pid, int sig, pidsh_call_record *rec);
 int pidsh_ns_get_parent(int nsfd);
 int pidsh_ns_get_nstype(int nsfd);
 int pidsh_ns_get_userns(int nsfd);
+/// Which step of pidsh_process_own_pid_and_euid failed (returned negated, errno set).
+enum { PIDSH_OWN_PID_PIDFD = 1, PIDSH_OWN_PID_TRANSLATE = 2, PIDSH_OWN_PID_INFO = 3 };
+/// The PID `pid` (pidsh's view) has in the PID namespace `nsfd` (NS_GET_TGID_IN_PIDNS)
+/// and its effective uid (PIDFD_GET_INFO), both of the same live process: 0, or the
+/// failed step negated with errno (ESRCH from the translation: not in that namespace).
+int pidsh_process_own_pid_and_euid(int nsfd, pid_t pid, pid_t *own_pid, uint32_t *euid);
 int pidsh_setns(int fd, int nstype, pidsh_call_record *rec);
 int pidsh_unshare(int flags, pidsh_call_record *rec);
 /// umount2(path, flags | UMOUNT_NOFOLLOW): 0 or errno.

@@ -274,7 +274,7 @@ enum InspectionBuiltins {
             return nil
         }
         // pidsh's own namespace is drawn as a count: its members are only located.
-        let table = mine(p, call, reading: ProcNeeds(details: .belowOwnNamespace))
+        let table = mine(p, call, reading: ProcNeeds(pidsAtEveryLevel: false, ownPidsAndUids: true, details: .belowOwnNamespace))
         let tree = NamespaceTree(table: table, names: Listings(session: call.session))
         if p.has("--json") { call.print(tree.json()) }
         else if p.has("--dot") { call.write(tree.dot()) }

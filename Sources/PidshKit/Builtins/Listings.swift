@@ -24,7 +24,7 @@ struct Listings {
     /// The JSON key `received`: what pidsh's init of the namespace caught (an array of
     /// objects, as `signals received --json`), or null when its PID 1 is not pidsh's.
     func receivedJSON(of info: ProcTable.NamespaceInfo) -> String {
-        guard info.level > 0, let first = info.processes.first, first.nspid.last == 1, let initProcess = inits[first.pid],
+        guard info.level > 0, let first = info.processes.first, first.ownPid == 1, let initProcess = inits[first.pid],
               let (list, _) = try? initProcess.initChannel!.received(recorder: nil, initPID: initProcess.pid) else { return "null" }
         return JSON.array(list.map(ReceivedText.json))
     }
@@ -33,7 +33,7 @@ struct Listings {
     /// --newpid --name`).
     func name(of info: ProcTable.NamespaceInfo) -> String? {
         if let own = namespaceNames[info.inode] { return own }
-        guard info.level > 0, let first = info.processes.first, first.nspid.last == 1 else { return nil }
+        guard info.level > 0, let first = info.processes.first, first.ownPid == 1 else { return nil }
         return processNames[first.pid]
     }
 
