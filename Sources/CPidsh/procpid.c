@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 // Not in every linux/nsfs.h and linux/pidfd.h this builds against: the kernel's
-// values (NS_GET_TGID_IN_PIDNS since 6.11, PIDFD_GET_INFO since 6.13).
+// values (include/uapi/linux/nsfs.h, pidfd.h). An older kernel answers ENOTTY or
+// EINVAL, and the caller reads /proc/PID/status instead.
 #define PIDSH_NSIO 0xb7
 #define PIDSH_NS_GET_TGID_IN_PIDNS _IOR(PIDSH_NSIO, 0x9, int)
 struct pidsh_pidfd_info {
