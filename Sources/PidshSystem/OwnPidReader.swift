@@ -8,7 +8,7 @@ import Glibc
 /// scale"). Holds one descriptor per namespace asked about, closed with it.
 final class OwnPidReader {
     private var namespaces: [UInt64: Int32] = [:]
-    /// False when the kernel lacks either ioctl (before 6.13), or /proc numbers
+    /// False when the kernel lacks either ioctl (an older kernel), or /proc numbers
     /// processes in another namespace than pidsh's (the ioctls take pidsh's numbers):
     /// then every answer comes from status.
     private(set) var usable: Bool
