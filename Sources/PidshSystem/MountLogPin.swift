@@ -6,17 +6,7 @@ import Glibc
 extension MountLog {
     public func pin(_ ns: Namespace, at path: String) throws {
         let parts = try MountPath.components(path)
-        var dirfd = pidsh_open_path_dir(path.hasPrefix("/") ? "/" : ".")
-        if dirfd < 0 { throw SystemError.last("open \(path.hasPrefix("/") ? "/" : ".")") }
-        var walked = path.hasPrefix("/") ? "" : "."
-        for name in parts.dropLast() {
-            walked += "/" + name
-            let (next, e) = MountPath.openComponent(dirfd, name)
-            close(dirfd)
-            if next < 0 { throw MountPath.error(e, path: path, component: walked) }
-            dirfd = next
-        }
-        let parent = dirfd
+        let parent = try MountPath.openParent(of: path, parts: parts).fd
         let name = parts.last!
         let parentPath = MountPath.resolved(parent) ?? "."
         if MountPath.isProc(parentPath) { close(parent); throw UsageError(Self.procRefusal(parentPath + "/" + name, unmounting: false)) }

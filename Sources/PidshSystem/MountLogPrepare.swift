@@ -29,17 +29,8 @@ extension MountLog {
 
     private func walk(_ path: String) throws -> MountPoint {
         let parts = try MountPath.components(path)
-        let fromRoot = path.hasPrefix("/")
-        var dirfd = pidsh_open_path_dir(fromRoot ? "/" : ".")
-        if dirfd < 0 { throw SystemError.last("open \(fromRoot ? "/" : ".")") }
-        var walked = fromRoot ? "" : "."
-        for name in parts.dropLast() {
-            walked += "/" + name
-            let (next, e) = MountPath.openComponent(dirfd, name)
-            close(dirfd)
-            if next < 0 { throw MountPath.error(e, path: path, component: walked) }
-            dirfd = next
-        }
+        let (dirfd, walkedToParent) = try MountPath.openParent(of: path, parts: parts)
+        var walked = walkedToParent
         // The last component: opened (or made) from its parent, which the log keeps.
         let name = parts.last!
         walked += "/" + name

@@ -28,6 +28,23 @@ public final class MountPoint {
 
 /// Walking a mount path one component at a time without following symlinks.
 enum MountPath {
+    /// The parent of `path`'s last component, walked to one component at a time without
+    /// following a symlink (openComponent), and the text walked so far (for messages).
+    static func openParent(of path: String, parts: [String]) throws -> (fd: Int32, walked: String) {
+        let fromRoot = path.hasPrefix("/")
+        var dirfd = pidsh_open_path_dir(fromRoot ? "/" : ".")
+        if dirfd < 0 { throw SystemError.last("open \(fromRoot ? "/" : ".")") }
+        var walked = fromRoot ? "" : "."
+        for name in parts.dropLast() {
+            walked += "/" + name
+            let (next, e) = openComponent(dirfd, name)
+            close(dirfd)
+            if next < 0 { throw error(e, path: path, component: walked) }
+            dirfd = next
+        }
+        return (dirfd, walked)
+    }
+
     static func components(_ path: String) throws -> [String] {
         guard !path.isEmpty else { throw UsageError("mount point is empty") }
         guard !path.utf8.contains(0) else { throw UsageError("mount point contains a NUL byte") }
