@@ -42,6 +42,10 @@ final class NamespaceTypeTests: EndToEndTestCase {
 
     /// `$p.ns.TYPE`, `ns id --type`, `.owner` and `ps -o netns` against readlink.
     func testNamespaceFieldsMatchTheKernelsLinks() throws {
+        // The witnesses are readlinks of /proc/PID/ns/* from this test; a normal user's
+        // pidsh runs in a user namespace of its own whose processes changed their uids
+        // (no longer dumpable), so only root may read them from outside.
+        try requireRoot("readlink of the links of processes in pidsh's user namespace")
         guard let run = ReliabilityProbe.start(self, """
         let c = spawn --new user,uts,net --map-root --hostname x sleep 100
         echo "pid=$c.pid"
@@ -84,6 +88,7 @@ final class NamespaceTypeTests: EndToEndTestCase {
     /// `spawn --join` (some types, or every one that differs), `setns` of another type
     /// and `spawn --enter` give the child the target's links.
     func testJoinsGiveTheTargetsLinks() throws {
+        try requireRoot("readlink of the links of processes in pidsh's user namespace (see above)")
         let d = tempDir
         guard let run = ReliabilityProbe.start(self, """
         let t = spawn --new uts,net,ipc --hostname target sh -c 'cd \(d) && exec sleep 100'
