@@ -27,6 +27,12 @@ public struct ProcNeeds: Sendable {
     /// ns/pid link is read first and one outside is dropped before anything else is read.
     public var seenFrom: (inode: UInt64, level: Int)?
     public var details: Details
+    /// Whether each process is placed in its PID namespace (its ns/pid link). A listing
+    /// of pidsh's own namespace that shows no namespace, level or inner PID does not
+    /// need it: /proc lists exactly the processes pidsh's namespace sees, numbered by
+    /// the PIDs /proc shows. Without it every entry is recorded in pidsh's namespace,
+    /// so such a table must not be asked where a process is.
+    public var placesInNamespaces = true
 
     public init(pidsAtEveryLevel: Bool = true, commandLines: Bool = true, ownPidsAndUids: Bool = false,
                 seenFrom: (inode: UInt64, level: Int)? = nil, details: Details = .every) {
@@ -77,6 +83,7 @@ struct ProcScan {
     /// has ended, or is below pidsh's namespace and its link cannot be read.
     mutating func locate(_ pid: Int32) -> ProcEntry? {
         var e = ProcEntry(pid: pid, nsInode: own)
+        if !needs.placesInNamespaces { return e }
         if let link = needs.statusFirst ? nil : reader.pidNamespace(of: pid) {
             // A process in /proc's own namespace has one PID (NSpid has one entry).
             if link == own { e.nspid = [pid]; return e }

@@ -47,6 +47,28 @@ final class ProcNeedsTests: SystemTestCase {
         }
     }
 
+    /// A view of pidsh's own namespace that shows no namespace column reads no links:
+    /// /proc lists exactly what that namespace sees. Its rows are a full snapshot's, for
+    /// the test's processes in three nested namespaces as for pidsh's own; the witness
+    /// for where they are is their ns/pid link.
+    func testOwnNamespaceWithoutPlacingListsTheSameRows() throws {
+        try requireRoot("clone(CLONE_NEWPID)")
+        let (a, _, c) = try namespaces()
+        let mine = Set(started.map(\.pid))
+        XCTAssertTrue(eventually { ProcTable.snapshot(commandLines: false).entries.filter { mine.contains($0.pid) }.allSatisfy { $0.state == "S" } })
+        var needs = ProcNeeds(pidsAtEveryLevel: false, seenFrom: (Namespace.ownInode, 0))
+        needs.placesInNamespaces = false
+        let unplaced = ProcTable.snapshot(needs).view(fromNamespace: Namespace.ownInode, level: 0).filter { mine.contains($0.entry.pid) }
+        let full = ProcTable.snapshot().view(fromNamespace: Namespace.ownInode, level: 0).filter { mine.contains($0.entry.pid) }
+        XCTAssertEqual(unplaced.count, mine.count)
+        XCTAssertEqual(unplaced.map(\.pid), full.map(\.pid))
+        XCTAssertEqual(unplaced.map(\.ppid), full.map(\.ppid))
+        XCTAssertEqual(unplaced.map(\.entry.state), full.map(\.entry.state))
+        XCTAssertEqual(unplaced.map(\.entry.commandLine), full.map(\.entry.commandLine))
+        XCTAssertFalse(witness(linkIn: [a.id, c.id]).isDisjoint(with: Set(unplaced.map(\.entry.pid))),
+                       "processes in the nested namespaces are among the rows")
+    }
+
     func testWithoutNSpidStateParentAndNameComeFromStatAndAgreeWithStatus() throws {
         try requireRoot("clone(CLONE_NEWPID)")
         let (a, _, c) = try namespaces()

@@ -72,9 +72,14 @@ enum InspectionBuiltins {
     /// those the namespace sees.
     static func psNeeds(_ p: BuiltinCall.Parsed, fields: [String], inode: UInt64, level: Int) -> ProcNeeds {
         let json = p.has("--json")
-        return ProcNeeds(pidsAtEveryLevel: json || fields.contains { ["nspid", "pids", "level"].contains($0) },
-                         commandLines: fields.contains("cmd") || json || p.has("--tree"),
-                         seenFrom: p.has("--mine") ? nil : (inode, level))
+        var needs = ProcNeeds(pidsAtEveryLevel: json || fields.contains { ["nspid", "pids", "level"].contains($0) },
+                              commandLines: fields.contains("cmd") || json || p.has("--tree"),
+                              seenFrom: p.has("--mine") ? nil : (inode, level))
+        // pidsh's own namespace, no column that says where a process is: every process
+        // /proc lists is in the view, and its link need not be read.
+        needs.placesInNamespaces = level > 0 || needs.pidsAtEveryLevel || p.has("--tree") || p.has("--mine")
+            || fields.contains("ns")
+        return needs
     }
 
     /// Where pidsh's subreaper role shows: processes it did not start whose parent is
