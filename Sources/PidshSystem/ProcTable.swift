@@ -25,6 +25,8 @@ public struct ProcEntry: Sendable {
     /// when NSpid was not read.
     public var level: Int { nspid.isEmpty ? depth : nspid.count - 1 }
     var depth = 0
+    /// The name was not read (ProcNeeds.names): the command line stands for the process.
+    var nameUnread = false
     /// State, PPID and name have been read.
     var detailed = false
 

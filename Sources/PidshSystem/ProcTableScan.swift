@@ -33,6 +33,11 @@ public struct ProcNeeds: Sendable {
     /// the PIDs /proc shows. Without it every entry is recorded in pidsh's namespace,
     /// so such a table must not be asked where a process is.
     public var placesInNamespaces = true
+    /// Each process's name. Without it (with `ownPidsAndUids`), /proc/PID/comm is read
+    /// only where the command line does not stand for the process: when it is empty, or
+    /// names a pidsh (pidsh's init and janitor are forks of a pidsh that never exec:
+    /// they keep its command line and are shown by their names).
+    public var names = true
 
     public init(pidsAtEveryLevel: Bool = true, commandLines: Bool = true, ownPidsAndUids: Bool = false,
                 seenFrom: (inode: UInt64, level: Int)? = nil, details: Details = .every) {
@@ -149,23 +154,51 @@ struct ProcScan {
     /// State, PPID, name (status's when NSpid is needed, else stat's) and the command line.
     func fill(_ e: inout ProcEntry) -> Bool {
         guard readState(&e) else { return false }
-        if needs.commandLines {
-            // pidsh's init and janitor are forks of pidsh that never exec: their cmdline
-            // is still pidsh's own (a whole `-c` script); show them by their names.
-            let forkedHelper = e.name == "pidsh-init" || e.name == "pidsh-janitor"
-            e.commandLine = forkedHelper ? [e.name] : (reader.commandLine(of: e.pid) ?? [])
+        guard needs.commandLines else { return true }
+        if e.nameUnread {
+            let line = reader.commandLine(of: e.pid) ?? []
+            if let first = line.first, !Self.namesAPidsh(first) {
+                e.commandLine = line
+                return true
+            }
+            guard let name = reader.comm(of: e.pid) else {
+                // Ended, or a name status escapes: status has it (or finds it ended).
+                e.detailed = false
+                e.nameUnread = false
+                return readState(&e, status: true) && fillLine(&e)
+            }
+            e.name = name
+            e.nameUnread = false
+            e.commandLine = Self.isForkedHelper(name) ? [name] : line
+            return true
         }
+        return fillLine(&e)
+    }
+
+    /// pidsh's init and janitor are forks of pidsh that never exec: their cmdline is
+    /// still pidsh's own (a whole `-c` script); they are shown by their names.
+    static func isForkedHelper(_ name: String) -> Bool { name == "pidsh-init" || name == "pidsh-janitor" }
+
+    /// Whether a command line's first word is a pidsh (`pidsh`, `/usr/local/bin/pidsh`...).
+    static func namesAPidsh(_ argv0: String) -> Bool { (argv0.split(separator: "/").last ?? "").hasPrefix("pidsh") }
+
+    func fillLine(_ e: inout ProcEntry) -> Bool {
+        e.commandLine = Self.isForkedHelper(e.name) ? [e.name] : (reader.commandLine(of: e.pid) ?? [])
         return true
     }
 
     /// Its PID in its own namespace, effective uid and name without status; false when
     /// the kernel did not give all three so (status gives them then, or finds it ended).
     func readOwnPidAndUid(_ e: inout ProcEntry) -> Bool {
-        guard let (pid, euid) = ownPids.ownPidAndEuid(of: e.pid, inNamespace: e.nsInode),
-              let name = reader.comm(of: e.pid) else { return false }
+        guard let (pid, euid) = ownPids.ownPidAndEuid(of: e.pid, inNamespace: e.nsInode) else { return false }
+        if needs.names || !needs.commandLines {
+            guard let name = reader.comm(of: e.pid) else { return false }
+            e.name = name
+        } else {
+            e.nameUnread = true   // fill() reads it where the command line needs it
+        }
         e.ownPidRead = pid
         e.uid = euid
-        e.name = name
         return true
     }
 

@@ -69,6 +69,28 @@ final class ProcNeedsTests: SystemTestCase {
                        "processes in the nested namespaces are among the rows")
     }
 
+    /// `ns tree`'s text reads a process's name only where its command line does not
+    /// stand for it (pidsh's inits keep pidsh's command line): the command shown is the
+    /// one a snapshot that read every name shows, `pidsh-init` for the inits included;
+    /// the witness for the inits is their /proc/PID/comm.
+    func testWithoutNamesTheCommandShownIsTheSame() throws {
+        try requireRoot("clone(CLONE_NEWPID)")
+        let (a, b, c) = try namespaces()
+        let inits = Set([a, b, c].compactMap { $0.initProcess?.pid })
+        for pid in inits {
+            XCTAssertEqual(try String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8), "pidsh-init\n")
+        }
+        var needs = ProcNeeds(pidsAtEveryLevel: false, ownPidsAndUids: true, details: .belowOwnNamespace)
+        needs.names = false
+        let lazy = ProcTable.snapshot(needs).entries.filter { inits.contains($0.pid) || started.map(\.pid).contains($0.pid) }
+        needs.names = true
+        let full = ProcTable.snapshot(needs).entries.filter { inits.contains($0.pid) || started.map(\.pid).contains($0.pid) }
+        XCTAssertEqual(lazy.count, inits.union(started.map(\.pid)).count)
+        XCTAssertEqual(lazy.map(\.pid), full.map(\.pid))
+        XCTAssertEqual(lazy.map(\.commandLine), full.map(\.commandLine))
+        XCTAssertEqual(lazy.filter { inits.contains($0.pid) }.map(\.commandLine), Array(repeating: ["pidsh-init"], count: inits.count))
+    }
+
     func testWithoutNSpidStateParentAndNameComeFromStatAndAgreeWithStatus() throws {
         try requireRoot("clone(CLONE_NEWPID)")
         let (a, _, c) = try namespaces()

@@ -279,7 +279,9 @@ enum InspectionBuiltins {
             return nil
         }
         // pidsh's own namespace is drawn as a count: its members are only located.
-        let table = mine(p, call, reading: ProcNeeds(pidsAtEveryLevel: false, ownPidsAndUids: true, details: .belowOwnNamespace))
+        var needs = ProcNeeds(pidsAtEveryLevel: false, ownPidsAndUids: true, details: .belowOwnNamespace)
+        needs.names = p.has("--json") || p.has("--dot")   // the text shows command lines
+        let table = mine(p, call, reading: needs)
         let tree = NamespaceTree(table: table, names: Listings(session: call.session))
         if p.has("--json") { call.print(tree.json()) }
         else if p.has("--dot") { call.write(tree.dot()) }
