@@ -16,11 +16,12 @@ public final class Namespace: @unchecked Sendable {
     /// types `$p.ns.net`... are.
     public var ofProcess: ProcessHandle?
 
-    /// Adopts an open namespace fd.
-    public init(adopting fd: Int32) throws {
+    /// Adopts an open namespace fd. One held only for a moment (`longLived: false`: a
+    /// spawn's join) stays where it is; see HighDescriptors.
+    public init(adopting fd: Int32, longLived: Bool = true) throws {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError.last("fstat(ns fd)") }
-        self.fd = HighDescriptors.keep(fd)
+        self.fd = longLived ? HighDescriptors.keep(fd) : fd
         self.inode = UInt64(st.st_ino)
         let t = pidsh_ns_get_nstype(self.fd)
         self.type = t > 0 ? NamespaceType(cloneFlag: UInt64(t)) ?? .pid : .pid
@@ -29,7 +30,7 @@ public final class Namespace: @unchecked Sendable {
     deinit { close(fd) }
 
     /// The namespace of `type` of a process (by pidsh's view of its PID).
-    public static func of(pid: Int32, type: NamespaceType = .pid) throws -> Namespace {
+    public static func of(pid: Int32, type: NamespaceType = .pid, longLived: Bool = true) throws -> Namespace {
         let path = "/proc/\(pid)/ns/\(type.procName)"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
@@ -38,7 +39,7 @@ public final class Namespace: @unchecked Sendable {
                               explanation: e == ENOENT ? KernelRules.invisibleProcess(pid)
                                 : e == EACCES || e == EPERM ? KernelRules.namespaceAccessRule(pid) : nil)
         }
-        return try Namespace(adopting: fd)
+        return try Namespace(adopting: fd, longLived: longLived)
     }
 
     /// pidsh's own namespace of `type` (for PID: level 0 of everything pidsh shows).

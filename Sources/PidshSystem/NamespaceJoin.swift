@@ -41,11 +41,11 @@ public final class NamespaceJoin {
     /// from pidsh's own: setns through a pidfd that names pidsh's own user namespace
     /// fails the whole call with EINVAL). `enter` adds its root and working directory.
     public static func of(process: ProcessHandle, types: [NamespaceType]?, enter: Bool) throws -> NamespaceJoin {
-        let chosen = types ?? NamespaceType.allCases.filter { differsFromOwn(pid: process.pid, type: $0) }
         var namespaces: [Namespace] = []
         var pidNamespace: Namespace?
-        for t in chosen {
-            let ns = try Namespace.of(pid: process.pid, type: t)
+        for t in types ?? NamespaceType.allCases {
+            // Without types: every type whose namespace is not pidsh's own (by inode).
+            guard let ns = try namespace(of: process.pid, type: t, chosen: types != nil) else { continue }
             if t == .pid { pidNamespace = ns } else { namespaces.append(ns) }
         }
         var root: Int32 = -1, cwd: Int32 = -1
@@ -70,9 +70,28 @@ public final class NamespaceJoin {
                       pidNamespace: namespaces.first { $0.type == .pid })
     }
 
-    static func differsFromOwn(pid: Int32, type: NamespaceType) -> Bool {
-        guard let theirs = ProcFiles.readLink("/proc/\(pid)/ns/\(type.procName)") else { return false }
-        return theirs != ProcFiles.readLink("/proc/self/ns/\(type.procName)")
+    /// The process's namespace of `type`, held for the spawn; when not `chosen`, nil
+    /// where it is pidsh's own or cannot be opened (as a link that cannot be read was).
+    static func namespace(of pid: Int32, type: NamespaceType, chosen: Bool) throws -> Namespace? {
+        do {
+            let ns = try Namespace.of(pid: pid, type: type, longLived: false)
+            return chosen || ns.inode != ownInode(type) ? ns : nil
+        } catch let e as SystemError where !chosen && [EACCES, EPERM].contains(e.errno.rawValue) {
+            return nil   // a namespace pidsh may not look at is not one it could join
+        }
+    }
+
+    /// pidsh's own namespace inodes, read once: pidsh enters its user and mount
+    /// namespaces when its session starts, before any spawn, and never moves itself
+    /// again (setns and unshare of PID namespaces move only pid_for_children, which
+    /// /proc/self/ns/pid does not show).
+    nonisolated(unsafe) private static var ownInodes: [NamespaceType: UInt64] = [:]
+
+    static func ownInode(_ type: NamespaceType) -> UInt64 {
+        if let known = ownInodes[type] { return known }
+        let inode = Namespace.ownInode(type)
+        if inode != 0 { ownInodes[type] = inode }
+        return inode
     }
 
     /// Fills the request's join fields; `body` runs while the arrays it points to live.
