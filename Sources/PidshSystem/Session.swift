@@ -340,10 +340,11 @@ public final class Session: @unchecked Sendable {
             usleep(500)
             rounds += 1
         }
-        // Observed (non-child) processes die with their namespace; wait until they do.
+        // Observed (non-child) processes die with their namespace; wait until they do
+        // (at most 1 s each), woken by the pidfd the moment one has.
         for p in children where !p.isChild {
             var tries = 0
-            while p.isRunning && tries < 200 { usleep(5000); tries += 1 }
+            while p.isRunning && tries < 200 { p.waitReadable(milliseconds: 5); tries += 1 }
         }
         // What left pidsh's tree — orphans re-parented to a namespace's PID 1 pidsh did
         // not make, or to the host's init — is still in the session's cgroup.
