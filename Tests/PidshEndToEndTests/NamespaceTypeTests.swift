@@ -138,6 +138,8 @@ final class NamespaceTypeTests: EndToEndTestCase {
         ns pin $n \(pin)
         let id = $n.id
         kill $n
+        # kill sends; the holder is gone once waited for (else it may still be exiting).
+        try wait $n.init   # (nothing once it was already reaped)
         ns list --type net --json
         echo "tree=$(ns tree --type user | grep -cF "$id")"
         """)
