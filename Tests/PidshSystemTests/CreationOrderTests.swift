@@ -10,6 +10,8 @@ final class CreationOrderTests: SystemTestCase {
         try requireRoot("ns_last_pid")
         let pidMax = try XCTUnwrap(Int32(try String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let last = try String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8)
+        defer { try? last.write(toFile: "/proc/sys/kernel/ns_last_pid", atomically: false, encoding: .utf8) }   // see GoldenExamplesTests
         try String(pidMax - 3).write(toFile: "/proc/sys/kernel/ns_last_pid", atomically: false, encoding: .utf8)
         let older = try spawnSleep()
         let younger = try spawnSleep()
