@@ -36,7 +36,12 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
         let inodes = Set((f["inodes"] ?? "").split(separator: " ").compactMap { UInt64($0) })
         XCTAssertEqual(printed.count, 5, run.transcript)
         XCTAssertEqual(inodes.count, 5, run.transcript)
-        let before = tree(of: pidshPid)
+        // The script's last `sleep` starts just after READY: wait for it (at most 5 s).
+        var before = tree(of: pidshPid)
+        for _ in 0 ..< 250 where before.count < 11 {
+            usleep(20_000)
+            before = tree(of: pidshPid)
+        }
         for pid in printed { XCTAssertTrue(before.contains { $0.pid == pid }, "\(pid) is below pidsh") }
         XCTAssertTrue(before.contains { procName($0.pid) == "pidsh-janitor" }, "the janitor is pidsh's child")
         // 1 pidsh + janitor + 2 inits + the --newpid sleep + 5 nest levels + the script's sleep.
