@@ -90,6 +90,23 @@ final class SpawnTests: SystemTestCase {
         XCTAssertEqual(out, "closed\n")
     }
 
+    /// Above the line where pidsh keeps its long-lived descriptors (HighDescriptors): the
+    /// child shares pidsh's table until its close_range(CLOSE_RANGE_UNSHARE), and neither
+    /// a descriptor there nor a pidfd of a live process reaches the program.
+    func testNoDescriptorAboveTheLineSurvivesExec() throws {
+        let low = open("/dev/null", O_RDONLY)
+        XCTAssertGreaterThan(low, 2)
+        let high = dup2(low, 2000)   // without O_CLOEXEC
+        close(low)
+        XCTAssertEqual(high, 2000)
+        defer { close(high) }
+        let alive = try session.spawn(sleepOptions())
+        let (out, status) = try run("/bin/sh", ["sh", "-c", "test -e /proc/self/fd/2000 && echo leaked; ls /proc/self/fd | wc -l"])
+        XCTAssertEqual(status, .exited(0))
+        // 0, 1, 2 and the descriptor ls reads /proc/self/fd through.
+        XCTAssertEqual(out, "4\n", "pidfd \(alive.pidfd) or descriptor 2000 reached the program")
+    }
+
     func testNewProcessGroup() throws {
         var o = sleepOptions()
         o.newProcessGroup = true
