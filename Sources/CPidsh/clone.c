@@ -1,6 +1,6 @@
 // Clone primitives: the life pipe, clone3/clone with a pidfd, the signal mask around a
 // clone, and moving this thread's pid_for_children in and out of a namespace. This file
-// calls no other file of CPidsh (it is the bottom layer; see cpidsh_internal.h).
+// calls only cgroup_place.c (where a child is born; see cpidsh_internal.h).
 #define _GNU_SOURCE
 #include "cpidsh.h"
 #include "cpidsh_internal.h"
@@ -92,6 +92,11 @@ pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd, pidsh_call_record *rec)
     args.flags = flags | CLONE_PIDFD;
     args.pidfd = (uint64_t)(uintptr_t)pidfd;
     args.exit_signal = SIGCHLD;
+    int cgroup = pidsh_children_cgroup();
+    if (cgroup >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgroup;
+    }
     long r = syscall(SYS_clone3, &args, sizeof args);
     if (r == 0) return 0;
     if (r < 0 && errno == ENOSYS) {
@@ -103,8 +108,9 @@ pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd, pidsh_call_record *rec)
         }
     } else if (rec) {
         *rec = pidsh_record(PIDSH_CALL_CLONE3, PIDSH_ACTOR_PIDSH);
-        rec->flags = flags | CLONE_PIDFD;
+        rec->flags = args.flags;
         rec->flags2 = SIGCHLD;
+        if (cgroup >= 0) rec->fd = cgroup;
     }
     if (rec) pidsh_record_result(rec, r, errno);
     return (pid_t)r;
@@ -116,21 +122,80 @@ pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd, pidsh_call_record *rec)
 // the page tables of a Swift process and then tearing them down at exec is most of a
 // fork's cost. The child still has its own fd table and signal dispositions, and it
 // makes only raw calls with every signal blocked until it has reset them. Only for
-// children that exec or exit: one that never did would never let pidsh go.
-pid_t pidsh_clone_vfork(uint64_t flags, int (*fn)(void *), void *arg, char *stack_top, int *pidfd,
+// children that exec or exit: one that never did would never let pidsh go. A child to
+// be born in the session's cgroup is cloned with clone3 (the old clone has no
+// CLONE_INTO_CGROUP).
+pid_t pidsh_clone_vfork(uint64_t flags, int (*fn)(void *), void *arg, char *stack, size_t size, int *pidfd,
                         pidsh_call_record *rec) {
-    // Legacy clone knows CLONE_PIDFD (since 5.2): the pidfd is stored at parent_tid.
-    uint64_t all = flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
-    pid_t pid = clone(fn, stack_top, (int)all, arg, pidfd, NULL, NULL);
+    uint64_t all = flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+    int cgroup = pidsh_children_cgroup();
+    pid_t pid;
+    if (cgroup >= 0) {
+        struct pidsh_clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = all | CLONE_INTO_CGROUP;
+        args.pidfd = (uint64_t)(uintptr_t)pidfd;
+        args.exit_signal = SIGCHLD;
+        args.stack = (uint64_t)(uintptr_t)stack;
+        args.stack_size = size;
+        args.cgroup = (uint64_t)cgroup;
+        pid = (pid_t)pidsh_clone3_running(&args, fn, arg);
+        all = args.flags;
+    } else {
+        // Legacy clone knows CLONE_PIDFD (since 5.2): the pidfd is stored at parent_tid.
+        all |= SIGCHLD;
+        pid = clone(fn, stack + size, (int)all, arg, pidfd, NULL, NULL);
+    }
     int e = errno;
     if (rec) {
-        *rec = pidsh_record(PIDSH_CALL_CLONE, PIDSH_ACTOR_PIDSH);
+        *rec = pidsh_record(cgroup >= 0 ? PIDSH_CALL_CLONE3 : PIDSH_CALL_CLONE, PIDSH_ACTOR_PIDSH);
         rec->flags = all;
+        if (cgroup >= 0) { rec->flags2 = SIGCHLD; rec->fd = cgroup; }
         pidsh_record_result(rec, pid, e);
     }
     errno = e;
     return pid;
 }
+
+#if PIDSH_HAVE_CLONE3_RUNNING
+// The child starts on its own stack at the instruction after the syscall, with no frame
+// of this function under it: it calls fn(arg) and exits with the result, all in
+// registers (the ones a syscall keeps: not rax, rcx, r11). 16-byte stack alignment at
+// the call comes from the stack's top (the callers' arrays are 64-byte aligned).
+long pidsh_clone3_running(struct pidsh_clone_args *args, int (*fn)(void *), void *arg) {
+    register long nr __asm__("rax") = SYS_clone3;
+    register struct pidsh_clone_args *a __asm__("rdi") = args;
+    register unsigned long n __asm__("rsi") = sizeof *args;
+    register int (*f)(void *) __asm__("r12") = fn;
+    register void *p __asm__("r13") = arg;
+    __asm__ volatile(
+        "syscall\n\t"
+        "testq %%rax, %%rax\n\t"
+        "jnz 1f\n\t"
+        "xorl %%ebp, %%ebp\n\t"
+        "movq %%r13, %%rdi\n\t"
+        "callq *%%r12\n\t"
+        "movl %%eax, %%edi\n\t"
+        "movl %[exit], %%eax\n\t"
+        "syscall\n\t"
+        "hlt\n"
+        "1:"
+        : "+r"(nr)
+        : "r"(a), "r"(n), "r"(f), "r"(p), [exit] "i"(SYS_exit)
+        : "rcx", "r11", "memory", "cc");
+    if (nr < 0 && nr > -4096) {
+        errno = (int)-nr;
+        return -1;
+    }
+    return nr;
+}
+#else
+long pidsh_clone3_running(struct pidsh_clone_args *args, int (*fn)(void *), void *arg) {
+    (void)args; (void)fn; (void)arg;
+    errno = ENOSYS;
+    return -1;
+}
+#endif
 
 // ---------------------------------------------------------------------------------
 // Where this thread's children go.

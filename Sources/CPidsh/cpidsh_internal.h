@@ -3,6 +3,7 @@
 //
 //   1  clone.c    clone primitives: life pipe, clone3/clone with a pidfd, signals around
 //                 a clone, entering and leaving a PID namespace for children
+//      cgroup_place.c  where children are born: the session's cgroup (CLONE_INTO_CGROUP)
 //      fdpass.c   one record plus descriptors over a socket (SCM_RIGHTS)
 //      procfs.c   procfs mounts with the new mount API, mount ids
 //   2  report.c   the report channel of a child: call records, failure, descriptors
@@ -35,12 +36,30 @@
 // ---- 1: clone.c ------------------------------------------------------------------
 struct pidsh_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup;   // CLONE_ARGS_SIZE_VER2 (Linux 5.7)
 };
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+/// The cgroup2 directory a child is cloned into (CLONE_INTO_CGROUP), or -1: it is born
+/// in pidsh's own cgroup (cgroup_place.c).
+int pidsh_children_cgroup(void);
+/// clone3 of a child that runs fn(arg) on the stack [stack, stack + size) and exits with
+/// its result, the caller asleep until it execs or exits (CLONE_VM | CLONE_VFORK in
+/// `flags`): glibc's clone() cannot pass CLONE_INTO_CGROUP. -1 with ENOSYS where this
+/// build has no such clone (PIDSH_HAVE_CLONE3_RUNNING 0).
+#if defined(__x86_64__)
+#define PIDSH_HAVE_CLONE3_RUNNING 1
+#else
+#define PIDSH_HAVE_CLONE3_RUNNING 0
+#endif
+long pidsh_clone3_running(struct pidsh_clone_args *args, int (*fn)(void *), void *arg);
 /// clone3 with CLONE_PIDFD (legacy clone where clone3 is missing). Records the call.
 pid_t pidsh_clone_with_pidfd(uint64_t flags, int *pidfd, pidsh_call_record *rec);
-/// clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|flags) running fn on `stack` (its top): the
-/// caller sleeps until the child execs or exits. Records the call.
-pid_t pidsh_clone_vfork(uint64_t flags, int (*fn)(void *), void *arg, char *stack_top, int *pidfd,
+/// clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|flags) running fn on the stack [stack, stack +
+/// size): the caller sleeps until the child execs or exits. clone3 when the child is to
+/// be born in the session's cgroup. Records the call.
+pid_t pidsh_clone_vfork(uint64_t flags, int (*fn)(void *), void *arg, char *stack, size_t size, int *pidfd,
                         pidsh_call_record *rec);
 /// In a forked helper: close its copy of the life pipe's write end.
 void pidsh_drop_life_pipe_writer(void);

@@ -240,12 +240,9 @@ pid_t pidsh_clone_via_shared_helper(int join_fd, uint64_t flags, int (*fn)(void 
         .error = 0, .stage = PIDSH_STAGE_NONE, .call_count = 0,
     };
     int helper_pidfd = -1;
-    uint64_t all = CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD;
-    pid_t helper = clone(shared_helper_entry, helper_stack + HELPER_STACK, (int)all, &h, &helper_pidfd, NULL, NULL);
+    pidsh_call_record rec;
+    pid_t helper = pidsh_clone_vfork(CLONE_FILES, shared_helper_entry, &h, helper_stack, HELPER_STACK, &helper_pidfd, &rec);
     int e = errno;
-    pidsh_call_record rec = pidsh_record(PIDSH_CALL_CLONE, PIDSH_ACTOR_PIDSH);
-    rec.flags = all;
-    pidsh_record_result(&rec, helper, e);
     pidsh_trace_add(trace, &rec);
     for (int i = 0; i < h.call_count; i++) {
         h.calls[i].actor_pid = helper;

@@ -26,7 +26,7 @@ static pid_t clone_child(const pidsh_launch *l, int by_helper, int helper_join, 
         // Sharing pidsh's descriptor table spares the kernel copying it whole (and the
         // exec closing every copy): the child unshares just the part it needs.
         uint64_t flags = l->flags | (l->share_files ? CLONE_FILES : 0);
-        pid = pidsh_clone_vfork(flags, l->child, l->arg, stack + CHILD_STACK, pidfd, &rec);
+        pid = pidsh_clone_vfork(flags, l->child, l->arg, stack, CHILD_STACK, pidfd, &rec);
     } else if (by_helper) {
         pid = pidsh_clone_via_helper(helper_join, l->flags, pidfd, stage, l->trace);
         if (pid == 0) l->child(l->arg);

@@ -16,7 +16,8 @@ public final class SessionCgroup {
     /// The janitor's record of it.
     let record: UInt64
 
-    init(parentFD: Int32, fd: Int32, name: String, path: String, record: UInt64) {
+    init(parentFD: Int32, fd: Int32, name: String, path: String, record: UInt64, placesChildren: Bool = false) {
+        self.placesChildren = placesChildren
         self.parentFD = parentFD
         self.fd = fd
         self.name = name
@@ -62,8 +63,21 @@ public final class SessionCgroup {
         s.hasPrefix("pidsh-") && s.count > 6 && s.dropFirst(6).allSatisfy { $0.isASCII && $0.isNumber }
     }
 
-    /// Makes `pidsh-PID` in pidsh's cgroup and moves pidsh into it (its children are
-    /// born there). nil, with nothing changed, where pidsh may not.
+    /// Whether pidsh itself joins the cgroup (set by the launcher): at the prompt, and
+    /// for a script that names cgroups (CgroupUse), pidsh moves itself in as a shell
+    /// would, so /proc/$$/cgroup shows it there and `echo $$ > .../cgroup.procs` steers
+    /// where its next child is born. Otherwise its children are born in the cgroup
+    /// (pidsh_cgroup_place_children) and pidsh stays where it was started: the kernel
+    /// makes each move of pidsh, in and out again at the end, wait for an RCU grace
+    /// period (7-14 ms here; docs/performance.md), during which nothing on the machine
+    /// can fork.
+    nonisolated(unsafe) public static var pidshJoins = true
+
+    /// Its children are born in it while pidsh stays outside (see pidshJoins).
+    let placesChildren: Bool
+
+    /// Makes `pidsh-PID` in pidsh's cgroup and moves pidsh into it, or has its children
+    /// born there (pidshJoins). nil, with nothing changed, where pidsh may not.
     ///
     /// The cgroup v2 files are written from here (not from C) because nothing runs
     /// between fork and exec here; `cgroup.kill` needs Linux 5.14.
@@ -75,19 +89,25 @@ public final class SessionCgroup {
         // Made by the janitor, so it is recorded the moment it exists.
         var fd: Int32 = -1
         guard pidsh_janitor_make_cgroup(parent, name, record, &fd) == 0 else { close(parent); return nil }
-        guard write("\(getpid())\n", to: "cgroup.procs", in: fd) else {
-            close(fd)
-            unlinkat(parent, name, AT_REMOVEDIR)
-            _ = pidsh_janitor_forget(record)
-            close(parent)
-            return nil
+        // As root only: a normal user's right to place a child there is the right to
+        // move pidsh there (the same check), and the write is the test of it.
+        let places = !pidshJoins && SessionSetup.isRoot && !SessionSetup.inUserNamespace && pidsh_cgroup_place_children(fd) == 0
+        if !places {
+            guard write("\(getpid())\n", to: "cgroup.procs", in: fd) else {
+                close(fd)
+                unlinkat(parent, name, AT_REMOVEDIR)
+                _ = pidsh_janitor_forget(record)
+                close(parent)
+                return nil
+            }
+            // A janitor this pidsh forks from now on (an `inside` block's) stays outside.
+            if pidsh_janitor_cgroup_procs < 0 {
+                let procs = openat(parent, "cgroup.procs", O_WRONLY | O_CLOEXEC)
+                if procs >= 0 { pidsh_janitor_cgroup_procs = procs }
+            }
         }
-        // A janitor this pidsh forks from now on (an `inside` block's) stays outside.
-        if pidsh_janitor_cgroup_procs < 0 {
-            let procs = openat(parent, "cgroup.procs", O_WRONLY | O_CLOEXEC)
-            if procs >= 0 { pidsh_janitor_cgroup_procs = procs }
-        }
-        return SessionCgroup(parentFD: parent, fd: fd, name: name, path: dir + "/" + name, record: record)
+        TraceContext.lasting[Int64(fd)] = dir + "/" + name
+        return SessionCgroup(parentFD: parent, fd: fd, name: name, path: dir + "/" + name, record: record, placesChildren: places)
     }
 
     static func write(_ text: String, to file: String, in dir: Int32) -> Bool {
@@ -109,12 +129,17 @@ public final class SessionCgroup {
     /// Whether any process is left in it (`populated 1` in cgroup.events).
     var populated: Bool { Self.read("cgroup.events", in: fd).contains("populated 1") }
 
-    /// At the end: pidsh steps out to its parent cgroup, every process left in this one
-    /// is killed (cgroup.kill), and once it is empty it is removed. Returns the number
-    /// of processes that were still there, or nil when it could not be emptied.
+    /// At the end: pidsh steps out to its parent cgroup (when it is in this one or a
+    /// script moved it), every process left in this one is killed (cgroup.kill), and
+    /// once it is empty it is removed. Returns the number of processes that were still
+    /// there, or nil when it could not be emptied.
     @discardableResult
     public func killAndRemove(reap: () -> Void) -> Int? {
-        _ = Self.write("\(getpid())\n", to: "cgroup.procs", in: parentFD)
+        if !placesChildren || pidsh_cgroup_pidsh_unmoved() == 0 {
+            _ = Self.write("\(getpid())\n", to: "cgroup.procs", in: parentFD)
+        }
+        if placesChildren { pidsh_cgroup_place_children(-1) }
+        TraceContext.lasting[Int64(fd)] = nil
         let left = Self.read("cgroup.procs", in: fd).split(separator: "\n").count
         if populated { _ = Self.write("1\n", to: "cgroup.kill", in: fd) }
         var rounds = 0

@@ -79,6 +79,9 @@ public struct SystemCall: Sendable {
 /// mount points it opened) and the arguments it prepared for an exec.
 public struct TraceContext {
     public var paths: [Int64: String] = [:]
+    /// Descriptors pidsh holds for the whole session, by the path they stand for (the
+    /// session cgroup's, which a clone3 names): shown in every trace.
+    nonisolated(unsafe) static var lasting: [Int64: String] = [:]
     public var argv: [String]?
     public init(paths: [Int64: String] = [:], argv: [String]? = nil) {
         self.paths = paths

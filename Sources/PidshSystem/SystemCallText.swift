@@ -28,7 +28,7 @@ extension SystemCall {
 
     func descriptor(_ value: Int64, _ context: TraceContext) -> String {
         guard value >= 0 else { return value == -100 ? "AT_FDCWD" : String(value) }
-        if let path = context.paths[value] { return "\(value)<\(path)>" }
+        if let path = context.paths[value] ?? TraceContext.lasting[value] { return "\(value)<\(path)>" }
         return String(value)
     }
 
@@ -40,7 +40,9 @@ extension SystemCall {
         case PIDSH_CALL_CLONE:
             return "flags=" + FlagNames.clone(flags)
         case PIDSH_CALL_CLONE3:
-            return "{flags=\(FlagNames.clone(flags)), exit_signal=\(flags2 == 0 ? "0" : Signals.name(of: Int32(flags2)))}"
+            // CLONE_INTO_CGROUP names the cgroup's directory descriptor, as strace shows it.
+            let cgroup = flags & FlagNames.cloneIntoCgroup != 0 ? ", cgroup=\(descriptor(fd, context))" : ""
+            return "{flags=\(FlagNames.clone(flags)), exit_signal=\(flags2 == 0 ? "0" : Signals.name(of: Int32(flags2)))\(cgroup)}"
         case PIDSH_CALL_SETNS:
             // A namespace's descriptor, or the target's pidfd (its namespaces of the types).
             if flags2 == 1 { return "\(fd)<pidfd>, \(FlagNames.namespaces(flags))" }
@@ -132,8 +134,9 @@ enum FlagNames {
         (0x800, "CLONE_SIGHAND"), (0x1000, "CLONE_PIDFD"), (0x4000, "CLONE_VFORK"), (0x8000, "CLONE_PARENT"),
         (0x10000, "CLONE_THREAD"), (0x20000, "CLONE_NEWNS"), (0x2000000, "CLONE_NEWCGROUP"),
         (0x4000000, "CLONE_NEWUTS"), (0x8000000, "CLONE_NEWIPC"), (0x10000000, "CLONE_NEWUSER"),
-        (0x20000000, "CLONE_NEWPID"), (0x40000000, "CLONE_NEWNET"),
+        (0x20000000, "CLONE_NEWPID"), (0x40000000, "CLONE_NEWNET"), (cloneIntoCgroup, "CLONE_INTO_CGROUP"),
     ]
+    static let cloneIntoCgroup: UInt64 = 0x200000000
     static let fsopen: Table = [(1, "FSOPEN_CLOEXEC")]
     static let fsmount: Table = [(1, "FSMOUNT_CLOEXEC")]
     static let mountAttributes: Table = [(1, "MOUNT_ATTR_RDONLY"), (2, "MOUNT_ATTR_NOSUID"), (4, "MOUNT_ATTR_NODEV"), (8, "MOUNT_ATTR_NOEXEC")]

@@ -349,6 +349,16 @@ int pidsh_fork_janitor(int *sock, pid_t *pid);
 /// When >= 0: a `cgroup.procs` (opened O_WRONLY) each janitor moves itself into as it
 /// starts, out of an enclosing pidsh session's cgroup (SessionCgroup.janitorEscape).
 extern int pidsh_janitor_cgroup_procs;
+/// From now on children are born in the cgroup2 directory `dir_fd` (clone3 with
+/// CLONE_INTO_CGROUP) while pidsh stays where it is, until a move of pidsh (a script's
+/// `echo $$ > .../cgroup.procs`) makes them inherit its cgroup again; -1 stops it.
+/// 0, or ENOSYS where this build cannot clone a vfork-style child with clone3 or the
+/// kernel cannot tell pidsh's cgroup by pidfd (PIDFD_INFO_CGROUPID, Linux 6.13): then
+/// pidsh moves itself into the cgroup instead.
+int pidsh_cgroup_place_children(int dir_fd);
+/// Whether pidsh is still in the cgroup it stood in when placing began (1), or was
+/// moved since (0).
+int pidsh_cgroup_pidsh_unmoved(void);
 /// This pidsh's janitor is the one at the other end of `sock` (forked by another pidsh):
 /// called before the session starts, which then forks none.
 void pidsh_adopt_janitor(int sock);

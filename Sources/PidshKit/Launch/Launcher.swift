@@ -38,6 +38,7 @@ public enum Launcher {
         ResourceLimits.raiseDescriptorLimit()
         // Before the session's first fork: a signal from now on is pidsh's to handle.
         OwnSignals.install()
+        SessionCgroup.pidshJoins = CgroupUse.pidshJoins(script?.source, statements: script?.parsed.statements)
         let session: Session
         switch startSession(config, interactive: interactive, statements: script?.parsed.statements) {
         case .started(let s): session = s

@@ -1,0 +1,69 @@
+// Where pidsh's children are born. As root pidsh keeps every process it starts in a
+// cgroup of the session's own (SessionCgroup). Moving pidsh itself there would make the
+// kernel wait for an RCU grace period twice, in and out again at the end (writing
+// cgroup.procs takes cgroup_threadgroup_rwsem for writing: 7-14 ms each here, during
+// which no process on the machine can fork), so instead each child is cloned straight
+// into it (clone3 with CLONE_INTO_CGROUP, which takes that lock only to read), and pidsh
+// stays where it was started. A script that moves pidsh (`echo $$ > .../cgroup.procs`)
+// gets a shell's behaviour back: from then on children are born where pidsh is.
+// Layer 0: calls nothing else in CPidsh.
+#define _GNU_SOURCE
+#include "cpidsh.h"
+#include "cpidsh_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// PIDFD_GET_INFO (Linux 6.13), not in every linux/pidfd.h this builds against.
+struct pidsh_pidfd_cgroup_info {
+    uint64_t mask, cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
+};
+#define PIDSH_PIDFD_GET_CGROUP_INFO _IOWR(0xFF, 11, struct pidsh_pidfd_cgroup_info)
+#define PIDSH_PIDFD_INFO_CGROUPID (1UL << 2)
+
+static int children_dir = -1;
+static int own_pidfd = -1;
+static uint64_t start_cgroup = 0;
+
+// pidsh's cgroup v2 id right now, or 0 when the kernel does not say.
+static uint64_t own_cgroup_id(void) {
+    struct pidsh_pidfd_cgroup_info info;
+    memset(&info, 0, sizeof info);
+    info.mask = PIDSH_PIDFD_INFO_CGROUPID;
+    if (ioctl(own_pidfd, PIDSH_PIDFD_GET_CGROUP_INFO, &info) != 0) return 0;
+    return (info.mask & PIDSH_PIDFD_INFO_CGROUPID) ? info.cgroupid : 0;
+}
+
+int pidsh_cgroup_place_children(int dir_fd) {
+    if (dir_fd < 0) {
+        children_dir = -1;
+        if (own_pidfd >= 0) close(own_pidfd);
+        own_pidfd = -1;
+        return 0;
+    }
+    // The vfork-style clone with clone3 is written for x86-64 only (clone.c).
+    if (!PIDSH_HAVE_CLONE3_RUNNING) return ENOSYS;
+    if (own_pidfd < 0) own_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (own_pidfd < 0) return ENOSYS;
+    start_cgroup = own_cgroup_id();
+    if (start_cgroup == 0) {
+        close(own_pidfd);
+        own_pidfd = -1;
+        return ENOSYS;
+    }
+    children_dir = dir_fd;
+    return 0;
+}
+
+int pidsh_cgroup_pidsh_unmoved(void) {
+    return children_dir < 0 || own_cgroup_id() == start_cgroup;
+}
+
+int pidsh_children_cgroup(void) {
+    if (children_dir < 0) return -1;
+    return own_cgroup_id() == start_cgroup ? children_dir : -1;
+}
