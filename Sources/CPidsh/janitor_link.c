@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,32 @@ int pidsh_janitor_forget(uint64_t record) {
     return pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, NULL, 0);
 }
 
+// Many records at once, in as few calls as the kernel allows (sendmmsg): the janitor
+// wakes once for the lot, not once per record, while pidsh undoes the rest.
+int pidsh_janitor_forget_many(const uint64_t *records, int count) {
+    if (pidsh_janitor_socket < 0) return 0;
+    enum { BATCH = 64 };
+    pidsh_janitor_message m[BATCH];
+    struct iovec iov[BATCH];
+    struct mmsghdr msgs[BATCH];
+    for (int done = 0; done < count;) {
+        int n = count - done < BATCH ? count - done : BATCH;
+        memset(msgs, 0, sizeof msgs);
+        for (int i = 0; i < n; i++) {
+            message_init(&m[i], PIDSH_JANITOR_FORGET, records[done + i]);
+            iov[i].iov_base = &m[i];
+            iov[i].iov_len = sizeof m[i];
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        int sent = sendmmsg(pidsh_janitor_socket, msgs, (unsigned)n, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR) continue;
+        if (sent <= 0) return sent < 0 ? errno : EPIPE;
+        done += sent;
+    }
+    return 0;
+}
+
 int pidsh_janitor_note_journal(int dir_fd, const char *name) {
     if (pidsh_janitor_socket < 0) return 0;
     pidsh_janitor_message m;
@@ -83,6 +110,20 @@ static int make_directory_here(int parent_fd, const char *name, unsigned mode, i
     return 0;
 }
 
+// The janitor's answer to a request to make something: its error, or the new
+// directory (or file) attached.
+static int receive_made(int *dir_fd) {
+    pidsh_janitor_message m;
+    int fds[PIDSH_MAX_PASSED_FDS], count = 0;
+    ssize_t n = pidsh_receive_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, &count);
+    int e = n != (ssize_t)sizeof m ? (n < 0 ? errno : EPIPE) : m.error;
+    for (int i = 0; i < count; i++) {
+        if (i == 0 && e == 0) *dir_fd = fds[0];
+        else close(fds[i]);
+    }
+    return e == 0 && *dir_fd < 0 ? EPIPE : e;
+}
+
 // A request the janitor answers with the directory it made (see janitor.c).
 static int ask_janitor_to_make(uint32_t kind, int parent_fd, const char *name, unsigned mode, uint64_t record, int *dir_fd) {
     pidsh_janitor_message m;
@@ -91,15 +132,7 @@ static int ask_janitor_to_make(uint32_t kind, int parent_fd, const char *name, u
     int e = set_name(&m, name);
     if (e == 0) e = pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fd, 1);
     if (e != 0) return e;
-    // The janitor answers each request in turn, with the new directory attached.
-    int fds[PIDSH_MAX_PASSED_FDS], count = 0;
-    ssize_t n = pidsh_receive_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, &count);
-    e = n != (ssize_t)sizeof m ? (n < 0 ? errno : EPIPE) : m.error;
-    for (int i = 0; i < count; i++) {
-        if (i == 0 && e == 0) *dir_fd = fds[0];
-        else close(fds[i]);
-    }
-    return e == 0 && *dir_fd < 0 ? EPIPE : e;
+    return receive_made(dir_fd);
 }
 
 int pidsh_janitor_make_cgroup(int parent_fd, const char *name, uint64_t record, int *dir_fd) {
@@ -118,6 +151,44 @@ int pidsh_janitor_make_file(int parent_fd, const char *name, uint64_t record, in
         return *fd < 0 ? errno : 0;
     }
     return ask_janitor_to_make(PIDSH_JANITOR_MAKE_FILE, parent_fd, name, 0644, record, fd);
+}
+
+// Every request goes out before the first answer is read: the janitor makes one
+// directory while pidsh sends the next, instead of a round trip each. It answers in
+// order, so answer i is request i's. A request that cannot be sent ends the sending;
+// the ones after it fail with the same error.
+int pidsh_janitor_make_directories(int count, const int *parent_fds, const char *names, unsigned mode,
+                                   const uint64_t *records, int *dir_fds, int *errors, pidsh_trace *trace) {
+    const char *name = names;
+    int sent = 0, stop = 0;
+    for (int i = 0; i < count; i++, name += strlen(name) + 1) {
+        dir_fds[i] = -1;
+        if (pidsh_janitor_socket < 0) {
+            errors[i] = make_directory_here(parent_fds[i], name, mode, &dir_fds[i]);
+        } else if (stop != 0) {
+            errors[i] = stop;
+        } else {
+            pidsh_janitor_message m;
+            message_init(&m, PIDSH_JANITOR_MAKE_DIRECTORY, records[i]);
+            m.mode = mode;
+            errors[i] = set_name(&m, name);
+            if (errors[i] == 0) stop = pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fds[i], 1);
+            if (errors[i] == 0 && stop == 0) sent = i + 1;
+            else if (errors[i] == 0) errors[i] = stop;
+        }
+    }
+    name = names;
+    for (int i = 0; i < count; i++, name += strlen(name) + 1) {
+        if (pidsh_janitor_socket >= 0 && i < sent && errors[i] == 0) errors[i] = receive_made(&dir_fds[i]);
+        pidsh_call_record r = pidsh_record(PIDSH_CALL_MKDIRAT, pidsh_janitor_socket >= 0 ? PIDSH_ACTOR_JANITOR : PIDSH_ACTOR_PIDSH);
+        r.fd = parent_fds[i];
+        r.flags = mode;
+        r.actor_pid = pidsh_janitor_process > 0 ? pidsh_janitor_process : 0;
+        pidsh_record_text(&r, name);
+        pidsh_record_result(&r, errors[i] == 0 ? 0 : -1, errors[i]);
+        pidsh_trace_add(trace, &r);
+    }
+    return 0;
 }
 
 int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode, uint64_t record,

@@ -202,6 +202,12 @@ public final class MountLog: @unchecked Sendable {
 
     /// Closes a record's handles; the janitor lets go of it too.
     func release(_ record: Record) {
+        closeHandles(record)
+        _ = pidsh_janitor_forget(record.id)
+    }
+
+    /// Closes a record's handles (the janitor still holds its own).
+    func closeHandles(_ record: Record) {
         switch record {
         case .mount(let m):
             close(m.fd)
@@ -211,7 +217,6 @@ public final class MountLog: @unchecked Sendable {
             if d.lockFD >= 0 { close(d.lockFD) }
             d.lockFD = -1
         }
-        _ = pidsh_janitor_forget(record.id)
     }
 
     public var mountedPaths: [String] {

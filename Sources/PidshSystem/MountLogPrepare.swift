@@ -84,7 +84,8 @@ extension MountLog {
 
     /// The checks on the directory reached, and its record: a shared flock held for the
     /// session, so a session that made it does not remove it while this one mounts there.
-    private func finish(_ fd: Int32, parent: Int32, name: String, path: String, made: Bool) throws -> MountPoint {
+    /// `madeID`: the record of a directory the janitor made (pendingDirectoryID unless said).
+    func finish(_ fd: Int32, parent: Int32, name: String, path: String, made: Bool, madeID: UInt64? = nil) throws -> MountPoint {
         let resolved = MountPath.resolved(fd) ?? MountPath.absolute(path)
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError.last("stat \(path)") }
@@ -105,7 +106,7 @@ extension MountLog {
                 close(lock)
                 throw Removed()
             }
-            let id = made ? pendingDirectoryID : newRecordID()
+            let id = made ? madeID ?? pendingDirectoryID : newRecordID()
             let record = DirectoryRecord(id: id, parentFD: parent, fd: fcntl(fd, F_DUPFD_CLOEXEC, 3), name: name,
                                          dev: UInt64(st.st_dev), ino: UInt64(st.st_ino), path: resolved, made: made, lockFD: lock)
             if !made { _ = pidsh_janitor_note_directory(parent, fd, name, id) }

@@ -11,6 +11,8 @@ extension MountLog {
     @discardableResult
     public func undoAll(undone: ((Entry) -> Void)? = nil) -> [String] {
         var failures: [String] = []
+        var forgotten: [UInt64] = []
+        forgotten.reserveCapacity(records.count)
         for record in records.reversed() {
             switch record {
             case .mount(let m):
@@ -18,12 +20,15 @@ extension MountLog {
                 let e = unmountRecord(m)
                 if e == 0 { undone?(record.entry) }
                 else if e != EINVAL && e != ENOENT { failures.append("umount \(m.path): \(Errno.symbolicName(e))") }
-                release(record)
             case .directory(let d):
                 if let failure = removeIfLastUser(d) { failures.append(failure) } else if d.removed { undone?(record.entry) }
-                release(record)
             }
+            closeHandles(record)
+            forgotten.append(record.id)
         }
+        // The janitor lets go of them all at once (undoing again what pidsh already
+        // undid, should pidsh die before this, finds nothing left to do: by handle).
+        _ = forgotten.withUnsafeBufferPointer { pidsh_janitor_forget_many($0.baseAddress, Int32($0.count)) }
         records.removeAll()
         MountJournal.write(self)
         return failures

@@ -200,7 +200,7 @@ public final class Session: @unchecked Sendable {
         var points: [MountPoint] = []
         defer { for p in points { p.close() } }
         if let mountPattern {
-            for level in 0..<levels { points.append(try mounts.prepareMountPoint(mountPattern.replacingLevel(level))) }
+            points = try mounts.prepareMountPoints((0..<levels).map { mountPattern.replacingLevel($0) })
         }
         let join: Namespace? = {
             if case .joined(let inode) = childrenTarget { return namespaces.first { $0.inode == inode } }

@@ -118,6 +118,32 @@ final class NestTests: EndToEndTestCase {
         assertContains(r.stderr, "unknown option --bogus")
     }
 
+    /// Mount points prepared together (the missing ones asked of the janitor at once):
+    /// one that exists is used and left, the missing ones are made and removed, the
+    /// procfs at each is its level's (witness: the mount table, and the processes each
+    /// procfs shows: its level's init and those below), and a refused one fails the whole nest
+    /// before any level is made, with the reason.
+    func testMountPointsThatExistAndThatAreMissingTogether() throws {
+        try requireRoot("procfs mounts")
+        let d = tempDir + "/mix"
+        XCTAssertEqual(mkdir(d, 0o755), 0)
+        XCTAssertEqual(mkdir(d + "/p1", 0o755), 0, "p1 exists before the nest")
+        let r = pidsh(#"""
+        let l = nest 3 --mount-proc \#(d)/p{level}
+        echo "mounted=$(awk -v d=\#(d)/ 'index($5, d) == 1 { for (i = 7; $i != "-"; i++) {} if ($(i + 1) == "proc") n++ } END {print n}' /proc/self/mountinfo)"
+        for k in 0..2 { echo "seen$k=$(ls \#(d)/p$k | grep -c '^[0-9]')" }
+        try nest 2 --mount-proc /proc/sys/p{level}
+        """#)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertEqual(r.fields["mounted"], "3", r.transcript)
+        // Level 0 is the innermost: its procfs shows its init alone, level 2's all three.
+        XCTAssertEqual([r.fields["seen0"], r.fields["seen1"], r.fields["seen2"]], ["1", "2", "3"], r.transcript)
+        assertContains(r.stderr, "refusing to mount over /proc/sys")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? ["?"]
+        XCTAssertEqual(left, ["p1"], "what pidsh made is gone, what it found is left")
+        XCTAssertFalse(((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(d), "no mount left")
+    }
+
     /// The innermost program may exit before pidsh looks at its level: each level sends
     /// its namespace along with its report, so `nest` still returns every namespace.
     func testQuickInnermostProgramStillYieldsEveryNamespace() throws {

@@ -339,6 +339,13 @@ int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode,
 int pidsh_janitor_note_mount(int mount_fd, uint64_t mount_id, uint64_t record);
 /// The record is undone (or kept on purpose): the janitor lets go of it.
 int pidsh_janitor_forget(uint64_t record);
+/// pidsh_janitor_make_directory for `count` directories: names[i] (NUL-separated in
+/// `names`) in parent_fds[i], recorded as records[i]; dir_fds[i] and errors[i] get each
+/// one's result. Every request is sent before the first answer is read.
+int pidsh_janitor_make_directories(int count, const int *parent_fds, const char *names, unsigned mode,
+                                   const uint64_t *records, int *dir_fds, int *errors, pidsh_trace *trace);
+/// pidsh_janitor_forget for `count` records, sent together.
+int pidsh_janitor_forget_many(const uint64_t *records, int count);
 /// The `--shared-mounts` journal: removed by the janitor once everything is undone.
 int pidsh_janitor_note_journal(int dir_fd, const char *name);
 /// At a normal exit, after everything was undone: the janitor exits, pidsh reaps it.
