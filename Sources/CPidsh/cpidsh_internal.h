@@ -1,9 +1,9 @@
 // Functions shared by the C files of CPidsh; not part of the Swift-visible API. The
 // files are layered, and a file calls only functions of the layers below its own:
 //
+//   0  cgroup_place.c  where children are born: the session's cgroup (CLONE_INTO_CGROUP)
 //   1  clone.c    clone primitives: life pipe, clone3/clone with a pidfd, signals around
 //                 a clone, entering and leaving a PID namespace for children
-//      cgroup_place.c  where children are born: the session's cgroup (CLONE_INTO_CGROUP)
 //      fdpass.c   one record plus descriptors over a socket (SCM_RIGHTS)
 //      procfs.c   procfs mounts with the new mount API, mount ids
 //   2  report.c   the report channel of a child: call records, failure, descriptors
