@@ -20,8 +20,9 @@ final class ProcReader {
 
     /// The whole of /proc/PID/NAME, or nil when it cannot be opened or read (the process
     /// has ended, or pidsh may not read it). `oneRecord`: the kernel makes the file in
-    /// one piece (status, stat: a seq_file with a single record), so a read that does not
-    /// fill the buffer has all of it and no second read is needed to see the end.
+    /// one piece (status, stat: a seq_file with a single record; cmdline: see
+    /// commandLine), so a read that does not fill the buffer has all of it and no second
+    /// read is needed to see the end.
     func read(pid: Int32, _ name: StaticString, oneRecord: Bool = false) -> UnsafeRawBufferPointer? {
         setPath(pid: pid, name)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -35,7 +36,7 @@ final class ProcReader {
                 if errno == EINTR { continue }
                 return nil
             }
-            // Read to the end (a zero-byte read): a short read of cmdline is not its end.
+            // Otherwise read to the end (a zero-byte read).
             if n == 0 { return UnsafeRawBufferPointer(rebasing: buffer[0..<used]) }
             used += n
             if oneRecord && used < buffer.count { return UnsafeRawBufferPointer(rebasing: buffer[0..<used]) }

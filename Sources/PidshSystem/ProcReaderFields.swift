@@ -96,9 +96,13 @@ extension ProcReader {
         return nil
     }
 
-    /// /proc/PID/cmdline as its arguments (empty for a kernel thread or a zombie).
+    /// /proc/PID/cmdline as its arguments (empty for a kernel thread or a zombie). One
+    /// read that does not fill the buffer has all of it: the kernel clamps the count to
+    /// the arguments' end and copies until the count is met (get_mm_cmdline), so a
+    /// second read would only say what the first did (20,000 system calls in a listing
+    /// of 20,000 processes).
     func commandLine(of pid: Int32) -> [String]? {
-        guard let bytes = read(pid: pid, "cmdline") else { return nil }
+        guard let bytes = read(pid: pid, "cmdline", oneRecord: true) else { return nil }
         return Self.arguments(bytes)
     }
 

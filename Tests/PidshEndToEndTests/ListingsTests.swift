@@ -71,6 +71,26 @@ final class ListingsTests: ReliabilityTestCase {
     }
 
     /// Under --stable-ids the new host PID column is aliased like every host PID.
+    /// A command line longer than one read's buffer (16 KiB) is shown whole: the read
+    /// that fills the buffer is followed by more. Witness: /proc/PID/cmdline read here.
+    func testACommandLineLongerThanTheBufferIsShownWhole() throws {
+        let long = String(repeating: "a", count: 40_000)
+        guard let run = startPidsh("""
+        let p = spawn sh -c 'sleep 60' sh \(long)
+        echo "pid=$p.pid"
+        echo "shown=$(ps --mine -o pid,cmd | awk -v p=$p.pid '$1 == p { print length($0) - length($1) - 1 }')"
+        echo READY
+        sleep 100
+        """), waitForOutput(run, "READY") else { return }
+        defer { kill(run.pid, SIGTERM); _ = waitForExit(run) }
+        guard let pid = run.fields["pid"], let bytes = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
+            return XCTFail(run.transcript)
+        }
+        // The arguments joined by single spaces, without the final NUL.
+        XCTAssertEqual(Int(run.fields["shown"] ?? ""), bytes.count - 1, "the whole command line, \(bytes.count) bytes")
+        XCTAssertGreaterThan(bytes.count, 40_000)
+    }
+
     func testTreeHostPIDsAreStablyAliased() throws {
         try requireRoot("new PID namespaces")
         let s = marker(7623)
