@@ -18,13 +18,18 @@ public final class Namespace: @unchecked Sendable {
 
     /// Adopts an open namespace fd. One held only for a moment (`longLived: false`: a
     /// spawn's join) stays where it is; see HighDescriptors.
-    public init(adopting fd: Int32, longLived: Bool = true) throws {
+    /// `type`: known already (opened as /proc/PID/ns/TYPE), so not asked of the kernel.
+    public init(adopting fd: Int32, type known: NamespaceType? = nil, longLived: Bool = true) throws {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError.last("fstat(ns fd)") }
         self.fd = longLived ? HighDescriptors.keep(fd) : fd
         self.inode = UInt64(st.st_ino)
-        let t = pidsh_ns_get_nstype(self.fd)
-        self.type = t > 0 ? NamespaceType(cloneFlag: UInt64(t)) ?? .pid : .pid
+        if let known {
+            self.type = known
+        } else {
+            let t = pidsh_ns_get_nstype(self.fd)
+            self.type = t > 0 ? NamespaceType(cloneFlag: UInt64(t)) ?? .pid : .pid
+        }
     }
 
     deinit { close(fd) }
@@ -39,7 +44,7 @@ public final class Namespace: @unchecked Sendable {
                               explanation: e == ENOENT ? KernelRules.invisibleProcess(pid)
                                 : e == EACCES || e == EPERM ? KernelRules.namespaceAccessRule(pid) : nil)
         }
-        return try Namespace(adopting: fd, longLived: longLived)
+        return try Namespace(adopting: fd, type: type, longLived: longLived)
     }
 
     /// pidsh's own namespace of `type` (for PID: level 0 of everything pidsh shows).

@@ -24,16 +24,18 @@ public final class ProcessHandle: @unchecked Sendable {
     private var lastKnownPids: [Int32] = []
     private var lastKnownName: String = ""
 
-    init(pid: Int32, pidfd: Int32, isChild: Bool, command: [String]) {
+    /// `transient`: held for one command only (the target of `spawn --enter`): its
+    /// pidfd stays where it was opened, and nothing is captured for after its end.
+    init(pid: Int32, pidfd: Int32, isChild: Bool, command: [String], transient: Bool = false) {
         self.pid = pid
-        self.pidfd = HighDescriptors.keep(pidfd)
+        self.pidfd = transient ? pidfd : HighDescriptors.keep(pidfd)
         self.isChild = isChild
         self.command = command
         if isChild && pidfd >= 0 { ChildReaper.shared.register(self) }
         // A child's last fields are captured when it is reaped (captureLastFields), or
         // when asked for between its end and its reaping (endedFields): reading
         // /proc/PID/status here as well would cost every spawn a second read.
-        if !isChild, let s = ProcStatus.read(pid: pid) {
+        if !isChild, !transient, let s = ProcStatus.read(pid: pid) {
             lastKnownPids = s.nspid
             lastKnownName = s.name
         }
@@ -41,13 +43,14 @@ public final class ProcessHandle: @unchecked Sendable {
 
     deinit { if pidfd >= 0 { close(pidfd) } }
 
-    /// Holds a process pidsh did not start (for `ns id PID`, a namespace's init...).
-    public static func observe(pid: Int32) throws -> ProcessHandle {
+    /// Holds a process pidsh did not start (for `ns id PID`, a namespace's init...);
+    /// `transient` for one command's use (see init).
+    public static func observe(pid: Int32, transient: Bool = false) throws -> ProcessHandle {
         let fd = pidsh_pidfd_open(pid)
         if fd < 0 {
             throw SystemError.last("pidfd_open(\(pid))", explanation: Glibc.errno == ESRCH ? KernelRules.invisibleProcess(pid) : nil)
         }
-        return ProcessHandle(pid: pid, pidfd: fd, isChild: false, command: [])
+        return ProcessHandle(pid: pid, pidfd: fd, isChild: false, command: [], transient: transient)
     }
 
     /// Adopts a pidfd received from CPidsh.

@@ -5,7 +5,8 @@ import Glibc
 public struct SpawnOptions {
     public var path: String?          // nil: pidsh's init loop instead of a program
     public var arguments: [String]    // argv, argv[0] included
-    public var environment: [String]
+    /// KEY=VALUE strings; nil: pidsh's own environment, passed as it is (no copy).
+    public var environment: [String]?
     public var newPIDNamespace = false
     public var joinNamespace: Namespace?
     /// Where the child mounts its own procfs before exec (MountLog.prepareMountPoint).
@@ -42,7 +43,7 @@ public struct SpawnOptions {
     // Namespaces of the other types (see NamespaceSpawnOptions).
     public var namespaces = NamespaceSpawnOptions()
 
-    public init(path: String?, arguments: [String], environment: [String] = currentEnvironment()) {
+    public init(path: String?, arguments: [String], environment: [String]? = nil) {
         self.path = path
         self.arguments = arguments
         self.environment = environment
@@ -64,6 +65,13 @@ extension SpawnOptions {
     }
 }
 
+/// `envp`'s pointers, or pidsh's own `environ` when there is none: execve copies it in
+/// the kernel, as posix_spawn passes it.
+func withEnvironment<R>(_ envp: CStringArray?, _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) throws -> R) rethrows -> R {
+    if let envp { return try envp.withUnsafeArgv(body) }
+    return try body(UnsafePointer(environ))
+}
+
 public enum Spawner {
     /// Forks and starts the child (see CPidsh); the child is held by pidfd. Errors carry
     /// the kernel rule behind them.
@@ -71,7 +79,7 @@ public enum Spawner {
                              onMount: (pidsh_mount_handle) -> Void = { _ in }) throws -> ProcessHandle {
         let options = options.lookingUpInTargetFilesystem()
         let argv = CStringArray(options.arguments)
-        let envp = CStringArray(options.environment)
+        let envp = options.environment.map { CStringArray($0) }
         let flatMap = options.fileDescriptors.flatMap { [$0.0, $0.1] }
         var result = pidsh_spawn_result()
         // pidsh's init gets a control channel: pidsh keeps one end, the init the other.
@@ -79,7 +87,7 @@ public enum Spawner {
         defer { if let control { close(control.1) } }
         let rc: Int32 = flatMap.withUnsafeBufferPointer { map in
             argv.withUnsafeArgv { a in
-                envp.withUnsafeArgv { e in
+                withEnvironment(envp) { e in
                     withOptionalCString(options.path) { path in
                         withOptionalCString(options.startsInit ? "pidsh-init" : nil) { initName in
                           withOptionalCString(options.workingDirectory) { cwd in

@@ -130,7 +130,8 @@ public struct BuiltinCall {
         }
     }
 
-    public func process(_ v: Value, argument: Int?) throws -> ProcessHandle {
+    /// `transient`: the handle serves this command only (see ProcessHandle.observe).
+    public func process(_ v: Value, argument: Int?, transient: Bool = false) throws -> ProcessHandle {
         switch v {
         case .process(let p): return p
         case .integer, .string:
@@ -138,7 +139,7 @@ public struct BuiltinCall {
                 throw BuiltinError("expected a process or a PID, got \(Printer.describe(v))", argument: argument)
             }
             if let known = session.children.first(where: { $0.pid == pid }) { return known }
-            do { return try ProcessHandle.observe(pid: pid) } catch { throw BuiltinError("\(error)", argument: argument) }
+            do { return try ProcessHandle.observe(pid: pid, transient: transient) } catch { throw BuiltinError("\(error)", argument: argument) }
         default:
             throw BuiltinError("expected a process or a PID, got \(Printer.describe(v))", argument: argument)
         }

@@ -104,6 +104,7 @@ extension BuiltinCall {
             }
             return initProcess
         }
-        return try process(v, argument: argument)
+        // Held while the spawn takes its namespaces, nothing kept after.
+        return try process(v, argument: argument, transient: true)
     }
 }
