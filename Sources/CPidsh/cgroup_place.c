@@ -12,6 +12,7 @@
 #include "cpidsh_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -38,7 +39,7 @@ static uint64_t own_cgroup_id(void) {
     return (info.mask & PIDSH_PIDFD_INFO_CGROUPID) ? info.cgroupid : 0;
 }
 
-int pidsh_cgroup_place_children(int dir_fd) {
+int pidsh_cgroup_place_children(int dir_fd, int high_fds) {
     if (dir_fd < 0) {
         children_dir = -1;
         if (own_pidfd >= 0) close(own_pidfd);
@@ -47,8 +48,13 @@ int pidsh_cgroup_place_children(int dir_fd) {
     }
     // The vfork-style clone with clone3 is written for x86-64 only (clone.c).
     if (!PIDSH_HAVE_CLONE3_RUNNING) return ENOSYS;
-    if (own_pidfd < 0) own_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    if (own_pidfd < 0) return ENOSYS;
+    if (own_pidfd < 0) {
+        own_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        if (own_pidfd < 0) return ENOSYS;
+        // Held for the session: among pidsh's long-lived descriptors, above the line.
+        int high = high_fds > 0 ? fcntl(own_pidfd, F_DUPFD_CLOEXEC, high_fds) : -1;
+        if (high >= 0) { close(own_pidfd); own_pidfd = high; }
+    }
     start_cgroup = own_cgroup_id();
     if (start_cgroup == 0) {
         close(own_pidfd);

@@ -89,9 +89,10 @@ public final class SessionCgroup {
         // Made by the janitor, so it is recorded the moment it exists.
         var fd: Int32 = -1
         guard pidsh_janitor_make_cgroup(parent, name, record, &fd) == 0 else { close(parent); return nil }
+        fd = HighDescriptors.keep(fd)   // held for the session, as every long-lived one
         // As root only: a normal user's right to place a child there is the right to
         // move pidsh there (the same check), and the write is the test of it.
-        let places = !pidshJoins && SessionSetup.isRoot && !SessionSetup.inUserNamespace && pidsh_cgroup_place_children(fd) == 0
+        let places = !pidshJoins && SessionSetup.isRoot && !SessionSetup.inUserNamespace && pidsh_cgroup_place_children(fd, HighDescriptors.base) == 0
         if !places {
             guard write("\(getpid())\n", to: "cgroup.procs", in: fd) else {
                 close(fd)
@@ -138,7 +139,7 @@ public final class SessionCgroup {
         if !placesChildren || pidsh_cgroup_pidsh_unmoved() == 0 {
             _ = Self.write("\(getpid())\n", to: "cgroup.procs", in: parentFD)
         }
-        if placesChildren { pidsh_cgroup_place_children(-1) }
+        if placesChildren { pidsh_cgroup_place_children(-1, 0) }
         TraceContext.lasting[Int64(fd)] = nil
         let left = Self.read("cgroup.procs", in: fd).split(separator: "\n").count
         if populated { _ = Self.write("1\n", to: "cgroup.kill", in: fd) }

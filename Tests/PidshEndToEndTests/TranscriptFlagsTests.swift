@@ -62,7 +62,7 @@ final class TranscriptFlagsTests: EndToEndTestCase {
         // A blocking waitid(P_ALL) shows only when the child had not ended yet: timing.
         let shown = lines.filter { $0.hasPrefix("+ ") && !$0.hasPrefix("+ waitid(P_ALL") }.map { line -> String in
             var l = line.replacingOccurrences(of: "\"/bin/true\"", with: "\"/usr/bin/true\"")
-            l = l.replacingOccurrences(of: #"cgroup=[0-9]+</sys/fs/cgroup/[^>]*pidsh-<pid#1>>"#, with: "cgroup=CG", options: .regularExpression)
+            l = l.replacingOccurrences(of: #"cgroup=([0-9]+|<pid#[0-9]+>)</sys/fs/cgroup/[^>]*pidsh-<pid#1>>"#, with: "cgroup=CG", options: .regularExpression)
             // A descriptor whose number happens to be a PID's is aliased as that PID.
             l = l.replacingOccurrences(of: #"(?<=[(, ])<pid#[0-9]+>(?=<)"#, with: "N", options: .regularExpression)
             for pattern in [#"(?<=[(, ])[0-9]+(?=[<,])"#, #"(?<=/proc/self/fd/)[0-9]+"#, #"(?<== )[1-9][0-9]*(?=   #)"#] {

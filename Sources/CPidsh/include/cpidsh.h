@@ -361,8 +361,9 @@ extern int pidsh_janitor_cgroup_procs;
 /// `echo $$ > .../cgroup.procs`) makes them inherit its cgroup again; -1 stops it.
 /// 0, or ENOSYS where this build cannot clone a vfork-style child with clone3 or the
 /// kernel cannot tell pidsh's cgroup by pidfd (PIDFD_INFO_CGROUPID, Linux 6.13): then
-/// pidsh moves itself into the cgroup instead.
-int pidsh_cgroup_place_children(int dir_fd);
+/// pidsh moves itself into the cgroup instead. `high_fds` > 0: pidsh's own pidfd, held
+/// for the session, goes at or above it (HighDescriptors).
+int pidsh_cgroup_place_children(int dir_fd, int high_fds);
 /// Whether pidsh is still in the cgroup it stood in when placing began (1), or was
 /// moved since (0).
 int pidsh_cgroup_pidsh_unmoved(void);
