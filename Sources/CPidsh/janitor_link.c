@@ -154,15 +154,19 @@ int pidsh_janitor_make_file(int parent_fd, const char *name, uint64_t record, in
 }
 
 // Every request goes out before the first answer is read: the janitor makes one
-// directory while pidsh sends the next, instead of a round trip each. It answers in
-// order, so answer i is request i's. A request that cannot be sent ends the sending;
-// the ones after it fail with the same error.
-int pidsh_janitor_make_directories(int count, const int *parent_fds, const char *names, unsigned mode,
-                                   const uint64_t *records, int *dir_fds, int *errors, pidsh_trace *trace) {
+// directory while pidsh sends the next, and then while pidsh finishes the one before
+// (pidsh_janitor_directory_result takes the answers one by one, in the requests'
+// order, which is the order the janitor answers in). pending[i] is 1 for a request
+// whose answer is still to be taken; the others have their result already (made here,
+// without a janitor, or not sent: a request that cannot be sent ends the sending, and
+// the ones after it fail with the same error).
+int pidsh_janitor_request_directories(int count, const int *parent_fds, const char *names, unsigned mode,
+                                      const uint64_t *records, int *dir_fds, int *errors, int *pending) {
     const char *name = names;
-    int sent = 0, stop = 0;
+    int stop = 0;
     for (int i = 0; i < count; i++, name += strlen(name) + 1) {
         dir_fds[i] = -1;
+        pending[i] = 0;
         if (pidsh_janitor_socket < 0) {
             errors[i] = make_directory_here(parent_fds[i], name, mode, &dir_fds[i]);
         } else if (stop != 0) {
@@ -173,22 +177,23 @@ int pidsh_janitor_make_directories(int count, const int *parent_fds, const char 
             m.mode = mode;
             errors[i] = set_name(&m, name);
             if (errors[i] == 0) stop = pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fds[i], 1);
-            if (errors[i] == 0 && stop == 0) sent = i + 1;
+            if (errors[i] == 0 && stop == 0) pending[i] = 1;
             else if (errors[i] == 0) errors[i] = stop;
         }
     }
-    name = names;
-    for (int i = 0; i < count; i++, name += strlen(name) + 1) {
-        if (pidsh_janitor_socket >= 0 && i < sent && errors[i] == 0) errors[i] = receive_made(&dir_fds[i]);
-        pidsh_call_record r = pidsh_record(PIDSH_CALL_MKDIRAT, pidsh_janitor_socket >= 0 ? PIDSH_ACTOR_JANITOR : PIDSH_ACTOR_PIDSH);
-        r.fd = parent_fds[i];
-        r.flags = mode;
-        r.actor_pid = pidsh_janitor_process > 0 ? pidsh_janitor_process : 0;
-        pidsh_record_text(&r, name);
-        pidsh_record_result(&r, errors[i] == 0 ? 0 : -1, errors[i]);
-        pidsh_trace_add(trace, &r);
-    }
     return 0;
+}
+
+void pidsh_janitor_directory_result(int pending, int parent_fd, const char *name, unsigned mode,
+                                    int *dir_fd, int *error, pidsh_trace *trace) {
+    if (pending) *error = receive_made(dir_fd);
+    pidsh_call_record r = pidsh_record(PIDSH_CALL_MKDIRAT, pidsh_janitor_socket >= 0 ? PIDSH_ACTOR_JANITOR : PIDSH_ACTOR_PIDSH);
+    r.fd = parent_fd;
+    r.flags = mode;
+    r.actor_pid = pidsh_janitor_process > 0 ? pidsh_janitor_process : 0;
+    pidsh_record_text(&r, name);
+    pidsh_record_result(&r, *error == 0 ? 0 : -1, *error);
+    pidsh_trace_add(trace, &r);
 }
 
 int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode, uint64_t record,

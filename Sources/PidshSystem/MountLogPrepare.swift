@@ -84,9 +84,11 @@ extension MountLog {
 
     /// The checks on the directory reached, and its record: a shared flock held for the
     /// session, so a session that made it does not remove it while this one mounts there.
-    /// `madeID`: the record of a directory the janitor made (pendingDirectoryID unless said).
-    func finish(_ fd: Int32, parent: Int32, name: String, path: String, made: Bool, madeID: UInt64? = nil) throws -> MountPoint {
-        let resolved = MountPath.resolved(fd) ?? MountPath.absolute(path)
+    /// `madeID`: the record of a directory the janitor made (pendingDirectoryID unless said);
+    /// `resolved`: its path when known (made just now in a parent whose path was read).
+    func finish(_ fd: Int32, parent: Int32, name: String, path: String, made: Bool, madeID: UInt64? = nil,
+                resolved known: String? = nil) throws -> MountPoint {
+        let resolved = known ?? MountPath.resolved(fd) ?? MountPath.absolute(path)
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError.last("stat \(path)") }
         // /proc first: rootless, root's /proc shows as another owner's, and that it is

@@ -57,42 +57,60 @@ extension MountLog {
         return points.map { $0! }
     }
 
-    /// The janitor makes every missing directory; each made one is finished here, the
-    /// others go the single way. `missing` is emptied as its entries are taken.
+    /// The janitor makes every missing directory; each made one is finished here as its
+    /// answer comes (while the janitor makes the next), the others go the single way
+    /// once every answer is in. `missing` is emptied as its entries are taken.
     private func makeMissing(_ missing: inout [Missing], into points: inout [MountPoint?]) throws {
         guard !missing.isEmpty else { return }
         for _ in missing { try checkCapacity() }
         let ids = missing.map { _ in newRecordID() }
         var names: [CChar] = []
         for m in missing { names += m.name.utf8CString }
-        let parentFDs = missing.map { $0.parent }
         var dirs = [Int32](repeating: -1, count: missing.count)
         var errors = [Int32](repeating: 0, count: missing.count)
+        var pending = [Int32](repeating: 0, count: missing.count)
+        pidsh_janitor_request_directories(Int32(missing.count), missing.map { $0.parent }, names, 0o755, ids, &dirs, &errors, &pending)
         var context = TraceContext()
         for m in missing { context.paths[Int64(m.parent)] = m.parentPath }
-        _ = recorder.run(context) { trace in
-            pidsh_janitor_make_directories(Int32(missing.count), parentFDs, names, 0o755, ids, &dirs, &errors, trace)
-        }
         let taken = missing
         missing = []
-        for (k, m) in taken.enumerated() {
-            do {
-                if errors[k] == 0 {
-                    points[m.index] = try finish(dirs[k], parent: m.parent, name: m.name, path: m.path, made: true, madeID: ids[k])
-                } else {
+        var refused: [Missing] = []
+        try recorder.run(context) { trace in
+            for (k, m) in taken.enumerated() {
+                m.name.withCString { pidsh_janitor_directory_result(pending[k], m.parent, $0, 0o755, &dirs[k], &errors[k], trace) }
+                guard errors[k] == 0 else { refused.append(m); continue }
+                do {
+                    let known = m.parentPath + (m.parentPath.hasSuffix("/") ? "" : "/") + m.name
+                    points[m.index] = try finish(dirs[k], parent: m.parent, name: m.name, path: m.path, made: true,
+                                                 madeID: ids[k], resolved: known)
+                } catch {
+                    close(dirs[k])
                     close(m.parent)
-                    points[m.index] = try prepareMountPoint(m.path)
+                    drain(taken, from: k + 1, pending: pending, trace: trace)
+                    for r in refused { close(r.parent) }
+                    throw error
                 }
-            } catch {
-                // What is left is closed here; directories the janitor made and no
-                // record here holds, it removes when pidsh lets it go.
-                if errors[k] == 0 { close(dirs[k]); close(m.parent) }
-                for (j, later) in taken.enumerated().dropFirst(k + 1) {
-                    if errors[j] == 0 { close(dirs[j]) }
-                    close(later.parent)
-                }
+            }
+        }
+        // The single way says why (or mirrors the parent, or finds it made after all).
+        for (i, m) in refused.enumerated() {
+            close(m.parent)
+            do { points[m.index] = try prepareMountPoint(m.path) } catch {
+                for later in refused.dropFirst(i + 1) { close(later.parent) }
                 throw error
             }
+        }
+    }
+
+    /// After a failure: the answers still to come are read (so the next request to the
+    /// janitor gets its own) and what they hold is let go; the janitor removes the
+    /// directories it made when pidsh lets it go.
+    private func drain(_ taken: [Missing], from start: Int, pending: [Int32], trace: UnsafeMutablePointer<pidsh_trace>?) {
+        for k in start..<taken.count {
+            var fd: Int32 = -1, e: Int32 = 0
+            taken[k].name.withCString { pidsh_janitor_directory_result(pending[k], taken[k].parent, $0, 0o755, &fd, &e, trace) }
+            if fd >= 0 { close(fd) }
+            close(taken[k].parent)
         }
     }
 }

@@ -328,16 +328,18 @@ public final class Session: @unchecked Sendable {
         // cannot finish dying (zap_pid_ns_processes) until the zombies of its namespace
         // are reaped, and some of those are pidsh's own children, so waiting on one
         // child at a time can deadlock.
+        // Woken the moment a child ends (its pidfd, or the SIGCHLD of one pidsh holds
+        // none of), not by a timer: at most 5 s, re-killing every 50 ms.
         var rounds = 0
-        while rounds < 10_000 {
+        while rounds < 5_000 {
             ChildReaper.shared.reapAll()
             let waiting = children.contains { $0.isChild && $0.exitStatus == nil }
             if !waiting && directChildren().isEmpty { break }
-            if rounds % 100 == 99 {
+            if rounds % 50 == 49 {
                 killTrackedChildren()
                 killUntrackedChildren()
             }
-            usleep(500)
+            ChildReaper.shared.waitForAnyEnd(milliseconds: 1)
             rounds += 1
         }
         // Observed (non-child) processes die with their namespace; wait until they do

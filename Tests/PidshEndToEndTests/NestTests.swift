@@ -144,6 +144,27 @@ final class NestTests: EndToEndTestCase {
         XCTAssertFalse(((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(d), "no mount left")
     }
 
+    /// Mount points the janitor cannot make (a read-only filesystem: EROFS) fail the
+    /// nest with the reason, and every answer to the requests sent together is read:
+    /// the next request to the janitor (a mount point made afterwards) gets its own.
+    func testMountPointsTheJanitorCannotMakeLeaveItsAnswersInOrder() throws {
+        try requireRoot("mounting a read-only tmpfs")
+        let ro = tempDir + "/ro", d = tempDir + "/after"
+        XCTAssertEqual(mkdir(ro, 0o755), 0)
+        // pidsh works in a mount namespace of its own: the read-only tmpfs is mounted
+        // from inside the script, where pidsh's janitor sees it.
+        let r = pidsh(#"""
+        spawn --wait mount -t tmpfs -o ro tmpfs \#(ro)
+        try nest 3 --mount-proc \#(ro)/p{level}
+        let l = nest 2 --mount-proc \#(d){level}
+        echo "made=$(ls -d \#(d)0/1 \#(d)1/1 | wc -l)"
+        """#)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        assertContains(r.stderr, "EROFS")
+        XCTAssertEqual(r.fields["made"], "2", "the nest after it got its own answers: \(r.transcript)")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: tempDir))?.contains("after0"), false, "removed at exit")
+    }
+
     /// The innermost program may exit before pidsh looks at its level: each level sends
     /// its namespace along with its report, so `nest` still returns every namespace.
     func testQuickInnermostProgramStillYieldsEveryNamespace() throws {

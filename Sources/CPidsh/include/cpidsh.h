@@ -339,11 +339,17 @@ int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode,
 int pidsh_janitor_note_mount(int mount_fd, uint64_t mount_id, uint64_t record);
 /// The record is undone (or kept on purpose): the janitor lets go of it.
 int pidsh_janitor_forget(uint64_t record);
-/// pidsh_janitor_make_directory for `count` directories: names[i] (NUL-separated in
-/// `names`) in parent_fds[i], recorded as records[i]; dir_fds[i] and errors[i] get each
-/// one's result. Every request is sent before the first answer is read.
-int pidsh_janitor_make_directories(int count, const int *parent_fds, const char *names, unsigned mode,
-                                   const uint64_t *records, int *dir_fds, int *errors, pidsh_trace *trace);
+/// pidsh_janitor_make_directory for `count` directories, in two steps: every request
+/// is sent first (names[i], NUL-separated in `names`, in parent_fds[i], recorded as
+/// records[i]); then pidsh_janitor_directory_result gives each one's result, in order.
+/// pending[i] says whether an answer is still to be read for it; dir_fds[i] and
+/// errors[i] hold the result of the others already.
+int pidsh_janitor_request_directories(int count, const int *parent_fds, const char *names, unsigned mode,
+                                      const uint64_t *records, int *dir_fds, int *errors, int *pending);
+/// The result of the next request (its answer read when `pending`) and its mkdirat in
+/// the trace. Called for every request, in order, also to drain them after a failure.
+void pidsh_janitor_directory_result(int pending, int parent_fd, const char *name, unsigned mode,
+                                    int *dir_fd, int *error, pidsh_trace *trace);
 /// pidsh_janitor_forget for `count` records, sent together.
 int pidsh_janitor_forget_many(const uint64_t *records, int count);
 /// The `--shared-mounts` journal: removed by the janitor once everything is undone.
