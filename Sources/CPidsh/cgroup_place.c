@@ -18,24 +18,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-// PIDFD_GET_INFO (Linux 6.13), not in every linux/pidfd.h this builds against.
-struct pidsh_pidfd_cgroup_info {
-    uint64_t mask, cgroupid;
-    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
-};
-#define PIDSH_PIDFD_GET_CGROUP_INFO _IOWR(0xFF, 11, struct pidsh_pidfd_cgroup_info)
-#define PIDSH_PIDFD_INFO_CGROUPID (1UL << 2)
-
 static int children_dir = -1;
 static int own_pidfd = -1;
 static uint64_t start_cgroup = 0;
 
 // pidsh's cgroup v2 id right now, or 0 when the kernel does not say.
 static uint64_t own_cgroup_id(void) {
-    struct pidsh_pidfd_cgroup_info info;
+    struct pidsh_pidfd_info info;
     memset(&info, 0, sizeof info);
     info.mask = PIDSH_PIDFD_INFO_CGROUPID;
-    if (ioctl(own_pidfd, PIDSH_PIDFD_GET_CGROUP_INFO, &info) != 0) return 0;
+    if (ioctl(own_pidfd, PIDSH_PIDFD_GET_INFO, &info) != 0) return 0;
     return (info.mask & PIDSH_PIDFD_INFO_CGROUPID) ? info.cgroupid : 0;
 }
 

@@ -38,6 +38,17 @@ struct pidsh_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
     uint64_t set_tid, set_tid_size, cgroup;   // CLONE_ARGS_SIZE_VER2 (Linux 5.7)
 };
+// PIDFD_GET_INFO (Linux 6.13), not in every linux/pidfd.h this builds against: the
+// first 64 bytes of the kernel's struct pidfd_info, and the fields asked for. An older
+// kernel answers ENOTTY or EINVAL (the callers then read /proc, or move pidsh itself).
+struct pidsh_pidfd_info {
+    uint64_t mask, cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
+};
+#define PIDSH_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidsh_pidfd_info)
+#define PIDSH_PIDFD_INFO_CREDS (1UL << 1)
+#define PIDSH_PIDFD_INFO_CGROUPID (1UL << 2)
+
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif

@@ -34,11 +34,15 @@ static void message_init(pidsh_janitor_message *m, uint32_t kind, uint64_t recor
 }
 
 // A component fits when it has no '/' and is shorter than the message's name field.
-static int set_name(pidsh_janitor_message *m, const char *name) {
+static int name_fits(const char *name) {
     size_t n = strlen(name);
-    if (n == 0 || n >= sizeof m->name || memchr(name, '/', n)) return EINVAL;
-    memcpy(m->name, name, n + 1);
-    return 0;
+    return n == 0 || n >= sizeof ((pidsh_janitor_message *)0)->name || memchr(name, '/', n) ? EINVAL : 0;
+}
+
+static int set_name(pidsh_janitor_message *m, const char *name) {
+    int e = name_fits(name);
+    if (e == 0) memcpy(m->name, name, strlen(name) + 1);
+    return e;
 }
 
 int pidsh_janitor_note_mount(int mount_fd, uint64_t mount_id, uint64_t record) {
@@ -124,15 +128,30 @@ static int receive_made(int *dir_fd) {
     return e == 0 && *dir_fd < 0 ? EPIPE : e;
 }
 
-// A request the janitor answers with the directory it made (see janitor.c).
-static int ask_janitor_to_make(uint32_t kind, int parent_fd, const char *name, unsigned mode, uint64_t record, int *dir_fd) {
+// A request to make `name` in `parent_fd`, sent (its answer comes with receive_made).
+static int send_make_request(uint32_t kind, int parent_fd, const char *name, unsigned mode, uint64_t record) {
     pidsh_janitor_message m;
     message_init(&m, kind, record);
     m.mode = mode;
     int e = set_name(&m, name);
-    if (e == 0) e = pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fd, 1);
-    if (e != 0) return e;
-    return receive_made(dir_fd);
+    return e != 0 ? e : pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fd, 1);
+}
+
+// A request the janitor answers with the directory it made (see janitor.c).
+static int ask_janitor_to_make(uint32_t kind, int parent_fd, const char *name, unsigned mode, uint64_t record, int *dir_fd) {
+    int e = send_make_request(kind, parent_fd, name, mode, record);
+    return e != 0 ? e : receive_made(dir_fd);
+}
+
+// The mkdirat of a mount point, made by the janitor (or here, without one).
+static void record_mkdirat(pidsh_trace *trace, int parent_fd, const char *name, unsigned mode, int error) {
+    pidsh_call_record r = pidsh_record(PIDSH_CALL_MKDIRAT, pidsh_janitor_socket >= 0 ? PIDSH_ACTOR_JANITOR : PIDSH_ACTOR_PIDSH);
+    r.fd = parent_fd;
+    r.flags = mode;
+    r.actor_pid = pidsh_janitor_process > 0 ? pidsh_janitor_process : 0;
+    pidsh_record_text(&r, name);
+    pidsh_record_result(&r, error == 0 ? 0 : -1, error);
+    pidsh_trace_add(trace, &r);
 }
 
 int pidsh_janitor_make_cgroup(int parent_fd, const char *name, uint64_t record, int *dir_fd) {
@@ -172,11 +191,9 @@ int pidsh_janitor_request_directories(int count, const int *parent_fds, const ch
         } else if (stop != 0) {
             errors[i] = stop;
         } else {
-            pidsh_janitor_message m;
-            message_init(&m, PIDSH_JANITOR_MAKE_DIRECTORY, records[i]);
-            m.mode = mode;
-            errors[i] = set_name(&m, name);
-            if (errors[i] == 0) stop = pidsh_send_with_fds(pidsh_janitor_socket, &m, sizeof m, &parent_fds[i], 1);
+            // A name refused before sending (EINVAL) fails alone; a failed send, all after it.
+            errors[i] = name_fits(name);
+            if (errors[i] == 0) stop = send_make_request(PIDSH_JANITOR_MAKE_DIRECTORY, parent_fds[i], name, mode, records[i]);
             if (errors[i] == 0 && stop == 0) pending[i] = 1;
             else if (errors[i] == 0) errors[i] = stop;
         }
@@ -187,31 +204,14 @@ int pidsh_janitor_request_directories(int count, const int *parent_fds, const ch
 void pidsh_janitor_directory_result(int pending, int parent_fd, const char *name, unsigned mode,
                                     int *dir_fd, int *error, pidsh_trace *trace) {
     if (pending) *error = receive_made(dir_fd);
-    pidsh_call_record r = pidsh_record(PIDSH_CALL_MKDIRAT, pidsh_janitor_socket >= 0 ? PIDSH_ACTOR_JANITOR : PIDSH_ACTOR_PIDSH);
-    r.fd = parent_fd;
-    r.flags = mode;
-    r.actor_pid = pidsh_janitor_process > 0 ? pidsh_janitor_process : 0;
-    pidsh_record_text(&r, name);
-    pidsh_record_result(&r, *error == 0 ? 0 : -1, *error);
-    pidsh_trace_add(trace, &r);
+    record_mkdirat(trace, parent_fd, name, mode, *error);
 }
 
 int pidsh_janitor_make_directory(int parent_fd, const char *name, unsigned mode, uint64_t record,
                                  int *dir_fd, pidsh_trace *trace) {
     *dir_fd = -1;
-    pidsh_call_record r = pidsh_record(PIDSH_CALL_MKDIRAT, PIDSH_ACTOR_JANITOR);
-    r.fd = parent_fd;
-    r.flags = mode;
-    r.actor_pid = pidsh_janitor_process > 0 ? pidsh_janitor_process : 0;
-    pidsh_record_text(&r, name);
-    int e;
-    if (pidsh_janitor_socket < 0) {
-        r.actor = PIDSH_ACTOR_PIDSH;
-        e = make_directory_here(parent_fd, name, mode, dir_fd);
-    } else {
-        e = ask_janitor_to_make(PIDSH_JANITOR_MAKE_DIRECTORY, parent_fd, name, mode, record, dir_fd);
-    }
-    pidsh_record_result(&r, e == 0 ? 0 : -1, e);
-    pidsh_trace_add(trace, &r);
+    int e = pidsh_janitor_socket < 0 ? make_directory_here(parent_fd, name, mode, dir_fd)
+                                     : ask_janitor_to_make(PIDSH_JANITOR_MAKE_DIRECTORY, parent_fd, name, mode, record, dir_fd);
+    record_mkdirat(trace, parent_fd, name, mode, e);
     return e;
 }

@@ -2,6 +2,7 @@
 // kernel directly (docs/performance.md, "What bounds `ns tree` against `ps -e`"):
 // /proc/PID/status has both, but the kernel formats some fifty lines to give them.
 #include "cpidsh.h"
+#include "cpidsh_internal.h"
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,17 +10,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-// Not in every linux/nsfs.h and linux/pidfd.h this builds against: the kernel's
-// values (include/uapi/linux/nsfs.h, pidfd.h). An older kernel answers ENOTTY or
-// EINVAL, and the caller reads /proc/PID/status instead.
+// Not in every linux/nsfs.h this builds against: the kernel's value
+// (include/uapi/linux/nsfs.h; PIDFD_GET_INFO is in cpidsh_internal.h). An older kernel
+// answers ENOTTY or EINVAL, and the caller reads /proc/PID/status instead.
 #define PIDSH_NSIO 0xb7
 #define PIDSH_NS_GET_TGID_IN_PIDNS _IOR(PIDSH_NSIO, 0x9, int)
-struct pidsh_pidfd_info {
-    uint64_t mask, cgroupid;
-    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
-};
-#define PIDSH_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidsh_pidfd_info)
-#define PIDSH_PIDFD_INFO_CREDS (1UL << 1)
 
 int pidsh_process_own_pid_and_euid(int nsfd, pid_t pid, pid_t *own_pid, uint32_t *euid) {
     // The pidfd is opened first and asked last: when the last question is answered,

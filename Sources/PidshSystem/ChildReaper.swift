@@ -30,15 +30,15 @@ public final class ChildReaper: @unchecked Sendable {
         if watched >= 0 && p.pidfd >= 0 { _ = pidsh_watch_child(watched, p.pidfd, p.pid) }
     }
 
-    /// Reaps every child that has ended, without blocking; true if any was. Thorough:
-    /// also asks the kernel about every child (the tear-down, the end of a namespace).
-    @discardableResult
     /// Sleeps until a watched child ends or a signal arrives (SIGCHLD for any other),
     /// at most `milliseconds`.
     public func waitForAnyEnd(milliseconds: Int32) {
         _ = pidsh_wait_child_event(-1, watched, milliseconds)
     }
 
+    /// Reaps every child that has ended, without blocking; true if any was. Thorough:
+    /// also asks the kernel about every child (the tear-down, the end of a namespace).
+    @discardableResult
     public func reapAll() -> Bool {
         let ready = reapWatched()
         let swept = sweep()

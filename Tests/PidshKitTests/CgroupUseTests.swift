@@ -5,9 +5,7 @@ import XCTest
 /// children born there): those that name cgroups anywhere, or may run code not read yet.
 final class CgroupUseTests: XCTestCase {
     func joins(_ code: String, file: StaticString = #filePath, line: UInt = #line) -> Bool {
-        let source = SourceFile(name: "t", text: code)
-        let (statements, diagnostics) = Parser.parse(source)
-        XCTAssertEqual(diagnostics.count, 0, "\(diagnostics)", file: file, line: line)
+        let (source, statements) = parsedCleanly(code, file: file, line: line)
         return CgroupUse.pidshJoins(source, statements: statements)
     }
 

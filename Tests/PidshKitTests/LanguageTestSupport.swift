@@ -40,6 +40,15 @@ func parse(_ text: String, name: String = "t.pidsh") -> (statements: [Statement]
     Parser.parse(SourceFile(name: name, text: text))
 }
 
+/// A script that must parse without a syntax error (asserted at the caller's line):
+/// its source and statements, for the launcher's decisions made from a parsed script.
+func parsedCleanly(_ code: String, file: StaticString = #filePath, line: UInt = #line) -> (source: SourceFile, statements: [Statement]) {
+    let source = SourceFile(name: "t", text: code)
+    let (statements, diagnostics) = Parser.parse(source)
+    XCTAssertEqual(diagnostics.count, 0, "\(diagnostics)", file: file, line: line)
+    return (source, statements)
+}
+
 /// PIDs of the live (non-zombie) children of this test process.
 func liveChildren() -> [Int32] {
     let me = getpid()

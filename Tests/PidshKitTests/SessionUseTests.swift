@@ -6,9 +6,7 @@ import XCTest
 /// and print.
 final class SessionUseTests: XCTestCase {
     func needs(_ code: String, root: Bool = true, file: StaticString = #filePath, line: UInt = #line) -> Bool {
-        let (statements, diagnostics) = Parser.parse(SourceFile(name: "t", text: code))
-        XCTAssertEqual(diagnostics.count, 0, "\(diagnostics)", file: file, line: line)
-        return SessionUse.needed(statements, root: root)
+        SessionUse.needed(parsedCleanly(code, file: file, line: line).statements, root: root)
     }
 
     func testScriptsThatOnlyComputeAndPrintHaveNone() {
