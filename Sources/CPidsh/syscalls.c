@@ -192,7 +192,8 @@ int pidsh_reap_child(pid_t pid, int *code, int *signal_number, pidsh_call_record
         rec->target = (uint64_t)pid;
         pidsh_record_result(rec, r, errno);
     }
-    if (r != 0 || info.si_pid == 0) return -1;
+    if (r != 0) return -1;
+    if (info.si_pid == 0) return 1;
     *code = info.si_code == CLD_EXITED ? info.si_status : 0;
     *signal_number = info.si_code == CLD_EXITED ? 0 : info.si_status;
     return 0;

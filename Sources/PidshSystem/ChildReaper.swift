@@ -109,18 +109,36 @@ public final class ChildReaper: @unchecked Sendable {
         return reaped
     }
 
-    /// Reaps `pid`, found waitable: its handle (if pidsh has one) gets the status.
+    /// Reaps `pid`, found ended: its handle (if pidsh has one) gets the status. A child
+    /// that a debugger traces has ended (its pidfd reads so) before pidsh may reap it:
+    /// the kernel shows the zombie to the tracer first and passes it on, with a SIGCHLD,
+    /// once the tracer has waited for it (wait_consider_task). Until then the handle stays
+    /// here, out of the epoll set (its pidfd would wake every wait at once), and the
+    /// SIGCHLD's sweep reaps it: its status is never lost.
     private func reap(_ pid: Int32) {
-        let handle = handles.removeValue(forKey: pid)
-        if let handle, watched >= 0, handle.pidfd >= 0 { pidsh_unwatch_child(watched, handle.pidfd) }
+        let handle = handles[pid]
         handle?.willBeReaped()
         var code: Int32 = 0, sig: Int32 = 0
         var rec = pidsh_call_record()
         let r = pidsh_reap_child(pid, &code, &sig, &rec)
         // The reap of a process pidsh started is part of its story (--trace).
         handle?.recorder.add(rec)
+        if let handle, watched >= 0, handle.pidfd >= 0, !endedForTracer.contains(pid) {
+            pidsh_unwatch_child(watched, handle.pidfd)
+        }
+        if r == 1, handle != nil {
+            endedForTracer.insert(pid)
+            return
+        }
+        // Reaped now, or by someone else (ECHILD: SIGCHLD ignored by an embedder): either
+        // way it is gone, and a wait for it says so.
+        handles.removeValue(forKey: pid)
+        endedForTracer.remove(pid)
         if r == 0 { handle?.reaped(code: code, signal: sig) }
     }
+
+    /// Children whose end their tracer has yet to see: not reapable yet (see `reap`).
+    private var endedForTracer: Set<Int32> = []
 
     /// Waits until `process` has ended and is reaped (a child) or has exited (any
     /// other), reaping pidsh's other children meanwhile: a dying namespace's PID 1 waits
@@ -138,7 +156,11 @@ public final class ChildReaper: @unchecked Sendable {
                 reapAll()
                 if process.exitStatus != nil { return }
             }
-            let n = pidsh_wait_child_event(process.pidfd, process.isChild ? watched : -1, 100)
+            // A child its tracer has yet to release reads as ended already: wait for the
+            // SIGCHLD that comes with the release (or the slice), not on its pidfd.
+            let waitsForTracer = endedForTracer.contains(process.pid)
+            let pidfd = waitsForTracer ? -1 : process.pidfd
+            let n = pidsh_wait_child_event(pidfd, process.isChild ? watched : -1, waitsForTracer ? 10 : 100)
             if n < 0 && Glibc.errno == EINTR && interruptible && pidsh_peek_pending_signal() != 0 {
                 throw Interrupted(signal: pidsh_peek_pending_signal())
             }
@@ -178,7 +200,8 @@ public final class ChildReaper: @unchecked Sendable {
         let deadline = timeout.map { FileIO.monotonicMilliseconds() + Int64(($0 * 1000).rounded(.up)) }
         while true {
             reapEnded()
-            let ended = processes.indices.filter { !processes[$0].isRunning }
+            // A child its tracer has yet to release has not ended for pidsh: no status yet.
+            let ended = processes.indices.filter { !processes[$0].isRunning && !endedForTracer.contains(processes[$0].pid) }
             if !processes.isEmpty && (any ? !ended.isEmpty : ended.count == processes.count) {
                 return .ended(any ? ended[0] : processes.count - 1)
             }
@@ -188,7 +211,9 @@ public final class ChildReaper: @unchecked Sendable {
             // slice bounds how long one of those stays a zombie.
             var fds = processes.filter { $0.isRunning && $0.pidfd >= 0 }.map { $0.pidfd }
             if watched >= 0 { fds.append(watched) }
-            var slice: Int64 = 100
+            // Its release comes with a SIGCHLD, which ends the poll; the short slice
+            // covers one that came just before it.
+            var slice: Int64 = processes.contains { endedForTracer.contains($0.pid) } ? 10 : 100
             if let deadline {
                 let left = deadline - FileIO.monotonicMilliseconds()
                 if left <= 0 { return .timedOut }

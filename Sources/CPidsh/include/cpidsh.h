@@ -452,7 +452,8 @@ int pidsh_ended_children(int epfd, pid_t *pids, int max);
 /// poll(2) on a child's pidfd and the set (epfd -1: the pidfd alone): > 0 when one is
 /// readable, 0 after timeout_ms, -1 with EINTR when a signal came.
 int pidsh_wait_child_event(int pidfd, int epfd, int timeout_ms);
-/// Reaps child `pid` (waitid(P_PID, WEXITED|WNOHANG)): 0 and its code/signal, or -1.
+/// Reaps child `pid` (waitid(P_PID, WEXITED|WNOHANG)): 0 and its code/signal; 1 when
+/// it is not waitable yet (a tracer has still to see its end); -1 (errno) otherwise.
 /// `rec` (may be NULL) gets the call.
 int pidsh_reap_child(pid_t pid, int *code, int *signal_number, pidsh_call_record *rec);
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): 0 or errno.
