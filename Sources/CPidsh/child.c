@@ -284,7 +284,7 @@ int pidsh_spawn_child(void *args) {
         pidsh_report_init(&rep0, PIDSH_REPORT_CALLS, -1);
         pidsh_report_fail(sock, &rep0, PIDSH_STAGE_CHILD_SETUP, errno);
     }
-    close(a->other_end);
+    if (a->other_end >= 0) close(a->other_end);
     pidsh_child_tie_to_parent();
     pidsh_child_reset_signals();
     pidsh_report rep;

@@ -145,7 +145,8 @@ typedef struct pidsh_report {
     uint64_t mount_id;
     int32_t fd_kinds[PIDSH_MAX_PASSED_FDS];
     int32_t count;
-    int32_t channel;    // sender side: where a full report is flushed (-1: nowhere)
+    int32_t channel;    // sender side: where a full report is flushed (-1: nowhere;
+                        // PIDSH_CHANNEL_MEMORY: the mailbox)
     pidsh_call_record records[PIDSH_REPORT_RECORDS];
 } pidsh_report;
 /// An empty report of `kind` for `level` (-1: not a nest level).
@@ -170,6 +171,24 @@ typedef struct pidsh_outcome {
 /// their records to `trace` with actor_pid = pid. The execve record a successful child
 /// left pending is settled: result 0, or the failure's errno.
 void pidsh_drain_reports(int sock, int wait, pid_t pid, pidsh_trace *trace, pidsh_outcome *out);
+/// A child that runs in pidsh's memory (cloned vfork-style: the cloning thread sleeps
+/// until it execs or exits) and hands over no descriptor reports there instead of over
+/// a socket: its channel is PIDSH_CHANNEL_MEMORY, and what it sends lands in the
+/// mailbox the cloning thread set (the child runs on that thread's memory).
+#define PIDSH_CHANNEL_MEMORY (-2)
+#define PIDSH_MAILBOX_RECORDS 128
+typedef struct pidsh_mailbox {
+    pidsh_call_record *records;  // NULL: the records are not kept (pidsh does not trace)
+    int32_t capacity, count, lost;
+    int32_t failed, stage, error;
+} pidsh_mailbox;
+/// An empty mailbox keeping up to `capacity` records in `records` (may be NULL).
+void pidsh_mailbox_init(pidsh_mailbox *box, pidsh_call_record *records, int capacity);
+/// The mailbox this thread's next child in its memory reports to (NULL: none).
+void pidsh_report_mailbox_set(pidsh_mailbox *box);
+/// Parent side, after the child exec'd or exited: its records into `trace` (actor_pid =
+/// pid) and its outcome, as pidsh_drain_reports does for a socket.
+void pidsh_drain_mailbox(const pidsh_mailbox *box, pid_t pid, pidsh_trace *trace, pidsh_outcome *out);
 /// Adds a primitive's records, made by `actor` (at nest `level`, or -1).
 void pidsh_report_add_calls(pidsh_report *rep, const pidsh_calls *calls, int actor, int level);
 /// Appends a report's records to the trace with the acting process's PID.
@@ -228,6 +247,8 @@ void pidsh_init_start_plain(int control) __attribute__((noreturn));
 /// the child's end of the report channel, `other_end` pidsh's (closed here).
 typedef struct pidsh_child_args {
     const pidsh_spawn_request *req;
+    /// Its report channel (a socket, or PIDSH_CHANNEL_MEMORY) and pidsh's end of the
+    /// socket, which the child closes (-1: none).
     int report, other_end;
     /// The child keeps only descriptors below this one: its first act is
     /// close_range(keep_below, ~0, CLOSE_RANGE_UNSHARE) (see spawn.c).
@@ -273,6 +294,8 @@ typedef struct pidsh_launch {
     int (*child)(void *);        // what the child runs (never returns)
     void *arg;
     pidsh_trace *trace;
+    pidsh_mailbox *mailbox;      // the child reports into pidsh's memory (NULL: over a socket);
+                                 // only for a launch pidsh_launch_runs_in_memory allows
 } pidsh_launch;
 typedef struct pidsh_launched {
     pid_t pid;
@@ -285,4 +308,7 @@ typedef struct pidsh_launched {
 /// Makes the child where it must be born: setns on this thread (or in a helper when
 /// pidsh may not move), signals blocked around the clone, then back. Returns 0 or -1.
 int pidsh_launch_child(const pidsh_launch *l, pidsh_launched *out);
+/// Whether the child of `l` will surely run on pidsh's memory, cloned vfork-style on
+/// this thread (not through a helper): then it may report into a mailbox.
+int pidsh_launch_runs_in_memory(const pidsh_launch *l);
 #endif

@@ -26,7 +26,9 @@ static pid_t clone_child(const pidsh_launch *l, int by_helper, int helper_join, 
         // Sharing pidsh's descriptor table spares the kernel copying it whole (and the
         // exec closing every copy): the child unshares just the part it needs.
         uint64_t flags = l->flags | (l->share_files ? CLONE_FILES : 0);
+        pidsh_report_mailbox_set(l->mailbox);
         pid = pidsh_clone_vfork(flags, l->child, l->arg, stack, CHILD_STACK, pidfd, &rec);
+        pidsh_report_mailbox_set(NULL);
     } else if (by_helper) {
         pid = pidsh_clone_via_helper(helper_join, l->flags, pidfd, stage, l->trace);
         if (pid == 0) l->child(l->arg);
@@ -39,6 +41,31 @@ static pid_t clone_child(const pidsh_launch *l, int by_helper, int helper_join, 
     pidsh_trace_add(l->trace, &rec);
     errno = e;
     return pid;
+}
+
+// How a child is made: through a helper (joining where pidsh may not move, or a new
+// PID namespace while pidsh's children go elsewhere: the kernel's EINVAL rule), and
+// whether it shares the memory of the process that clones it (it execs, and is not a
+// new namespace below a joined one, which takes two hops: the forked helper).
+typedef struct route {
+    int by_helper, helper_join, vfork;
+} route;
+
+// Decided once pidsh has entered the namespace its children join (when it may).
+static route route_now(const pidsh_launch *l) {
+    int join_by_helper = l->join_fd >= 0 && pidsh_join_through_helper;
+    route r;
+    r.by_helper = join_by_helper || ((l->flags & CLONE_NEWPID) && pidsh_children_go_elsewhere());
+    r.helper_join = join_by_helper ? l->join_fd : -1;
+    r.vfork = l->execs && !(r.helper_join >= 0 && (l->flags & CLONE_NEWPID));
+    return r;
+}
+
+int pidsh_launch_runs_in_memory(const pidsh_launch *l) {
+    // Without a join nothing is entered first, so the route is the one taken.
+    if (l->join_fd >= 0) return 0;
+    route r = route_now(l);
+    return r.vfork && !r.by_helper;
 }
 
 int pidsh_launch_child(const pidsh_launch *l, pidsh_launched *out) {
@@ -56,12 +83,15 @@ int pidsh_launch_child(const pidsh_launch *l, pidsh_launched *out) {
         out->stage = stage;
         return -1;
     }
-    // A new namespace while children go elsewhere needs a helper born there (the
-    // kernel's EINVAL rule); a child that execs need not copy pidsh's memory, but for a
-    // new namespace below a joined one (two hops: the forked helper).
-    int by_helper = join_by_helper || ((l->flags & CLONE_NEWPID) && pidsh_children_go_elsewhere());
-    int helper_join = join_by_helper ? l->join_fd : -1;
-    int vfork = l->execs && !(helper_join >= 0 && (l->flags & CLONE_NEWPID));
+    route r = route_now(l);
+    int by_helper = r.by_helper, helper_join = r.helper_join, vfork = r.vfork;
+    if (l->mailbox && !(vfork && !by_helper)) {
+        // A child elsewhere could not write to the mailbox: its outcome would be lost.
+        pidsh_leave_pid_ns_for_children(restore_fd, l->trace);
+        out->error = EINVAL;
+        out->stage = PIDSH_STAGE_PIPE;
+        return -1;
+    }
 
     sigset_t saved;
     pidsh_block_signals(&saved);

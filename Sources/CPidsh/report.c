@@ -1,8 +1,9 @@
 // The report channel between pidsh and a process it made (a child before exec, a
 // helper, a nest level): a SOCK_SEQPACKET socket carrying pidsh_report messages, each
 // with the calls the process made, a failure (stage, errno), or descriptors (a procfs
-// mount, a pidfd, a namespace). The sending side runs between fork and exec: raw calls
-// only. Layer 2: calls fdpass.c.
+// mount, a pidfd, a namespace); or, for a child that runs in pidsh's memory and hands
+// over no descriptor, a mailbox in that memory. The sending side runs between fork and
+// exec: raw calls only. Layer 2: calls fdpass.c.
 #define _GNU_SOURCE
 #include "cpidsh.h"
 #include "cpidsh_internal.h"
@@ -22,11 +23,50 @@ void pidsh_report_init(pidsh_report *rep, int kind, int level) {
 
 void pidsh_report_bind(pidsh_report *rep, int sock) { rep->channel = sock; }
 
+// ---------------------------------------------------------------------------------
+// The mailbox: a child in pidsh's memory writes its reports there. A thread variable,
+// because the child runs on the cloning thread's memory and thread block while that
+// thread sleeps (CLONE_VFORK): no other thread sees it, nothing races.
+static __thread pidsh_mailbox *mailbox;
+
+void pidsh_mailbox_init(pidsh_mailbox *box, pidsh_call_record *records, int capacity) {
+    memset(box, 0, sizeof *box);
+    box->records = records;
+    box->capacity = records ? capacity : 0;
+}
+
+void pidsh_report_mailbox_set(pidsh_mailbox *box) { mailbox = box; }
+
+static void post_to_mailbox(const pidsh_report *rep, int fd_count) {
+    pidsh_mailbox *box = mailbox;
+    if (!box) return;
+    int n = rep->count < PIDSH_REPORT_RECORDS ? rep->count : PIDSH_REPORT_RECORDS;
+    for (int i = 0; i < n; i++) {
+        if (box->count < box->capacity) box->records[box->count++] = rep->records[i];
+        else if (box->records) box->lost++;
+    }
+    // A descriptor cannot go through memory (pidsh_spawn never asks it to): a report
+    // that carries one says the child's outcome cannot be known.
+    int failed = rep->kind == PIDSH_REPORT_FAILED || fd_count > 0;
+    if (failed && !box->failed) {
+        box->failed = 1;
+        box->stage = rep->kind == PIDSH_REPORT_FAILED ? rep->stage : PIDSH_STAGE_PIPE;
+        box->error = rep->kind == PIDSH_REPORT_FAILED ? rep->error : EINVAL;
+    }
+}
+
+// Sends a report over its socket, or posts it to the mailbox. 0 or errno.
+static int deliver(int channel, const pidsh_report *rep, const int *fds, int count) {
+    if (channel != PIDSH_CHANNEL_MEMORY) return pidsh_send_with_fds(channel, rep, sizeof *rep, fds, count);
+    post_to_mailbox(rep, count);
+    return 0;
+}
+
 void pidsh_report_add(pidsh_report *rep, const pidsh_call_record *r) {
-    if (rep->count == PIDSH_REPORT_RECORDS && rep->channel >= 0) {
+    if (rep->count == PIDSH_REPORT_RECORDS && rep->channel != -1) {
         int kind = rep->kind;
         rep->kind = PIDSH_REPORT_CALLS;
-        pidsh_send_with_fds(rep->channel, rep, sizeof *rep, NULL, 0);
+        deliver(rep->channel, rep, NULL, 0);
         rep->kind = kind;
         rep->count = 0;
     }
@@ -43,7 +83,7 @@ void pidsh_report_add_calls(pidsh_report *rep, const pidsh_calls *calls, int act
 }
 
 int pidsh_report_send(int sock, pidsh_report *rep, const int *fds, int count) {
-    int e = pidsh_send_with_fds(sock, rep, sizeof *rep, fds, count);
+    int e = deliver(sock, rep, fds, count);
     rep->count = 0;
     return e;
 }
@@ -52,7 +92,7 @@ void pidsh_report_fail(int sock, pidsh_report *rep, int stage, int err) {
     rep->kind = PIDSH_REPORT_FAILED;
     rep->stage = stage;
     rep->error = err;
-    pidsh_send_with_fds(sock, rep, sizeof *rep, NULL, 0);
+    deliver(sock, rep, NULL, 0);
     _exit(127);
 }
 
@@ -73,6 +113,16 @@ static int last_execve(const pidsh_trace *t, int from) {
     if (!t) return -1;
     for (int i = t->count - 1; i >= from; i--) if (t->records[i].call == PIDSH_CALL_EXECVE) return i;
     return -1;
+}
+
+// The exec's outcome: a successful exec closed the channel (or let pidsh go on), a
+// failed one was reported with its errno.
+static void settle_execve(pidsh_trace *trace, int first, const pidsh_outcome *out) {
+    int exec = last_execve(trace, first);
+    if (exec >= 0 && out->failed && out->stage == PIDSH_STAGE_EXEC) {
+        trace->records[exec].result = -1;
+        trace->records[exec].error = out->error;
+    }
 }
 
 static int report_queued(int sock) {
@@ -112,11 +162,21 @@ void pidsh_drain_reports(int sock, int wait, pid_t pid, pidsh_trace *trace, pids
         }
         for (int i = 0; i < count; i++) if (i != keep) close(fds[i]);
     }
-    // The exec's outcome: the kernel closed the channel at a successful exec, or the
-    // child reported why it failed.
-    int exec = last_execve(trace, first);
-    if (exec >= 0 && out->failed && out->stage == PIDSH_STAGE_EXEC) {
-        trace->records[exec].result = -1;
-        trace->records[exec].error = out->error;
+    settle_execve(trace, first, out);
+}
+
+void pidsh_drain_mailbox(const pidsh_mailbox *box, pid_t pid, pidsh_trace *trace, pidsh_outcome *out) {
+    memset(out, 0, sizeof *out);
+    out->mount.fd = -1;
+    int first = trace ? trace->count : 0;
+    for (int i = 0; i < box->count; i++) {
+        pidsh_call_record r = box->records[i];
+        if (r.actor_pid == 0 && r.actor != PIDSH_ACTOR_LEVEL) r.actor_pid = pid;
+        pidsh_trace_add(trace, &r);
     }
+    if (trace) trace->lost += box->lost;
+    out->failed = box->failed;
+    out->stage = box->stage;
+    out->error = box->error;
+    settle_execve(trace, first, out);
 }

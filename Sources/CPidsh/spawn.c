@@ -107,6 +107,43 @@ static int keep_below(const pidsh_spawn_request *req, int report) {
     return m + 1;
 }
 
+// Where the child reports. A child that runs in pidsh's memory and hands over no
+// descriptor (no procfs mount) writes to a mailbox there: no socket pair to make and
+// close at every spawn. Otherwise a socket pair: `parent` is pidsh's end.
+typedef struct channel {
+    int in_memory;
+    int parent, child;
+    pidsh_mailbox box;
+    pidsh_call_record records[PIDSH_MAILBOX_RECORDS];
+} channel;
+
+static int open_channel(const pidsh_spawn_request *req, const pidsh_launch *l, channel *c) {
+    c->in_memory = req->proc_mount_dirfd < 0 && pidsh_launch_runs_in_memory(l);
+    if (c->in_memory) {
+        c->parent = -1;
+        c->child = PIDSH_CHANNEL_MEMORY;
+        pidsh_mailbox_init(&c->box, req->trace ? c->records : NULL, PIDSH_MAILBOX_RECORDS);
+        return 0;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return errno;
+    c->parent = sv[0];
+    c->child = sv[1];
+    return 0;
+}
+
+// What the child reported. After a vfork-style clone it has exec'd or exited, so
+// everything is there already (no wait for the close-on-exec end-of-file, which spares
+// pidsh a sleep and a wake-up per spawn); otherwise the socket is read to the end.
+static void collect_reports(const channel *c, const pidsh_launched *out, pidsh_trace *trace, pidsh_outcome *outcome) {
+    if (c->in_memory) {
+        pidsh_drain_mailbox(&c->box, out->pid, trace, outcome);
+        return;
+    }
+    pidsh_drain_reports(c->parent, !out->shared_memory, out->pid, trace, outcome);
+    close(c->parent);
+}
+
 int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     res->pid = -1;
     res->pidfd = -1;
@@ -115,13 +152,7 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
     res->mount.fd = -1;
     res->mount.mount_id = 0;
 
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-        res->error = errno;
-        res->stage = PIDSH_STAGE_PIPE;
-        return -1;
-    }
-    pidsh_child_args args = { .req = req, .report = sv[1], .other_end = sv[0], .keep_below = keep_below(req, sv[1]) };
+    pidsh_child_args args;
     pidsh_launch l = {
         .join_fd = req->join_pid_namespace_fd,
         .flags = (req->new_pid_namespace ? CLONE_NEWPID : 0) | (req->remount_proc ? CLONE_NEWNS : 0) | req->new_namespaces,
@@ -129,11 +160,20 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
         .share_files = 1,
         .child = pidsh_spawn_child, .arg = &args, .trace = req->trace,
     };
+    channel c;
+    int e = open_channel(req, &l, &c);
+    if (e != 0) {
+        res->error = e;
+        res->stage = PIDSH_STAGE_PIPE;
+        return -1;
+    }
+    l.mailbox = c.in_memory ? &c.box : NULL;
+    args = (pidsh_child_args){ .req = req, .report = c.child, .other_end = c.parent, .keep_below = keep_below(req, c.child) };
     pidsh_launched out;
     int rc = pidsh_launch_child(&l, &out);
-    close(sv[1]);
+    if (!c.in_memory) close(c.child);
     if (out.pid >= 0 && (req->new_namespaces & CLONE_NEWUSER)) {
-        int e = write_id_maps(req, out.pid, sv[0], req->trace);
+        e = write_id_maps(req, out.pid, c.parent, req->trace);
         if (e != 0) {
             // The child waits for the maps for ever: it goes (the caller reaps it).
             syscall(SYS_pidfd_send_signal, out.pidfd, SIGKILL, NULL, 0);
@@ -141,18 +181,14 @@ int pidsh_spawn(const pidsh_spawn_request *req, pidsh_spawn_result *res) {
         }
     }
     if (out.pid < 0) {
-        close(sv[0]);
+        if (!c.in_memory) close(c.parent);
         res->error = out.error;
         res->stage = out.stage;
         return -1;
     }
-    // What the child reported: after a vfork-style clone it has exec'd or exited, so
-    // everything is queued already (no wait for the close-on-exec end-of-file, which
-    // spares pidsh a sleep and a wake-up per spawn); otherwise read to the end.
     int from = req->trace ? req->trace->count : 0;
     pidsh_outcome outcome;
-    pidsh_drain_reports(sv[0], !out.shared_memory, out.pid, req->trace, &outcome);
-    close(sv[0]);
+    collect_reports(&c, &out, req->trace, &outcome);
     pidsh_trace_move_tail(req->trace, from, out.trace_mark);
     res->mount = outcome.mount;
     if (outcome.failed) {
