@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 // dup2 the (target, source) pairs without one clobbering another's source: first move
-// every source above the highest target, then place them.
+// every source above the highest target, then place them. A pair whose source is its
+// target (stdio passed on as it is) only loses close-on-exec, as dup2 would do: no
+// other pair can clobber it (targets are distinct), and it clobbers none.
 static int wire_descriptors(const int *map, int count) {
     if (count <= 0) return 0;
     int highest = 2;
@@ -28,12 +30,17 @@ static int wire_descriptors(const int *map, int count) {
     int moved[32];
     if (count > 32) return EINVAL;
     for (int i = 0; i < count; i++) {
+        if (map[2 * i + 1] == map[2 * i]) {
+            if (fcntl(map[2 * i], F_SETFD, 0) < 0) return errno;
+            moved[i] = -1;
+            continue;
+        }
         int fd = fcntl(map[2 * i + 1], F_DUPFD_CLOEXEC, highest + 1);
         if (fd < 0) return errno;
         moved[i] = fd;
     }
     for (int i = 0; i < count; i++) {
-        if (dup2(moved[i], map[2 * i]) < 0) return errno;
+        if (moved[i] >= 0 && dup2(moved[i], map[2 * i]) < 0) return errno;
     }
     return 0;
 }

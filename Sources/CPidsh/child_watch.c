@@ -65,5 +65,7 @@ int pidsh_wait_child_event(int pidfd, int epfd, int timeout_ms) {
         { .fd = pidfd, .events = POLLIN, .revents = 0 },
         { .fd = epfd, .events = POLLIN, .revents = 0 },
     };
-    return poll(p, epfd >= 0 ? 2 : 1, timeout_ms);
+    int n = poll(p, epfd >= 0 ? 2 : 1, timeout_ms);
+    if (n <= 0) return n;
+    return (p[0].revents ? PIDSH_CHILD_EVENT_PIDFD : 0) | (epfd >= 0 && p[1].revents ? PIDSH_CHILD_EVENT_SET : 0);
 }

@@ -25,9 +25,19 @@ public final class ChildReaper: @unchecked Sendable {
 
     init() { watched = pidsh_watch_child_exits() }
 
-    func register(_ p: ProcessHandle) {
+    /// Holds a new child; `watch`: its pidfd joins the epoll set (see `watch`).
+    func register(_ p: ProcessHandle, watch: Bool = true) {
         handles[p.pid] = p
-        if watched >= 0 && p.pidfd >= 0 { _ = pidsh_watch_child(watched, p.pidfd, p.pid) }
+        if watch { self.watch(p) }
+    }
+
+    /// Puts a child's pidfd in the epoll set, so any wait learns of its end. A child
+    /// waited for at once is not there (its wait watches its pidfd, and a SIGCHLD's
+    /// sweep reaps it otherwise); it joins when that wait ends before the child does.
+    func watch(_ p: ProcessHandle) {
+        guard !p.watchedByReaper, p.exitStatus == nil, p.pidfd >= 0, watched >= 0, !endedForTracer.contains(p.pid) else { return }
+        p.keepDescriptorHigh()
+        if pidsh_watch_child(watched, p.pidfd, p.pid) == 0 { p.watchedByReaper = true }
     }
 
     /// Sleeps until a watched child ends or a signal arrives (SIGCHLD for any other),
@@ -75,16 +85,19 @@ public final class ChildReaper: @unchecked Sendable {
     private func reapWatched() -> Bool {
         guard watched >= 0 else { return false }
         var reaped = false
-        var pids = [Int32](repeating: 0, count: 64)
         while true {
-            let n = Int(pidsh_ended_children(watched, &pids, Int32(pids.count)))
+            let n = Int(pidsh_ended_children(watched, endedBuffer, Int32(Self.endedBufferSize)))
             guard n > 0 else { break }
-            for pid in pids.prefix(n) { reap(pid) }
+            for i in 0..<n { reap(endedBuffer[i]) }
             reaped = true
-            if n < pids.count { break }
+            if n < Self.endedBufferSize { break }
         }
         return reaped
     }
+
+    /// Where pidsh_ended_children writes, allocated once: this runs at every statement.
+    private static let endedBufferSize = 64
+    private let endedBuffer = UnsafeMutablePointer<Int32>.allocate(capacity: ChildReaper.endedBufferSize)
 
     /// waitid(P_ALL, WNOHANG) until none is left: every child, watched or not.
     private func sweep() -> Bool {
@@ -123,8 +136,9 @@ public final class ChildReaper: @unchecked Sendable {
         let r = pidsh_reap_child(pid, &code, &sig, &rec)
         // The reap of a process pidsh started is part of its story (--trace).
         handle?.recorder.add(rec)
-        if let handle, watched >= 0, handle.pidfd >= 0, !endedForTracer.contains(pid) {
+        if let handle, handle.watchedByReaper {
             pidsh_unwatch_child(watched, handle.pidfd)
+            handle.watchedByReaper = false
         }
         if r == 1, handle != nil {
             endedForTracer.insert(pid)
@@ -137,6 +151,19 @@ public final class ChildReaper: @unchecked Sendable {
         if r == 0 { handle?.reaped(code: code, signal: sig) }
     }
 
+    /// Reaps a child the epoll set does not watch, whose own pidfd says it ended: its
+    /// SIGCHLD then needs no sweep of every child (as for a watched one, a sweep is
+    /// owed within `sweepInterval` in case another child's SIGCHLD came with it).
+    private func reapUnwatched(_ process: ProcessHandle) {
+        reap(process.pid)
+        guard process.exitStatus != nil else { return }
+        if pidsh_child_exit_noted() != 0 {
+            pidsh_clear_child_exit_note()
+            sweepOwed = true
+        }
+        onReaped?()
+    }
+
     /// Children whose end their tracer has yet to see: not reapable yet (see `reap`).
     private var endedForTracer: Set<Int32> = []
 
@@ -147,6 +174,8 @@ public final class ChildReaper: @unchecked Sendable {
     /// adopted orphan has no pidfd). A signal for pidsh throws `Interrupted` when
     /// `interruptible`.
     public func waitUntilEnded(_ process: ProcessHandle, interruptible: Bool, recorder: CallRecorder?) throws {
+        // A child left running (a signal ended the wait) is watched from now on.
+        defer { if process.isChild, process.exitStatus == nil, handles[process.pid] === process { watch(process) } }
         while true {
             reapEnded()
             if process.exitStatus != nil { return }
@@ -161,6 +190,9 @@ public final class ChildReaper: @unchecked Sendable {
             let waitsForTracer = endedForTracer.contains(process.pid)
             let pidfd = waitsForTracer ? -1 : process.pidfd
             let n = pidsh_wait_child_event(pidfd, process.isChild ? watched : -1, waitsForTracer ? 10 : 100)
+            if n > 0 && Int(n) & PIDSH_CHILD_EVENT_PIDFD != 0 && process.isChild && !process.watchedByReaper {
+                reapUnwatched(process)
+            }
             if n < 0 && Glibc.errno == EINTR && interruptible && pidsh_peek_pending_signal() != 0 {
                 throw Interrupted(signal: pidsh_peek_pending_signal())
             }

@@ -126,6 +126,7 @@ public final class PipelineRunner {
             }
             var options = SpawnOptions(path: path, arguments: arguments)
             options.awaitExecVisible = false   // a foreground job: waited for at once
+            options.waitedAtOnce = true
             options.fileDescriptors = [(0, descriptors.input), (1, descriptors.output), (2, descriptors.error)]
             do {
                 running.append(try session.spawn(options))

@@ -26,12 +26,15 @@ public final class ProcessHandle: @unchecked Sendable {
 
     /// `transient`: held for one command only (the target of `spawn --enter`): its
     /// pidfd stays where it was opened, and nothing is captured for after its end.
-    init(pid: Int32, pidfd: Int32, isChild: Bool, command: [String], transient: Bool = false) {
+    /// `waitedAtOnce`: a child pidsh waits for right away (`spawn --wait`, a foreground
+    /// program): it needs no place among the long-lived descriptors nor in the reaper's
+    /// epoll set (the wait watches its pidfd) unless that wait ends before it does.
+    init(pid: Int32, pidfd: Int32, isChild: Bool, command: [String], transient: Bool = false, waitedAtOnce: Bool = false) {
         self.pid = pid
-        self.pidfd = transient ? pidfd : HighDescriptors.keep(pidfd)
+        self.pidfd = transient || waitedAtOnce ? pidfd : HighDescriptors.keep(pidfd)
         self.isChild = isChild
         self.command = command
-        if isChild && pidfd >= 0 { ChildReaper.shared.register(self) }
+        if isChild && pidfd >= 0 { ChildReaper.shared.register(self, watch: !waitedAtOnce) }
         // A child's last fields are captured when it is reaped (captureLastFields), or
         // when asked for between its end and its reaping (endedFields): reading
         // /proc/PID/status here as well would cost every spawn a second read.
@@ -54,9 +57,15 @@ public final class ProcessHandle: @unchecked Sendable {
     }
 
     /// Adopts a pidfd received from CPidsh.
-    public static func adopt(pid: Int32, pidfd: Int32, isChild: Bool, command: [String]) -> ProcessHandle {
-        ProcessHandle(pid: pid, pidfd: pidfd, isChild: isChild, command: command)
+    public static func adopt(pid: Int32, pidfd: Int32, isChild: Bool, command: [String], waitedAtOnce: Bool = false) -> ProcessHandle {
+        ProcessHandle(pid: pid, pidfd: pidfd, isChild: isChild, command: command, waitedAtOnce: waitedAtOnce)
     }
+
+    /// Whether its pidfd is in the reaper's epoll set (ChildReaper).
+    var watchedByReaper = false
+
+    /// Its pidfd among the long-lived descriptors, above those a child keeps.
+    func keepDescriptorHigh() { if pidfd >= 0 { pidfd = HighDescriptors.keep(pidfd) } }
 
     /// Not yet ended (a zombie counts as ended: its pidfd is readable). Even a poll that
     /// does not wait fails with EINTR when a signal arrives meanwhile (a burst of

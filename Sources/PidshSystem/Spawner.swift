@@ -23,6 +23,9 @@ public struct SpawnOptions {
     /// is then read as it really is. Off for jobs waited for in the foreground, which
     /// nobody looks at meanwhile (it costs a /proc read per spawn).
     public var awaitExecVisible = true
+    /// pidsh waits for the child right away (`spawn --wait`, a foreground program): its
+    /// handle skips what only a child left running needs (ProcessHandle's init).
+    public var waitedAtOnce = false
     /// Signals the program starts with blocked / ignored (`spawn --block`, `--ignore`):
     /// set in the child after the reset of every disposition, they survive exec.
     public var blockSignals = SignalSet()
@@ -135,7 +138,8 @@ public enum Spawner {
             throw KernelRules.spawnError(stage: result.stage, errno: result.error, options: options)
         }
         let command = options.startsInit ? ["pidsh-init"] : options.arguments
-        let process = ProcessHandle.adopt(pid: result.pid, pidfd: result.pidfd, isChild: true, command: command)
+        let process = ProcessHandle.adopt(pid: result.pid, pidfd: result.pidfd, isChild: true, command: command,
+                                          waitedAtOnce: options.waitedAtOnce && !options.startsInit)
         process.initChannel = control?.0
         if !options.startsInit && options.awaitExecVisible, let path = options.path { process.awaitExecVisible(program: path) }
         return process

@@ -68,6 +68,37 @@ final class KillWaitTests: EndToEndTestCase {
         XCTAssertEqual(f["again"], "4", "waiting again for a process pidsh reaped gives the same status")
     }
 
+    /// Children waited for at once (`spawn --wait`, a foreground program) are watched by
+    /// their own pidfd only; children left running are in the reaper's epoll set. Both
+    /// kinds end in any order and each status reaches its own handle; no zombie is left
+    /// (the kernel's list of pidsh's children is the witness).
+    func testForegroundAndBackgroundChildrenEachGetTheirStatus() throws {
+        let r = expectSuccess(pidsh(#"""
+        let slow = spawn sh -c 'sleep 0.3; exit 6'
+        let quick = spawn sh -c 'exit 5'
+        let n = 0
+        repeat 12 {
+            try spawn --wait sh -c 'exit 3'
+            if $? == 3 { let n = $n + 1 }
+            try /bin/sh -c 'exit 2'
+            if $? == 2 { let n = $n + 1 }
+        }
+        echo "foreground=$n"
+        try spawn --newpid --wait sh -c 'sleep 0.4; exit 7'
+        echo "newpid=$?"
+        let sq = wait $quick
+        let ss = wait $slow
+        echo "background=$sq.code $ss.code"
+        echo "children=[$(cat /proc/$$/task/$$/children)]"
+        """#))
+        XCTAssertEqual(r.fields["foreground"], "24", r.transcript)
+        XCTAssertEqual(r.fields["newpid"], "7", r.transcript)
+        XCTAssertEqual(r.fields["background"], "5 6", r.transcript)
+        // Only the janitor and the `cat` of the last line remain pidsh's children.
+        let children = (r.fields["children"] ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "[]")).split(separator: " ")
+        XCTAssertLessThanOrEqual(children.count, 2, r.transcript)
+    }
+
     func testKillNamespaceTearsItDown() throws {
         let s = marker(7702)
         let r = pidsh(#"""

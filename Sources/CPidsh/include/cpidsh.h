@@ -449,9 +449,11 @@ void pidsh_unwatch_child(int epfd, int pidfd);
 /// The PIDs of watched children that have ended (their pidfds are readable), at most
 /// `max`, without blocking: the count, or -1 (errno).
 int pidsh_ended_children(int epfd, pid_t *pids, int max);
-/// poll(2) on a child's pidfd and the set (epfd -1: the pidfd alone): > 0 when one is
-/// readable, 0 after timeout_ms, -1 with EINTR when a signal came.
+/// poll(2) on a child's pidfd and the set (epfd -1: the pidfd alone): which is readable
+/// (PIDSH_CHILD_EVENT_PIDFD | PIDSH_CHILD_EVENT_SET, > 0), 0 after timeout_ms, -1 with
+/// EINTR when a signal came.
 int pidsh_wait_child_event(int pidfd, int epfd, int timeout_ms);
+enum { PIDSH_CHILD_EVENT_PIDFD = 1, PIDSH_CHILD_EVENT_SET = 2 };
 /// Reaps child `pid` (waitid(P_PID, WEXITED|WNOHANG)): 0 and its code/signal; 1 when
 /// it is not waitable yet (a tracer has still to see its end); -1 (errno) otherwise.
 /// `rec` (may be NULL) gets the call.

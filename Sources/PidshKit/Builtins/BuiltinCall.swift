@@ -180,6 +180,7 @@ public struct BuiltinCall {
         // the prompt is for the foreground job, not for what runs in the background.
         if !wait && interpreter.options.interactive { opts.newProcessGroup = true }
         opts.awaitExecVisible = !wait
+        opts.waitedAtOnce = wait
         let proc = try outputs.spawn(opts, input: io.stdin, in: session)
         guard wait else { return (proc, nil) }
         let status: ExitStatus
