@@ -146,7 +146,9 @@ public final class SessionCgroup {
         var rounds = 0
         while populated && rounds < 2000 { reap(); usleep(1000); rounds += 1 }
         let empty = !populated
-        if empty {
+        // A cgroup the script made inside it keeps it from going: only then are its
+        // entries looked through (20 and more files to stat otherwise).
+        if empty && unlinkat(parentFD, name, AT_REMOVEDIR) != 0 && Glibc.errno == EBUSY {
             Self.removeChildCgroups(of: path)
             unlinkat(parentFD, name, AT_REMOVEDIR)
         }
