@@ -56,12 +56,14 @@ public struct BuiltinCall {
                 while i < args.count { p.positionals.append((args[i], i)); i += 1 }
                 break
             }
-            if let word, word.hasPrefix("-"), word.count > 1, Int(word) == nil {
+            // Looked at as bytes: `-`, `--` and `=` are ASCII, and a Character walk of
+            // every word (its count, a search for `=`) cost more than the rest of the parse.
+            if let word, word.utf8.first == UInt8(ascii: "-"), word.utf8.count > 1, Int(word) == nil {
                 var name = word
                 var inlineValue: String?
-                if let eq = word.firstIndex(of: "="), word.hasPrefix("--") {
+                if word.hasPrefix("--"), let eq = word.utf8.firstIndex(of: UInt8(ascii: "=")) {
                     name = String(word[..<eq])
-                    inlineValue = String(word[word.index(after: eq)...])
+                    inlineValue = String(word[word.utf8.index(after: eq)...])
                 }
                 guard let opt = spec.option(name) else {
                     var notes: [String] = []
