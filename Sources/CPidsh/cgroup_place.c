@@ -22,6 +22,28 @@ static int children_dir = -1;
 static int own_pidfd = -1;
 static uint64_t start_cgroup = 0;
 
+// The cgroup.procs files of the children's cgroup and of pidsh's, held open while
+// children are placed. Each clone checks that pidsh may write both (cgroup_may_write);
+// the kernel finds their inodes through kernfs, which drops an inode nobody holds the
+// moment its last user lets go: without these, every clone made and freed two inodes.
+static int held_procs[2] = { -1, -1 };
+
+static int open_high(int dir, const char *path, int high_fds) {
+    int fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || high_fds <= 0) return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, high_fds);
+    if (high < 0) return fd;
+    close(fd);
+    return high;
+}
+
+static void release_procs(void) {
+    for (int i = 0; i < 2; i++) {
+        if (held_procs[i] >= 0) close(held_procs[i]);
+        held_procs[i] = -1;
+    }
+}
+
 // pidsh's cgroup v2 id right now, or 0 when the kernel does not say.
 static uint64_t own_cgroup_id(void) {
     struct pidsh_pidfd_info info;
@@ -36,6 +58,7 @@ int pidsh_cgroup_place_children(int dir_fd, int high_fds) {
         children_dir = -1;
         if (own_pidfd >= 0) close(own_pidfd);
         own_pidfd = -1;
+        release_procs();
         return 0;
     }
     // The vfork-style clone with clone3 is written for x86-64 only (clone.c).
@@ -54,6 +77,9 @@ int pidsh_cgroup_place_children(int dir_fd, int high_fds) {
         return ENOSYS;
     }
     children_dir = dir_fd;
+    release_procs();
+    held_procs[0] = open_high(dir_fd, "cgroup.procs", high_fds);
+    held_procs[1] = open_high(dir_fd, "../cgroup.procs", high_fds);
     return 0;
 }
 

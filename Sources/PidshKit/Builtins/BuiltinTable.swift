@@ -33,22 +33,23 @@ public struct OptionSpec: Sendable {
 }
 
 /// A builtin command: the one table that `help`, the docs test, completion and the
-/// interpreter all read.
-public struct BuiltinSpec {
-    public var name: String           // "spawn", "ns new", "mount proc"
-    public var synopsis: String       // "spawn [--newpid | --ns NS] ... CMD ARG..."
-    public var summary: String
-    public var options: [OptionSpec]
-    public var returns: String
-    public var examples: [String]
-    public var errors: [String]
+/// interpreter all read. A class: every command resolved and every call holds its
+/// spec, which is then one reference, not a copy of all its strings and closures.
+public final class BuiltinSpec {
+    public let name: String           // "spawn", "ns new", "mount proc"
+    public let synopsis: String       // "spawn [--newpid | --ns NS] ... CMD ARG..."
+    public let summary: String
+    public let options: [OptionSpec]
+    public let returns: String
+    public let examples: [String]
+    public let errors: [String]
     /// Leading positional words before a trailing command (spawn: 0, nest: 1); nil
     /// when the builtin takes no trailing command.
-    public var commandAfterPositionals: Int?
+    public let commandAfterPositionals: Int?
     /// Decides whether this builtin handles these arguments; otherwise the name falls
     /// through to $PATH (`unshare --pid` is ours, `unshare -p -f sh` is util-linux's).
-    public var accepts: ([String]) -> Bool
-    public var run: (inout BuiltinCall) throws -> Value?
+    public let accepts: ([String]) -> Bool
+    public let run: (inout BuiltinCall) throws -> Value?
 
     public init(name: String, synopsis: String, summary: String, options: [OptionSpec] = [],
                 returns: String = "nothing", examples: [String] = [], errors: [String] = [],

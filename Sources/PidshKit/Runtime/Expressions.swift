@@ -138,7 +138,7 @@ extension Interpreter {
                 if quoted { return [.string(t)] }
                 let t2 = try expandTilde(t, at: w.location)
                 if Self.hasGlob(t2), let matches = FileIO.glob(t2) { return matches.map { .string($0) } }
-                return [.string(Self.hasGlob(t2) ? t2 : t2)]
+                return [.string(t2)]
             default:
                 return [try value(of: w.parts[0], literalFieldFallback: true)]
             }
