@@ -64,19 +64,15 @@ void pidsh_restore_signals(const sigset_t *saved) {
 // Every signal back to its default and an empty mask, so the program (or the init
 // loop) starts as if exec'd by a fresh shell. sigaction is async-signal-safe.
 void pidsh_child_reset_signals(void) {
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
+    // The raw call, for every signal: glibc's sigaction refuses 32 and 33 (its own), yet
+    // a SIG_IGN pidsh was started with would pass to every program (ignored dispositions
+    // survive exec); and it copies and converts each action first, on the path pidsh
+    // waits on. A kernel sigaction: handler, flags, restorer, mask.
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } kdfl = { SIG_DFL, 0, NULL, 0 };
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
-        sigaction(sig, &dfl, NULL);
+        syscall(SYS_rt_sigaction, sig, &kdfl, NULL, sizeof kdfl.mask);
     }
-    // glibc's sigaction refuses 32 and 33 (its own); a SIG_IGN pidsh was started with
-    // would pass to every program (ignored dispositions survive exec): the raw call
-    // sets them to the default too (a kernel sigaction: handler, flags, restorer, mask).
-    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } kdfl = { SIG_DFL, 0, NULL, 0 };
-    syscall(SYS_rt_sigaction, 32, &kdfl, NULL, sizeof kdfl.mask);
-    syscall(SYS_rt_sigaction, 33, &kdfl, NULL, sizeof kdfl.mask);
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);
