@@ -13,7 +13,7 @@ public enum CommandLookup: Equatable {
     /// wins. As sh does, a file found there that is not executable is reported only
     /// when no directory has an executable of that name.
     public static func find(_ name: String, path: String?) -> CommandLookup {
-        if name.contains("/") { return examine(name) ?? .notFound }
+        if name.utf8.contains(UInt8(ascii: "/")) { return examine(name) ?? .notFound }
         var firstRefused: CommandLookup?
         for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
@@ -26,7 +26,7 @@ public enum CommandLookup: Equatable {
     }
 
     /// The file at `path`: nil when there is none.
-    static func examine(_ path: String) -> CommandLookup? {
+    public static func examine(_ path: String) -> CommandLookup? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         if (st.st_mode & S_IFMT) == S_IFDIR { return .notExecutable(path, directory: true) }

@@ -44,6 +44,15 @@ public struct BuiltinCall {
     /// Parses against the spec's options. A trailing command starts at the first word
     /// after `commandAfterPositionals` positionals; everything from there is its own.
     public func parse() throws -> Parsed {
+        // A literal command parses the same way every time (LiteralCommands).
+        guard let known = interpreter.literalCommand(command) else { return try parseArguments() }
+        if let parsed = known.parsed { return parsed }
+        let parsed = try parseArguments()
+        known.parsed = parsed
+        return parsed
+    }
+
+    private func parseArguments() throws -> Parsed {
         var p = Parsed()
         var i = 0
         let args = arguments

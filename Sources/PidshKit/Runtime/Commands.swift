@@ -27,6 +27,7 @@ extension Interpreter {
     /// Expands a command and decides what it is: a builtin, a def, or a program found on
     /// $PATH (else the error, with sh's status 127 or 126).
     func resolve(_ command: Command) throws -> Stage {
+        if let known = literalCommand(command) { return known.stage }
         var args: [Value] = []
         for w in command.words { args.append(contentsOf: try expand(w)) }
         guard let first = args.first else {
@@ -42,12 +43,14 @@ extension Interpreter {
             builtinsAllowed = false
         }
         if builtinsAllowed, let (spec, consumed) = builtins.match(name, rest.map(Printer.string)) {
-            return .builtin(spec, Array(rest.dropFirst(consumed)), command)
+            let stage = Stage.builtin(spec, Array(rest.dropFirst(consumed)), command)
+            remember(command, as: stage)
+            return stage
         }
         if builtinsAllowed, let f = functions[name] { return .user(f, rest, command) }
-        let notFound = builtinsAllowed ? "command not found: \(name) (not a builtin, not a def, not on $PATH)"
-            : "command not found: \(name) (not on $PATH)"
-        switch ProgramLookup.find(name, notFound: notFound) {
+        let notFound = { builtinsAllowed ? "command not found: \(name) (not a builtin, not a def, not on $PATH)"
+            : "command not found: \(name) (not on $PATH)" }
+        switch ProgramLookup.find(name, notFound: notFound()) {
         case .program(let path):
             return .external(path: path, argv: [name] + rest.map(Printer.string), command)
         case .refused(let why, let status):

@@ -47,6 +47,8 @@ public final class Interpreter {
     public var statementMarks: Int32?
     /// `trap SIG { ... }`: the block to run when SIG arrives, by signal number.
     var traps: [Int32: (body: [Statement], location: SourceLocation)] = [:]
+    /// Literal commands resolved before, by their place in the source (LiteralCommands).
+    var literalCommands: [LiteralCommand.Key: LiteralCommand] = [:]
     /// A trap's block is running (a signal arriving meanwhile waits for it to end).
     var runningTrap = false
     /// Where a program left running writes, when not where the interpreter writes: a
