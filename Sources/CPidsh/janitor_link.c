@@ -116,7 +116,7 @@ static int make_directory_here(int parent_fd, const char *name, unsigned mode, i
 
 // The janitor's answer to a request to make something: its error, or the new
 // directory (or file) attached.
-static int receive_made(int *dir_fd) {
+static int receive_answer(int *dir_fd) {
     pidsh_janitor_message m;
     int fds[PIDSH_MAX_PASSED_FDS], count = 0;
     ssize_t n = pidsh_receive_with_fds(pidsh_janitor_socket, &m, sizeof m, fds, &count);
@@ -126,6 +126,26 @@ static int receive_made(int *dir_fd) {
         else close(fds[i]);
     }
     return e == 0 && *dir_fd < 0 ? EPIPE : e;
+}
+
+// The session's cgroup may be asked for at the session's start and its answer taken at
+// the first spawn (pidsh_janitor_request_cgroup); an answer read meanwhile comes after
+// it, so the first read takes that one first and keeps it here.
+static int cgroup_asked = 0;        // asked, answer not read yet
+static int cgroup_kept = 0;         // answer read, not yet taken
+static int cgroup_kept_fd = -1, cgroup_kept_error = 0;
+
+static void take_cgroup_answer(void) {
+    if (!cgroup_asked) return;
+    cgroup_asked = 0;
+    cgroup_kept = 1;
+    cgroup_kept_fd = -1;
+    cgroup_kept_error = receive_answer(&cgroup_kept_fd);
+}
+
+static int receive_made(int *dir_fd) {
+    take_cgroup_answer();
+    return receive_answer(dir_fd);
 }
 
 // A request to make `name` in `parent_fd`, sent (its answer comes with receive_made).
@@ -158,6 +178,23 @@ int pidsh_janitor_make_cgroup(int parent_fd, const char *name, uint64_t record, 
     *dir_fd = -1;
     if (pidsh_janitor_socket < 0) return make_directory_here(parent_fd, name, 0755, dir_fd);
     return ask_janitor_to_make(PIDSH_JANITOR_MAKE_CGROUP, parent_fd, name, 0755, record, dir_fd);
+}
+
+int pidsh_janitor_request_cgroup(int parent_fd, const char *name, uint64_t record) {
+    if (pidsh_janitor_socket < 0 || cgroup_asked || cgroup_kept) return EALREADY;
+    int e = send_make_request(PIDSH_JANITOR_MAKE_CGROUP, parent_fd, name, 0755, record);
+    if (e == 0) cgroup_asked = 1;
+    return e;
+}
+
+int pidsh_janitor_cgroup_answer(int *dir_fd) {
+    *dir_fd = -1;
+    take_cgroup_answer();
+    if (!cgroup_kept) return ENOENT;
+    cgroup_kept = 0;
+    *dir_fd = cgroup_kept_fd;
+    cgroup_kept_fd = -1;
+    return cgroup_kept_error;
 }
 
 int pidsh_janitor_make_file(int parent_fd, const char *name, uint64_t record, int *fd) {

@@ -41,14 +41,29 @@ public final class Session: @unchecked Sendable {
     public private(set) var cgroup: SessionCgroup?
     private var cgroupTried = false
 
+    /// Asked of the janitor at the session's start, taken at the first process.
+    private var requestedCgroup: SessionCgroup.Requested?
+
     /// Makes the session's cgroup if it is to have one and has none yet; true if it has.
     @discardableResult
     public func ensureCgroup() -> Bool {
         if !cgroupTried && containsInCgroup {
             cgroupTried = true
-            cgroup = SessionCgroup.create(record: mounts.newRecordID())
+            if let requested = requestedCgroup {
+                requestedCgroup = nil
+                cgroup = SessionCgroup.complete(requested)
+            } else {
+                cgroup = SessionCgroup.create(record: mounts.newRecordID())
+            }
         }
         return cgroup != nil
+    }
+
+    /// Has the janitor make the session's cgroup now, while the script starts; the
+    /// first process takes it (`ensureCgroup`), and the tear-down removes it if none came.
+    public func requestCgroup() {
+        guard containsInCgroup, !cgroupTried, requestedCgroup == nil else { return }
+        requestedCgroup = SessionCgroup.request(record: mounts.newRecordID())
     }
 
     public init(mounts: MountLog = MountLog()) {
@@ -351,6 +366,12 @@ public final class Session: @unchecked Sendable {
         // What left pidsh's tree — orphans re-parented to a namespace's PID 1 pidsh did
         // not make, or to the host's init — is still in the session's cgroup.
         var failures: [String] = []
+        if let requested = requestedCgroup {
+            // Made for a process that never came: removed here (the janitor would at
+            // its end otherwise).
+            requestedCgroup = nil
+            SessionCgroup.abandon(requested)
+        }
         if let cgroup, cgroup.killAndRemove(reap: { ChildReaper.shared.reapAll() }) == nil {
             failures.append("the session's cgroup \(cgroup.path) did not empty in 2 s")
         }

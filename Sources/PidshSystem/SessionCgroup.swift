@@ -89,7 +89,51 @@ public final class SessionCgroup {
         // Made by the janitor, so it is recorded the moment it exists.
         var fd: Int32 = -1
         guard pidsh_janitor_make_cgroup(parent, name, record, &fd) == 0 else { close(parent); return nil }
-        fd = HighDescriptors.keep(fd)   // held for the session, as every long-lived one
+        return finish(parent: parent, fd: fd, name: name, dir: dir, record: record)
+    }
+
+    /// The cgroup asked of the janitor ahead (`request`), its answer still to be taken.
+    public struct Requested {
+        let parent: Int32
+        let name: String
+        let dir: String
+        let record: UInt64
+    }
+
+    /// Asks the janitor for `pidsh-PID` at the session's start, without waiting: the
+    /// janitor, just forked, makes it while pidsh goes on, and `complete` takes it at
+    /// the first spawn (the answer was half a millisecond, on the first spawn's path).
+    /// nil when there is no cgroup v2 or no janitor (`create` then does it all).
+    public static func request(record: UInt64) -> Requested? {
+        guard let dir = currentDirectory() else { return nil }
+        let parent = pidsh_open_path_dir(dir)
+        guard parent >= 0 else { return nil }
+        let name = "pidsh-\(getpid())"
+        guard pidsh_janitor_request_cgroup(parent, name, record) == 0 else { close(parent); return nil }
+        return Requested(parent: parent, name: name, dir: dir, record: record)
+    }
+
+    /// The requested cgroup, made ready as `create` makes it; nil when the janitor could not.
+    public static func complete(_ r: Requested) -> SessionCgroup? {
+        var fd: Int32 = -1
+        guard pidsh_janitor_cgroup_answer(&fd) == 0 else { close(r.parent); return nil }
+        return finish(parent: r.parent, fd: fd, name: r.name, dir: r.dir, record: r.record)
+    }
+
+    /// A requested cgroup no process ever used (the session ended first): removed.
+    public static func abandon(_ r: Requested) {
+        var fd: Int32 = -1
+        if pidsh_janitor_cgroup_answer(&fd) == 0 {
+            close(fd)
+            unlinkat(r.parent, r.name, AT_REMOVEDIR)
+            _ = pidsh_janitor_forget(r.record)
+        }
+        close(r.parent)
+    }
+
+    /// Holds the cgroup made, and has pidsh's children born in it or moves pidsh there.
+    private static func finish(parent: Int32, fd made: Int32, name: String, dir: String, record: UInt64) -> SessionCgroup? {
+        let fd = HighDescriptors.keep(made)   // held for the session, as every long-lived one
         // As root only: a normal user's right to place a child there is the right to
         // move pidsh there (the same check), and the write is the test of it.
         let places = !pidshJoins && SessionSetup.isRoot && !SessionSetup.inUserNamespace && pidsh_cgroup_place_children(fd, HighDescriptors.base) == 0

@@ -51,6 +51,34 @@ final class SessionCgroupPlacementTests: ReliabilityTestCase {
         XCTAssertNil(stillRunningMarker(a), "its members too")
     }
 
+    /// The janitor makes the session's cgroup while the script starts (asked at the
+    /// session's start, taken at the first process). Another answer of the janitor read
+    /// first (a mount point's directory) still gets its own; a session that starts no
+    /// process leaves no cgroup behind; a SIGKILL before the first process neither.
+    func testTheCgroupAskedAtTheStartIsTakenOrRemoved() throws {
+        try requireCgroup2()
+        let own = cgroupLine(getpid()) ?? "/"
+        let base = cgroup2Mount + (own == "/" ? "" : own)
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter { $0.hasPrefix("pidsh-") }
+        let r = expectSuccess(pidsh("""
+        mount proc \(tempDir)/p
+        echo "mounted=$(ls \(tempDir)/p/self/ns | grep -c pid)"
+        spawn --wait sh -c 'echo "child=$(grep ^0:: /proc/self/cgroup)"'
+        echo "pidsh=$$"
+        """))
+        XCTAssertEqual(r.fields["mounted"], "2", r.transcript)
+        XCTAssertEqual(r.fields["child"], "0::" + (own == "/" ? "" : own) + "/pidsh-" + (r.fields["pidsh"] ?? "?"), r.transcript)
+        expectSuccess(pidsh("kill -0 $$"))
+        if let run = startPidsh("echo READY\ntry wait --timeout 100"), waitForOutput(run, "READY") {
+            kill(run.pid, SIGKILL)
+            _ = waitForExit(run)
+            XCTAssertTrue(waitUntil(timeout: 5) { !FileManager.default.fileExists(atPath: base + "/pidsh-\(run.pid)") },
+                          "the janitor removes the cgroup of a pidsh killed before its first process")
+        }
+        let after = Set((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter { $0.hasPrefix("pidsh-") }
+        XCTAssertEqual(after.subtracting(before), [], "no session cgroup is left")
+    }
+
     func testAScriptThatMovesPidshHasItsNextChildBornWherePidshIs() throws {
         try requireCgroup2()
         let own = cgroupLine(getpid()) ?? "/"

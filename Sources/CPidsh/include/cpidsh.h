@@ -424,6 +424,12 @@ int pidsh_janitor_note_directory(int parent_fd, int dir_fd, const char *name, ui
 /// (cgroup.kill) before it undoes the mounts, and removes it. 0 and an O_PATH fd of it
 /// in *dir_fd, or errno. Without a janitor, makes it itself.
 int pidsh_janitor_make_cgroup(int parent_fd, const char *name, uint64_t record, int *dir_fd);
+/// The same request, sent without waiting for the answer (the session's start asks,
+/// the first spawn takes it): 0 or errno (EALREADY: no janitor, or already asked).
+int pidsh_janitor_request_cgroup(int parent_fd, const char *name, uint64_t record);
+/// The answer to pidsh_janitor_request_cgroup: 0 and the O_PATH fd in *dir_fd, or
+/// errno (ENOENT: nothing was asked).
+int pidsh_janitor_cgroup_answer(int *dir_fd);
 /// STATX_MNT_ID_UNIQUE of the mount holding `fd` (0 when the kernel cannot say).
 uint64_t pidsh_mount_id_of(int fd);
 /// 1 when `fd` is the root of a mount (STATX_ATTR_MOUNT_ROOT), 0 when not, -1 unknown.

@@ -95,6 +95,7 @@ public enum Launcher {
         let journal = config.sharedMounts ? journalPath() : nil
         let session = Session(mounts: MountLog(sharedMounts: config.sharedMounts, journalPath: journal))
         session.containsInCgroup = true
+        session.requestCgroup()
         if config.subreaper {
             session.becomeSubreaper()
         } else if let why = Self.subreaperRefusal(session) {
