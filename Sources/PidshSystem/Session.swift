@@ -51,7 +51,7 @@ public final class Session: @unchecked Sendable {
             cgroupTried = true
             if let requested = requestedCgroup {
                 requestedCgroup = nil
-                cgroup = SessionCgroup.complete(requested)
+                cgroup = SessionCgroup.complete(requested, record: { mounts.newRecordID() })
             } else {
                 cgroup = SessionCgroup.create(record: mounts.newRecordID())
             }

@@ -28,10 +28,7 @@ public final class SessionCgroup {
     /// The cgroup v2 directory pidsh is in (the unified hierarchy's mount point joined
     /// with /proc/self/cgroup's `0::` path), or nil where there is none.
     static func currentDirectory() -> String? {
-        guard let cgroups = ProcFiles.readString("/proc/self/cgroup"),
-              let line = cgroups.split(separator: "\n").first(where: { $0.hasPrefix("0::") }),
-              let mountinfo = ProcFiles.readString("/proc/self/mountinfo") else { return nil }
-        let own = String(line.dropFirst(3))
+        guard let own = ownPath(), let mountinfo = ProcFiles.readString("/proc/self/mountinfo") else { return nil }
         for entry in mountinfo.split(separator: "\n") {
             // `ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE OPTIONS`
             guard let dash = entry.range(of: " - "), entry[dash.upperBound...].hasPrefix("cgroup2 ") else { continue }
@@ -43,6 +40,13 @@ public final class SessionCgroup {
             return mountPoint + (below == "/" ? "" : below)
         }
         return nil
+    }
+
+    /// pidsh's cgroup v2 path (the `0::` line of /proc/self/cgroup), or nil.
+    static func ownPath() -> String? {
+        guard let cgroups = ProcFiles.readString("/proc/self/cgroup"),
+              let line = cgroups.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
+        return String(line.dropFirst(3))
     }
 
     /// Where this pidsh's janitor goes when pidsh runs inside another pidsh's session
@@ -98,6 +102,8 @@ public final class SessionCgroup {
         let name: String
         let dir: String
         let record: UInt64
+        /// pidsh's cgroup when it asked (a script may move pidsh before its first process).
+        let own: String
     }
 
     /// Asks the janitor for `pidsh-PID` at the session's start, without waiting: the
@@ -105,16 +111,22 @@ public final class SessionCgroup {
     /// the first spawn (the answer was half a millisecond, on the first spawn's path).
     /// nil when there is no cgroup v2 or no janitor (`create` then does it all).
     public static func request(record: UInt64) -> Requested? {
-        guard let dir = currentDirectory() else { return nil }
+        guard let own = ownPath(), let dir = currentDirectory() else { return nil }
         let parent = pidsh_open_path_dir(dir)
         guard parent >= 0 else { return nil }
         let name = "pidsh-\(getpid())"
         guard pidsh_janitor_request_cgroup(parent, name, record) == 0 else { close(parent); return nil }
-        return Requested(parent: parent, name: name, dir: dir, record: record)
+        return Requested(parent: parent, name: name, dir: dir, record: record, own: own)
     }
 
-    /// The requested cgroup, made ready as `create` makes it; nil when the janitor could not.
-    public static func complete(_ r: Requested) -> SessionCgroup? {
+    /// The requested cgroup, made ready as `create` makes it; nil when the janitor could
+    /// not. If the script moved pidsh since (`echo $$ > .../cgroup.procs`), the session's
+    /// cgroup is made where pidsh is now, as without the early request.
+    public static func complete(_ r: Requested, record: () -> UInt64) -> SessionCgroup? {
+        guard ownPath() == r.own else {
+            abandon(r)
+            return create(record: record())
+        }
         var fd: Int32 = -1
         guard pidsh_janitor_cgroup_answer(&fd) == 0 else { close(r.parent); return nil }
         return finish(parent: r.parent, fd: fd, name: r.name, dir: r.dir, record: r.record)
