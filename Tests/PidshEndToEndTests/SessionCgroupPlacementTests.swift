@@ -79,6 +79,22 @@ final class SessionCgroupPlacementTests: ReliabilityTestCase {
         XCTAssertEqual(after.subtracting(before), [], "no session cgroup is left")
     }
 
+    /// A script that moves pidsh before its first process has the session's cgroup made
+    /// where pidsh is then, as if it had not been asked for at the start.
+    func testAMoveBeforeTheFirstProcessTakesTheSessionCgroupAlong() throws {
+        try requireCgroup2()
+        let own = cgroupLine(getpid()) ?? "/"
+        let relative = (own == "/" ? "" : own) + "/pidsh-moved-\(getpid())"
+        XCTAssertEqual(mkdir(cgroup2Mount + relative, 0o755), 0)
+        defer { rmdir(cgroup2Mount + relative) }
+        let r = expectSuccess(pidsh("""
+        echo $$ > \(cgroup2Mount + relative)/cgroup.procs
+        spawn --wait sh -c 'echo "child=$(grep ^0:: /proc/self/cgroup)"'
+        echo "pidsh=$$"
+        """))
+        XCTAssertEqual(r.fields["child"], "0::" + relative + "/pidsh-" + (r.fields["pidsh"] ?? "?"), r.transcript)
+    }
+
     func testAScriptThatMovesPidshHasItsNextChildBornWherePidshIs() throws {
         try requireCgroup2()
         let own = cgroupLine(getpid()) ?? "/"
