@@ -26,15 +26,17 @@ public final class SessionCgroup {
     }
 
     /// The cgroup v2 directory pidsh is in (the unified hierarchy's mount point joined
-    /// with /proc/self/cgroup's `0::` path), or nil where there is none.
+    /// with /proc/self/cgroup's `0::` path), or nil where there is none. Read as bytes:
+    /// splitting mountinfo into Strings and searching each line by Character cost ten
+    /// times the two reads, at every session's start.
     static func currentDirectory() -> String? {
-        guard let own = ownPath(), let mountinfo = ProcFiles.readString("/proc/self/mountinfo") else { return nil }
-        for entry in mountinfo.split(separator: "\n") {
+        guard let own = ownPath(), let mountinfo = ProcFiles.read("/proc/self/mountinfo") else { return nil }
+        for line in mountinfo.split(separator: UInt8(ascii: "\n")) {
             // `ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE OPTIONS`
-            guard let dash = entry.range(of: " - "), entry[dash.upperBound...].hasPrefix("cgroup2 ") else { continue }
-            let fields = entry[..<dash.lowerBound].split(separator: " ")
+            guard let dash = cgroup2Marker(in: line) else { continue }
+            let fields = line[line.startIndex..<dash].split(separator: UInt8(ascii: " "))
             guard fields.count >= 5 else { continue }
-            let root = String(fields[3]), mountPoint = String(fields[4])
+            let root = String(decoding: fields[3], as: UTF8.self), mountPoint = String(decoding: fields[4], as: UTF8.self)
             guard own.hasPrefix(root) else { continue }
             let below = root == "/" ? own : String(own.dropFirst(root.count))
             return mountPoint + (below == "/" ? "" : below)
@@ -42,11 +44,25 @@ public final class SessionCgroup {
         return nil
     }
 
+    /// Where ` - cgroup2 ` starts in a mountinfo line, or nil.
+    private static func cgroup2Marker(in line: ArraySlice<UInt8>) -> Int? {
+        let marker = Array(" - cgroup2 ".utf8)
+        guard line.count >= marker.count else { return nil }
+        var i = line.startIndex
+        while i <= line.endIndex - marker.count {
+            if line[i] == marker[0] && line[i..<i + marker.count].elementsEqual(marker) { return i }
+            i += 1
+        }
+        return nil
+    }
+
     /// pidsh's cgroup v2 path (the `0::` line of /proc/self/cgroup), or nil.
     static func ownPath() -> String? {
-        guard let cgroups = ProcFiles.readString("/proc/self/cgroup"),
-              let line = cgroups.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
-        return String(line.dropFirst(3))
+        guard let bytes = ProcFiles.read("/proc/self/cgroup") else { return nil }
+        for line in bytes.split(separator: UInt8(ascii: "\n")) where line.starts(with: "0::".utf8) {
+            return String(decoding: line.dropFirst(3), as: UTF8.self)
+        }
+        return nil
     }
 
     /// Where this pidsh's janitor goes when pidsh runs inside another pidsh's session
@@ -55,12 +71,17 @@ public final class SessionCgroup {
     /// (rootless), nothing changes.
     public static func prepareJanitorEscape() {
         guard let dir = currentDirectory() else { return }
+        startDirectory = dir
         let parts = dir.split(separator: "/", omittingEmptySubsequences: false)
         guard let first = parts.firstIndex(where: { isSessionName($0) }) else { return }
         let outside = parts[..<first].joined(separator: "/")
         let fd = open(outside + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
         if fd >= 0 { pidsh_janitor_cgroup_procs = fd }
     }
+
+    /// pidsh's cgroup directory as the session started (prepareJanitorEscape found it):
+    /// the session's cgroup is asked for right after, with nothing run in between.
+    nonisolated(unsafe) static var startDirectory: String?
 
     /// `pidsh-` and digits: a session cgroup's name.
     static func isSessionName(_ s: Substring) -> Bool {
@@ -111,7 +132,7 @@ public final class SessionCgroup {
     /// the first spawn (the answer was half a millisecond, on the first spawn's path).
     /// nil when there is no cgroup v2 or no janitor (`create` then does it all).
     public static func request(record: UInt64) -> Requested? {
-        guard let own = ownPath(), let dir = currentDirectory() else { return nil }
+        guard let own = ownPath(), let dir = startDirectory ?? currentDirectory() else { return nil }
         let parent = pidsh_open_path_dir(dir)
         guard parent >= 0 else { return nil }
         let name = "pidsh-\(getpid())"
