@@ -206,6 +206,8 @@ enum pidsh_janitor_kind {
     PIDSH_JANITOR_MAKE_CGROUP = 7,    // fds: [parent]; name. Replies with the new cgroup.
     PIDSH_JANITOR_MAKE_FILE = 8,      // fds: [parent]; name. Replies with the new file (a pin).
     PIDSH_JANITOR_FILE = 9,           // (recorded kind) that file
+    PIDSH_JANITOR_MAKE_SCRATCH = 10,  // fds: [parent]; name, mode. Replies with the new dir.
+    PIDSH_JANITOR_SCRATCH = 11,       // (recorded kind) that directory, removed with its contents
 };
 typedef struct pidsh_janitor_message {
     uint32_t kind;

@@ -89,10 +89,11 @@ static void make_directory(int sock, pidsh_janitor_message *m, int parent) {
     struct stat st;
     if (m->error == 0 && fstat(dir, &st) != 0) m->error = errno;
     if (m->error == 0) {
-        int cgroup = m->kind == PIDSH_JANITOR_MAKE_CGROUP;
+        int cgroup = m->kind == PIDSH_JANITOR_MAKE_CGROUP, scratch = m->kind == PIDSH_JANITOR_MAKE_SCRATCH;
         // Marked at once: a session that finds it knows a pidsh made it.
-        if (!cgroup && !file) pidsh_mark_directory(dir);
-        e->kind = cgroup ? PIDSH_JANITOR_CGROUP : file ? PIDSH_JANITOR_FILE : PIDSH_JANITOR_MAKE_DIRECTORY;
+        if (!cgroup && !file && !scratch) pidsh_mark_directory(dir);
+        e->kind = cgroup ? PIDSH_JANITOR_CGROUP : file ? PIDSH_JANITOR_FILE
+                : scratch ? PIDSH_JANITOR_SCRATCH : PIDSH_JANITOR_MAKE_DIRECTORY;
         e->record = m->record;
         e->fd = parent;
         e->dir_fd = dir;
@@ -145,6 +146,7 @@ static void listen_until_end(int sock) {
         case PIDSH_JANITOR_MAKE_DIRECTORY:
         case PIDSH_JANITOR_MAKE_CGROUP:
         case PIDSH_JANITOR_MAKE_FILE:
+        case PIDSH_JANITOR_MAKE_SCRATCH:
             if (count < 1) break;
             for (int i = 1; i < count; i++) close(fds[i]);
             make_directory(sock, &m, fds[0]);
@@ -214,6 +216,47 @@ static void end_cgroup(janitor_entry *e) {
     unlinkat(e->fd, e->name, AT_REMOVEDIR);
 }
 
+// What a directory open as `dir` holds, removed: files unlinked, directories emptied
+// the same way and removed, never through a symbolic link (each entry is opened
+// O_NOFOLLOW from its parent's descriptor) nor into another file system (`dev`).
+static void remove_contents(int dir, uint64_t dev, int depth) {
+    if (depth > 64) return;
+    for (int pass = 0; pass < 2; pass++) {
+        int d = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d < 0) return;
+        char buf[2048] __attribute__((aligned(8)));
+        long n;
+        while ((n = syscall(SYS_getdents64, d, buf, sizeof buf)) > 0) {
+            for (long off = 0; off < n;) {
+                struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e = (void *)(buf + off);
+                off += e->reclen;
+                if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0) continue;
+                struct stat st;
+                if (fstatat(d, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+                if (!S_ISDIR(st.st_mode)) { unlinkat(d, e->name, 0); continue; }
+                if ((uint64_t)st.st_dev != dev) continue;   // a mount on it: not ours to empty
+                int child = openat(d, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (child >= 0) { remove_contents(child, dev, depth + 1); close(child); }
+                unlinkat(d, e->name, AT_REMOVEDIR);
+            }
+        }
+        close(d);
+    }
+}
+
+// A scratch directory (`pidsh test`'s, for one script's HOME and TMPDIR) goes with
+// whatever the script left in it, if the name still stands for the directory made.
+static void remove_scratch(const janitor_entry *e) {
+    struct stat st;
+    if (fstatat(e->fd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0 || (uint64_t)st.st_dev != e->dev
+        || (uint64_t)st.st_ino != e->ino) return;
+    int dir = openat(e->fd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0) return;
+    remove_contents(dir, e->dev, 0);
+    close(dir);
+    unlinkat(e->fd, e->name, AT_REMOVEDIR);
+}
+
 // Removes a mount point unless another session uses it. A killed pidsh's session can
 // outlive its end of the socket by a moment: its own shared lock is released as the
 // kernel closes its descriptors one by one, and its mount namespace lives on (with the
@@ -242,6 +285,8 @@ static void undo_what_is_left(void) {
             pidsh_unmount_handle(e->fd, e->mount_id, NULL);
         } else if (e->kind == PIDSH_JANITOR_FILE) {
             pidsh_remove_file_handle(e->fd, e->name, e->dev, e->ino, NULL);
+        } else if (e->kind == PIDSH_JANITOR_SCRATCH) {
+            remove_scratch(e);
         } else if (e->kind == PIDSH_JANITOR_MAKE_DIRECTORY || e->kind == PIDSH_JANITOR_DIRECTORY) {
             remove_when_free(e);
         }

@@ -197,6 +197,12 @@ int pidsh_janitor_cgroup_answer(int *dir_fd) {
     return cgroup_kept_error;
 }
 
+int pidsh_janitor_make_scratch(int parent_fd, const char *name, uint64_t record, int *dir_fd) {
+    *dir_fd = -1;
+    if (pidsh_janitor_socket < 0) return make_directory_here(parent_fd, name, 0700, dir_fd);
+    return ask_janitor_to_make(PIDSH_JANITOR_MAKE_SCRATCH, parent_fd, name, 0700, record, dir_fd);
+}
+
 int pidsh_janitor_make_file(int parent_fd, const char *name, uint64_t record, int *fd) {
     *fd = -1;
     if (pidsh_janitor_socket < 0) {

@@ -222,6 +222,34 @@ final class GoldenRunnerTests: ReliabilityTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: String(dir.dropLast("/tmp".count))), "its temporary directory is gone")
     }
 
+    /// SIGKILL to `pidsh test` gives it no chance to clean up: its janitor removes each
+    /// run's directory with what the script left in it, through no symbolic link.
+    func testKilledRunnerLeavesNoDirectory() throws {
+        let s = marker(7573)
+        let scratch = tempDir + "/scratch.txt"
+        let outside = tempDir + "/outside"
+        XCTAssertEqual(mkdir(outside, 0o755), 0)
+        FileManager.default.createFile(atPath: outside + "/keep", contents: Data("kept\n".utf8))
+        let script = try write("killed.pidsh", """
+        /bin/sh -c 'mkdir -p $TMPDIR/a/b; echo x > $TMPDIR/a/b/f; echo y > $HOME/h; ln -s \(outside) $TMPDIR/a/link'
+        echo $TMPDIR > \(scratch)
+        sleep \(s)
+
+        """)
+        guard let bg = start([Self.binary!, "test", script]) else { return }
+        XCTAssertTrue(waitUntil(timeout: 10) { (try? String(contentsOfFile: scratch, encoding: .utf8))?.hasSuffix("\n") ?? false })
+        let dir = ((try? String(contentsOfFile: scratch, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(dir.hasPrefix("/tmp/pidsh-test."), dir)
+        let root = String(dir.dropLast("/tmp".count))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/home/h"), "the script wrote its files")
+        kill(bg.pid, SIGKILL)
+        _ = waitForExit(bg)
+        XCTAssertTrue(waitUntil(timeout: 10) { !FileManager.default.fileExists(atPath: root) }, "\(root) is gone")
+        XCTAssertEqual(try? String(contentsOfFile: outside + "/keep", encoding: .utf8), "kept\n", "the link was not followed")
+        XCTAssertTrue(waitUntil(timeout: 10) { self.processes().filter { $0.name == "sleep" && self.commandLine($0.pid) == "sleep \(s)" }.isEmpty },
+                      "the run's sleep is gone")
+    }
+
     func commandLine(_ pid: Int32) -> String {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
         return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)

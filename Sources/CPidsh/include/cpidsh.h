@@ -424,6 +424,10 @@ int pidsh_janitor_note_directory(int parent_fd, int dir_fd, const char *name, ui
 /// (cgroup.kill) before it undoes the mounts, and removes it. 0 and an O_PATH fd of it
 /// in *dir_fd, or errno. Without a janitor, makes it itself.
 int pidsh_janitor_make_cgroup(int parent_fd, const char *name, uint64_t record, int *dir_fd);
+/// A scratch directory `name` (mode 0700) made by the janitor in `parent_fd`, which
+/// removes it with everything in it (never through a link, nor into another mount)
+/// if pidsh dies without having removed it: 0 and an O_PATH fd, or errno.
+int pidsh_janitor_make_scratch(int parent_fd, const char *name, uint64_t record, int *dir_fd);
 /// The same request, sent without waiting for the answer (the session's start asks,
 /// the first spawn takes it): 0 or errno (EALREADY: no janitor, or already asked).
 int pidsh_janitor_request_cgroup(int parent_fd, const char *name, uint64_t record);

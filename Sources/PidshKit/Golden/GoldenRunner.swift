@@ -50,6 +50,8 @@ public struct GoldenRunner {
         let started = FileIO.monotonicMilliseconds()
         OwnSignals.install()
         let signal = session.runAll(TestScheduler(pidshPath: pidshPath, jobs: options.jobs, timeoutSeconds: options.timeoutSeconds))
+        // The janitor of the runs' directories (Scratch): nothing left for it to do.
+        SessionSetup.finish()
         return session.finish(signal: signal, milliseconds: FileIO.monotonicMilliseconds() - started)
     }
 

@@ -1,3 +1,5 @@
+import CPidsh
+import Glibc
 import PidshSystem
 
 /// Runs test scripts, up to `jobs` at a time, each in a child pidsh of its own with a
@@ -9,7 +11,7 @@ final class TestScheduler {
         let exclusive: Bool
         let process: ProcessHandle
         let fd: Int32
-        let scratch: String
+        let scratch: Scratch
         let started: Int64
         var output: [UInt8] = []
         var stopped = 0      // 1: SIGTERM sent at the deadline, 2: SIGKILL too
@@ -91,7 +93,7 @@ final class TestScheduler {
         FileIO.close(r.fd)
         if r.stopped >= 2 { try? r.process.signal(9) }
         let status = (try? r.process.wait(interruptible: false)) ?? .exited(-1)
-        FileIO.removeDirectory(r.scratch)
+        r.scratch.remove()
         let took = FileIO.monotonicMilliseconds() - r.started
         var output = RunOutput(bytes: r.output, status: status)
         if r.stopped > 0 {
@@ -103,11 +105,9 @@ final class TestScheduler {
     /// Starts one script: `pidsh --stable-ids NAME` in the script's directory, stdout
     /// and stderr into one pipe, in a clean environment that asks for statement marks.
     func start(_ index: Int, _ script: String, exclusive: Bool) throws -> Running {
-        let scratch = try FileIO.makeTemporaryDirectory(prefix: "/tmp/pidsh-test.")
-        FileIO.makeDirectory(scratch + "/home", mode: 0o700)
-        FileIO.makeDirectory(scratch + "/tmp", mode: 0o700)
+        let scratch = try Scratch.make()
         let env = ["LANG=C", "LC_ALL=C", "TZ=UTC", "NO_COLOR=1", "COLUMNS=80",
-                   "HOME=\(scratch)/home", "TMPDIR=\(scratch)/tmp",
+                   "HOME=\(scratch.path)/home", "TMPDIR=\(scratch.path)/tmp",
                    // pidsh itself comes first, so a script can run `pidsh -c ...`.
                    "PATH=\(GoldenRunner.directory(of: pidshPath)):\(FileIO.environment("PATH") ?? "/usr/local/bin:/usr/bin:/bin")",
                    "PIDSH_HISTFILE=/dev/null", RunOutput.markVariable + "=1"]
@@ -126,8 +126,48 @@ final class TestScheduler {
             return Running(index: index, exclusive: exclusive, process: process, fd: r, scratch: scratch, started: FileIO.monotonicMilliseconds())
         } catch {
             for fd in [r, w, devnull] where fd >= 0 { FileIO.close(fd) }
-            FileIO.removeDirectory(scratch)
+            scratch.remove()
             throw error
         }
     }
 }
+
+/// One run's directory in /tmp, its HOME and TMPDIR below. The janitor makes it, so
+/// that it goes with whatever the script left in it even when `pidsh test` is killed
+/// (SIGKILL included); after a run pidsh removes it and the janitor forgets it.
+struct Scratch {
+    let path: String
+    let record: UInt64
+
+    nonisolated(unsafe) private static var lastRecord: UInt64 = 0
+
+    static func make() throws -> Scratch {
+        // Started once (later calls find it running); stopped when the runs are over.
+        let e = pidsh_start_janitor()
+        if e != 0 { throw SystemError(errnoValue: e, "starting the janitor of `pidsh test`") }
+        let tmp = pidsh_open_path_dir("/tmp")
+        guard tmp >= 0 else { throw SystemError.last("open /tmp") }
+        defer { close(tmp) }
+        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        for _ in 0..<100 {
+            let name = "pidsh-test." + String((0..<6).map { _ in letters.randomElement()! })
+            lastRecord += 1
+            var fd: Int32 = -1
+            let e = pidsh_janitor_make_scratch(tmp, name, lastRecord, &fd)
+            if e == EEXIST { continue }
+            if e != 0 { throw SystemError(errnoValue: e, "mkdir /tmp/\(name)") }
+            close(fd)
+            let scratch = Scratch(path: "/tmp/" + name, record: lastRecord)
+            FileIO.makeDirectory(scratch.path + "/home", mode: 0o700)
+            FileIO.makeDirectory(scratch.path + "/tmp", mode: 0o700)
+            return scratch
+        }
+        throw SystemError(errnoValue: EEXIST, "mkdir /tmp/pidsh-test.XXXXXX")
+    }
+
+    func remove() {
+        FileIO.removeDirectory(path)
+        _ = pidsh_janitor_forget(record)
+    }
+}
+
