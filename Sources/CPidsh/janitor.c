@@ -180,12 +180,12 @@ static int cgroup_populated(int dir) {
     return strstr(buf, "populated 1") != NULL;
 }
 
-// The cgroups a script made inside the session's (`mkdir $cg/sub`), emptied by the
-// kill: removed deepest first, since a cgroup with children cannot be. Raw getdents64
-// into a stack buffer (no allocation); two passes, as removing entries while reading
-// the directory may skip one.
-static void remove_child_cgroups(int dir, int depth) {
-    if (depth > 32) return;
+// Calls `visit` for every entry of the directory open as `dir` but `.` and `..`, with a
+// descriptor of the directory the name is in. Raw getdents64 into a stack buffer (no
+// allocation); two passes, as removing entries while reading the directory may skip one.
+typedef void (*entry_visit)(int d, const char *name, unsigned char type, const void *ctx);
+
+static void each_entry(int dir, entry_visit visit, const void *ctx) {
     for (int pass = 0; pass < 2; pass++) {
         int d = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (d < 0) return;
@@ -195,14 +195,28 @@ static void remove_child_cgroups(int dir, int depth) {
             for (long off = 0; off < n;) {
                 struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e = (void *)(buf + off);
                 off += e->reclen;
-                if (e->type != DT_DIR || strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0) continue;
-                int child = openat(d, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (child >= 0) { remove_child_cgroups(child, depth + 1); close(child); }
-                unlinkat(d, e->name, AT_REMOVEDIR);
+                if (strcmp(e->name, ".") != 0 && strcmp(e->name, "..") != 0) visit(d, e->name, e->type, ctx);
             }
         }
         close(d);
     }
+}
+
+// The cgroups a script made inside the session's (`mkdir $cg/sub`), emptied by the
+// kill: removed deepest first, since a cgroup with children cannot be.
+static void remove_child_cgroups(int dir, int depth);
+
+static void remove_child_cgroup(int d, const char *name, unsigned char type, const void *ctx) {
+    if (type != DT_DIR) return;
+    int depth = *(const int *)ctx;
+    int child = openat(d, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child >= 0) { remove_child_cgroups(child, depth + 1); close(child); }
+    unlinkat(d, name, AT_REMOVEDIR);
+}
+
+static void remove_child_cgroups(int dir, int depth) {
+    if (depth > 32) return;
+    each_entry(dir, remove_child_cgroup, &depth);
 }
 
 // Every process still in the session's cgroup — pidsh's descendants in any namespace,
@@ -219,29 +233,25 @@ static void end_cgroup(janitor_entry *e) {
 // What a directory open as `dir` holds, removed: files unlinked, directories emptied
 // the same way and removed, never through a symbolic link (each entry is opened
 // O_NOFOLLOW from its parent's descriptor) nor into another file system (`dev`).
-static void remove_contents(int dir, uint64_t dev, int depth) {
-    if (depth > 64) return;
-    for (int pass = 0; pass < 2; pass++) {
-        int d = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (d < 0) return;
-        char buf[2048] __attribute__((aligned(8)));
-        long n;
-        while ((n = syscall(SYS_getdents64, d, buf, sizeof buf)) > 0) {
-            for (long off = 0; off < n;) {
-                struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e = (void *)(buf + off);
-                off += e->reclen;
-                if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0) continue;
-                struct stat st;
-                if (fstatat(d, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-                if (!S_ISDIR(st.st_mode)) { unlinkat(d, e->name, 0); continue; }
-                if ((uint64_t)st.st_dev != dev) continue;   // a mount on it: not ours to empty
-                int child = openat(d, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (child >= 0) { remove_contents(child, dev, depth + 1); close(child); }
-                unlinkat(d, e->name, AT_REMOVEDIR);
-            }
-        }
-        close(d);
-    }
+typedef struct tree { uint64_t dev; int depth; } tree;
+
+static void remove_contents(int dir, tree t);
+
+static void remove_entry(int d, const char *name, unsigned char type, const void *ctx) {
+    (void)type;
+    const tree *t = ctx;
+    struct stat st;
+    if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+    if (!S_ISDIR(st.st_mode)) { unlinkat(d, name, 0); return; }
+    if ((uint64_t)st.st_dev != t->dev) return;   // a mount on it: not ours to empty
+    int child = openat(d, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child >= 0) { remove_contents(child, (tree){ t->dev, t->depth + 1 }); close(child); }
+    unlinkat(d, name, AT_REMOVEDIR);
+}
+
+static void remove_contents(int dir, tree t) {
+    if (t.depth > 64) return;
+    each_entry(dir, remove_entry, &t);
 }
 
 // A scratch directory (`pidsh test`'s, for one script's HOME and TMPDIR) goes with
@@ -252,7 +262,7 @@ static void remove_scratch(const janitor_entry *e) {
         || (uint64_t)st.st_ino != e->ino) return;
     int dir = openat(e->fd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir < 0) return;
-    remove_contents(dir, e->dev, 0);
+    remove_contents(dir, (tree){ e->dev, 0 });
     close(dir);
     unlinkat(e->fd, e->name, AT_REMOVEDIR);
 }
