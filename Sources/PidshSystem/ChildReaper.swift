@@ -64,12 +64,7 @@ public final class ChildReaper: @unchecked Sendable {
     public func reapEnded() -> Bool {
         let noted = pidsh_child_exit_noted() != 0
         let ready = reapWatched()
-        if noted && ready {
-            // Most likely the SIGCHLD of what was just reaped; an unwatched child may
-            // have ended too: a sweep is owed, made within `sweepInterval`.
-            pidsh_clear_child_exit_note()
-            sweepOwed = true
-        }
+        if noted && ready { oweSweepForNote() }
         var swept = false
         if (noted && !ready) || (sweepOwed && FileIO.monotonicMilliseconds() - lastSweep >= Self.sweepInterval) {
             swept = sweep()
@@ -80,6 +75,13 @@ public final class ChildReaper: @unchecked Sendable {
 
     /// A SIGCHLD came that a watched child may not explain, and no sweep followed yet.
     private var sweepOwed = false
+
+    /// The SIGCHLD noted is most likely that of the child just reaped; another child
+    /// may have ended too: a sweep is owed, made within `sweepInterval`.
+    private func oweSweepForNote() {
+        pidsh_clear_child_exit_note()
+        sweepOwed = true
+    }
 
     /// Reaps the watched children whose pidfds are readable.
     private func reapWatched() -> Bool {
@@ -157,10 +159,7 @@ public final class ChildReaper: @unchecked Sendable {
     private func reapUnwatched(_ process: ProcessHandle) {
         reap(process.pid)
         guard process.exitStatus != nil else { return }
-        if pidsh_child_exit_noted() != 0 {
-            pidsh_clear_child_exit_note()
-            sweepOwed = true
-        }
+        if pidsh_child_exit_noted() != 0 { oweSweepForNote() }
         onReaped?()
     }
 

@@ -401,16 +401,8 @@ public final class Session: @unchecked Sendable {
         for task in FileIO.directoryEntries("/proc/self/task") {
             // PIDs separated by spaces, read as digits (the tear-down reads this twice).
             guard let bytes = ProcFiles.read("/proc/\(me)/task/\(task)/children") else { continue }
-            var pid: Int32 = 0, inNumber = false
-            for b in bytes + [UInt8(ascii: " ")] {
-                if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
-                    pid = pid &* 10 &+ Int32(b - UInt8(ascii: "0"))
-                    inNumber = true
-                } else if inNumber {
-                    if pid != pidsh_janitor_pid(), !HelperJanitors.contains(pid) { out.append(pid) }
-                    pid = 0
-                    inNumber = false
-                }
+            for pid in ProcStatus.ints(bytes) where pid != pidsh_janitor_pid() && !HelperJanitors.contains(pid) {
+                out.append(pid)
             }
         }
         return out

@@ -55,11 +55,7 @@ public enum SessionSetup {
         guard e != 0 else {
             placement = !rootless ? .asStarted : ownPIDNamespace ? .rootlessInOwnNamespace : .rootlessInHostNamespace
             // After the namespaces, so the janitor unmounts in pidsh's own mount namespace.
-            let j = pidsh_start_janitor()
-            if j != 0 {
-                throw SystemError(errnoValue: j, "starting pidsh's janitor process",
-                                  explanation: j == EAGAIN ? ResourceLimits.processLimitsExplanation() : nil)
-            }
+            try startJanitor()
             return
         }
         switch stage {
@@ -74,6 +70,15 @@ public enum SessionSetup {
             throw SystemError(errnoValue: e, "unshare(CLONE_NEWPID) + fork for pidsh's own PID namespace (rootless)")
         default:
             throw SystemError(errnoValue: e, "making / MS_REC|MS_PRIVATE in pidsh's mount namespace")
+        }
+    }
+
+    /// Forks pidsh's janitor unless it runs already (a session's, or `pidsh test`'s).
+    public static func startJanitor() throws {
+        let j = pidsh_start_janitor()
+        if j != 0 {
+            throw SystemError(errnoValue: j, "starting pidsh's janitor process",
+                              explanation: j == EAGAIN ? ResourceLimits.processLimitsExplanation() : nil)
         }
     }
 

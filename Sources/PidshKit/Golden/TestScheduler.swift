@@ -1,5 +1,3 @@
-import CPidsh
-import Glibc
 import PidshSystem
 
 /// Runs test scripts, up to `jobs` at a time, each in a child pidsh of its own with a
@@ -11,7 +9,7 @@ final class TestScheduler {
         let exclusive: Bool
         let process: ProcessHandle
         let fd: Int32
-        let scratch: Scratch
+        let scratch: ScratchDirectory
         let started: Int64
         var output: [UInt8] = []
         var stopped = 0      // 1: SIGTERM sent at the deadline, 2: SIGKILL too
@@ -105,7 +103,7 @@ final class TestScheduler {
     /// Starts one script: `pidsh --stable-ids NAME` in the script's directory, stdout
     /// and stderr into one pipe, in a clean environment that asks for statement marks.
     func start(_ index: Int, _ script: String, exclusive: Bool) throws -> Running {
-        let scratch = try Scratch.make()
+        let scratch = try ScratchDirectory.make()
         let env = ["LANG=C", "LC_ALL=C", "TZ=UTC", "NO_COLOR=1", "COLUMNS=80",
                    "HOME=\(scratch.path)/home", "TMPDIR=\(scratch.path)/tmp",
                    // pidsh itself comes first, so a script can run `pidsh -c ...`.
@@ -131,43 +129,3 @@ final class TestScheduler {
         }
     }
 }
-
-/// One run's directory in /tmp, its HOME and TMPDIR below. The janitor makes it, so
-/// that it goes with whatever the script left in it even when `pidsh test` is killed
-/// (SIGKILL included); after a run pidsh removes it and the janitor forgets it.
-struct Scratch {
-    let path: String
-    let record: UInt64
-
-    nonisolated(unsafe) private static var lastRecord: UInt64 = 0
-
-    static func make() throws -> Scratch {
-        // Started once (later calls find it running); stopped when the runs are over.
-        let e = pidsh_start_janitor()
-        if e != 0 { throw SystemError(errnoValue: e, "starting the janitor of `pidsh test`") }
-        let tmp = pidsh_open_path_dir("/tmp")
-        guard tmp >= 0 else { throw SystemError.last("open /tmp") }
-        defer { close(tmp) }
-        let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        for _ in 0..<100 {
-            let name = "pidsh-test." + String((0..<6).map { _ in letters.randomElement()! })
-            lastRecord += 1
-            var fd: Int32 = -1
-            let e = pidsh_janitor_make_scratch(tmp, name, lastRecord, &fd)
-            if e == EEXIST { continue }
-            if e != 0 { throw SystemError(errnoValue: e, "mkdir /tmp/\(name)") }
-            close(fd)
-            let scratch = Scratch(path: "/tmp/" + name, record: lastRecord)
-            FileIO.makeDirectory(scratch.path + "/home", mode: 0o700)
-            FileIO.makeDirectory(scratch.path + "/tmp", mode: 0o700)
-            return scratch
-        }
-        throw SystemError(errnoValue: EEXIST, "mkdir /tmp/pidsh-test.XXXXXX")
-    }
-
-    func remove() {
-        FileIO.removeDirectory(path)
-        _ = pidsh_janitor_forget(record)
-    }
-}
-
