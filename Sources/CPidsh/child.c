@@ -273,6 +273,7 @@ __attribute__((noreturn)) static void run_init(const pidsh_spawn_request *req, i
         pidsh_report_add(rep, &r);
         if (e != 0) pidsh_report_fail(sock, rep, PIDSH_STAGE_CHILD_SETUP, e);
     }
+    pidsh_dispositions_changed();
     pid_t program = req->init_forwards ? start_forwarded(req, sock, rep) : 0;
     if (req->trace) pidsh_report_send(sock, rep, NULL, 0);
     close(sock);

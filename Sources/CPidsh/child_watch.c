@@ -29,6 +29,7 @@ int pidsh_watch_child_exits(void) {
     // Restarting: pidsh's reads and writes go on; poll and ppoll still return EINTR.
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     if (sigaction(SIGCHLD, &sa, NULL) != 0) return -1;
+    pidsh_dispositions_changed();
     return epoll_create1(EPOLL_CLOEXEC);
 }
 

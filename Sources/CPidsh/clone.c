@@ -50,11 +50,41 @@ void pidsh_child_tie_to_parent(void) {
 
 // ---------------------------------------------------------------------------------
 // Signals around a clone. Every signal is blocked so no Swift-side handler can run in
-// the child before it has reset dispositions; the child then resets them all.
+// the child before it has reset dispositions; the child then resets them.
+//
+// Which to reset: a handler or SIG_IGN left in place would run pidsh's code in the
+// child (a vfork child shares pidsh's memory) or pass to the program (SIG_IGN survives
+// exec); a default one needs nothing. pidsh's own are about a dozen of the 64, so they
+// are learnt from the kernel (one query each, in pidsh, before a clone) and the child
+// resets only those, as musl's posix_spawn does with its set of installed handlers.
+// Whatever changes a disposition in pidsh's C layer, or through its Swift callers,
+// says so (pidsh_dispositions_changed) and the next clone asks again.
+typedef struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } kernel_sigaction;
+
+static uint64_t nondefault_dispositions = ~0ULL;
+static int nondefault_known = 0;
+
+void pidsh_dispositions_changed(void) { nondefault_known = 0; }
+
+static void learn_nondefault_dispositions(void) {
+    if (nondefault_known) return;
+    uint64_t set = 0;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        kernel_sigaction old;
+        // A query the kernel refused counts as a disposition to reset.
+        long r = syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof old.mask);
+        if (r != 0 || old.handler != SIG_DFL) set |= 1ULL << (sig - 1);
+    }
+    nondefault_dispositions = set;
+    nondefault_known = 1;
+}
+
 void pidsh_block_signals(sigset_t *saved) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, saved);
+    learn_nondefault_dispositions();
 }
 
 void pidsh_restore_signals(const sigset_t *saved) {
@@ -62,15 +92,17 @@ void pidsh_restore_signals(const sigset_t *saved) {
 }
 
 // Every signal back to its default and an empty mask, so the program (or the init
-// loop) starts as if exec'd by a fresh shell. sigaction is async-signal-safe.
+// loop) starts as if exec'd by a fresh shell. sigaction is async-signal-safe. In a
+// process whose dispositions changed since the last clone (an init that catches some),
+// every signal is reset.
 void pidsh_child_reset_signals(void) {
-    // The raw call, for every signal: glibc's sigaction refuses 32 and 33 (its own), yet
-    // a SIG_IGN pidsh was started with would pass to every program (ignored dispositions
-    // survive exec); and it copies and converts each action first, on the path pidsh
-    // waits on. A kernel sigaction: handler, flags, restorer, mask.
-    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } kdfl = { SIG_DFL, 0, NULL, 0 };
+    // The raw call: glibc's sigaction refuses 32 and 33 (its own), yet a SIG_IGN pidsh
+    // was started with would pass to every program; and it copies and converts each
+    // action first, on the path pidsh waits on.
+    kernel_sigaction kdfl = { SIG_DFL, 0, NULL, 0 };
+    uint64_t reset = nondefault_known ? nondefault_dispositions : ~0ULL;
     for (int sig = 1; sig < NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        if (sig == SIGKILL || sig == SIGSTOP || !(reset & (1ULL << (sig - 1)))) continue;
         syscall(SYS_rt_sigaction, sig, &kdfl, NULL, sizeof kdfl.mask);
     }
     sigset_t empty;

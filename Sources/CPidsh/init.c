@@ -184,6 +184,7 @@ static void change_dispositions(const pidsh_init_command *cmd, pidsh_init_reply 
         if (!(cmd->signals & bit_of(sig))) continue;
         pidsh_call_record rec;
         int e = pidsh_init_set_disposition(sig, how, &rec);
+        pidsh_dispositions_changed();
         add_call(reply, &rec, cmd->trace);
         settle(reply, e == 0 ? 0 : -1, e);
     }
@@ -265,6 +266,7 @@ void pidsh_init_loop(pid_t forward_to, uint64_t forwarding) {
 void pidsh_init_start_plain(int control) {
     if (pidsh_init_descriptors(control, NULL) != 0) control = -1;
     pidsh_init_set_disposition(SIGCHLD, PIDSH_DISPOSITION_CATCH, NULL);
+    pidsh_dispositions_changed();
     // A level comes here with every signal still blocked from cloning the next: the
     // init's mask starts empty, as `ns new`'s (and is then what `ns init` makes it).
     sigset_t empty;

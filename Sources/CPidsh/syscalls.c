@@ -115,6 +115,7 @@ void pidsh_handle_signal(int sig) {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
     sigaction(sig, &sa, NULL);
+    pidsh_dispositions_changed();
 }
 
 void pidsh_set_signal_wake_fd(int fd) { signal_wake_fd = fd; }

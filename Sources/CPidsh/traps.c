@@ -59,6 +59,7 @@ int pidsh_trap_signal(int sig) {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;   // no SA_RESTART: a blocking call returns EINTR and looks
     if (sigaction(sig, &sa, &old) != 0) return errno;
+    pidsh_dispositions_changed();
     if (!have_before[sig]) { before[sig] = old; have_before[sig] = 1; }
     return 0;
 }
@@ -67,6 +68,7 @@ int pidsh_untrap_signal(int sig) {
     if (sig <= 0 || sig >= TRAP_SIGNALS) return EINVAL;
     if (!have_before[sig]) return 0;
     if (sigaction(sig, &before[sig], NULL) != 0) return errno;
+    pidsh_dispositions_changed();
     have_before[sig] = 0;
     trapped[sig] = 0;
     return 0;

@@ -29,6 +29,7 @@ public struct LineSignalScope {
         action.sa_flags = 0
         sigaction(SIGINT, &action, &scope.savedInt)
         sigaction(SIGWINCH, &action, &scope.savedWinch)
+        pidsh_dispositions_changed()
         var unblock = sigset_t()
         sigemptyset(&unblock)
         sigaddset(&unblock, SIGINT)
@@ -45,6 +46,7 @@ public struct LineSignalScope {
         var winch = savedWinch
         sigaction(SIGINT, &int, nil)
         sigaction(SIGWINCH, &winch, nil)
+        pidsh_dispositions_changed()
         pthread_sigmask(SIG_SETMASK, &mask, nil)
     }
 }

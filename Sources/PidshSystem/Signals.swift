@@ -72,6 +72,12 @@ public enum OwnSignals {
         ignoreBrokenPipes()
     }
 
+    /// For code using PidshSystem that changes a disposition of this process itself
+    /// (sigaction, signal): a child resets only the dispositions that were not SIG_DFL
+    /// when pidsh last looked, and this makes the next spawn look again. pidsh's own
+    /// changes (traps, its handlers, the line editor's) say so themselves.
+    public static func dispositionsChanged() { pidsh_dispositions_changed() }
+
     public static func takePending() -> Int32 { pidsh_take_pending_signal() }
     public static func peekPending() -> Int32 { pidsh_peek_pending_signal() }
 
@@ -88,5 +94,8 @@ public enum OwnSignals {
     /// A builtin writing into a pipe whose reader is gone gets EPIPE instead of pidsh
     /// dying of SIGPIPE (children get the default back before exec).
     public static func ignoreBrokenPipes() { ignoreBrokenPipesOnce }
-    private static let ignoreBrokenPipesOnce: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
+    private static let ignoreBrokenPipesOnce: Void = {
+        _ = Glibc.signal(SIGPIPE, SIG_IGN)
+        pidsh_dispositions_changed()
+    }()
 }

@@ -41,9 +41,11 @@ final class SpawnTests: SystemTestCase {
         sigaddset(&block, SIGUSR1)
         pthread_sigmask(SIG_BLOCK, &block, &saved)
         let oldUSR2 = signal(SIGUSR2, SIG_IGN)
+        OwnSignals.dispositionsChanged()
         defer {
             pthread_sigmask(SIG_SETMASK, &saved, nil)
             signal(SIGUSR2, oldUSR2)
+            OwnSignals.dispositionsChanged()
         }
         let p = try spawnSleep()
         let status = try XCTUnwrap(p.procStatus())

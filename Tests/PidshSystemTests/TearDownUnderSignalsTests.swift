@@ -42,6 +42,7 @@ private final class SignalStorm: @unchecked Sendable {
         action.__sigaction_handler.sa_handler = { _ in }
         sigemptyset(&action.sa_mask)
         sigaction(SIGURG, &action, &previous)
+        OwnSignals.dispositionsChanged()
         let t = Thread { [self] in
             while lock.withLock({ running }) {
                 pthread_kill(target, SIGURG)
@@ -56,5 +57,6 @@ private final class SignalStorm: @unchecked Sendable {
         lock.withLock { running = false }
         usleep(5000)
         sigaction(SIGURG, &previous, nil)
+        OwnSignals.dispositionsChanged()
     }
 }

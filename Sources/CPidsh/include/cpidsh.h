@@ -536,6 +536,10 @@ int pidsh_try_lock_exclusive(int fd);
 const char *pidsh_errno_name(int e);
 
 // Signals of pidsh itself: handlers set flags that the interpreter polls.
+/// Says pidsh changed a disposition of its own (a handler, SIG_IGN or a restore) other
+/// than through this file's functions, which say it themselves: the next clone learns
+/// again which dispositions its child must reset (only those not SIG_DFL).
+void pidsh_dispositions_changed(void);
 /// Catches `sig`: its handler only records it (pidsh_take_pending_signal).
 void pidsh_handle_signal(int sig);
 /// While >= 0, each handled signal also writes its number as one byte to `fd` (a
