@@ -18,6 +18,10 @@ public final class ChildReaper: @unchecked Sendable {
     /// The pidfds of `handles`, in one epoll set (child_watch.c): which ended is known
     /// without waitid(P_ALL), which walks every child in the kernel.
     private let watched: Int32
+    /// How many pidfds are in `watched`: none (a script that waits for each child at
+    /// once) spares the epoll_wait of every quick round, on the path from one spawn to
+    /// the next. Never below the truth: it drops only where a child leaves the set.
+    private var watchedCount = 0
     /// When the last waitid(P_ALL) sweep was (it finds children pidsh holds no pidfd of).
     private var lastSweep: Int64 = 0
     /// A quick round sweeps at most this often while watched children keep ending.
@@ -37,7 +41,10 @@ public final class ChildReaper: @unchecked Sendable {
     func watch(_ p: ProcessHandle) {
         guard !p.watchedByReaper, p.exitStatus == nil, p.pidfd >= 0, watched >= 0, !endedForTracer.contains(p.pid) else { return }
         p.keepDescriptorHigh()
-        if pidsh_watch_child(watched, p.pidfd, p.pid) == 0 { p.watchedByReaper = true }
+        if pidsh_watch_child(watched, p.pidfd, p.pid) == 0 {
+            p.watchedByReaper = true
+            watchedCount += 1
+        }
     }
 
     /// Sleeps until a watched child ends or a signal arrives (SIGCHLD for any other),
@@ -85,7 +92,7 @@ public final class ChildReaper: @unchecked Sendable {
 
     /// Reaps the watched children whose pidfds are readable.
     private func reapWatched() -> Bool {
-        guard watched >= 0 else { return false }
+        guard watched >= 0, watchedCount > 0 else { return false }
         var reaped = false
         while true {
             let n = Int(pidsh_ended_children(watched, endedBuffer, Int32(Self.endedBufferSize)))
@@ -141,6 +148,7 @@ public final class ChildReaper: @unchecked Sendable {
         if let handle, handle.watchedByReaper {
             pidsh_unwatch_child(watched, handle.pidfd)
             handle.watchedByReaper = false
+            watchedCount -= 1
         }
         if r == 1, handle != nil {
             endedForTracer.insert(pid)
@@ -188,7 +196,8 @@ public final class ChildReaper: @unchecked Sendable {
             // SIGCHLD that comes with the release (or the slice), not on its pidfd.
             let waitsForTracer = endedForTracer.contains(process.pid)
             let pidfd = waitsForTracer ? -1 : process.pidfd
-            let n = pidsh_wait_child_event(pidfd, process.isChild ? watched : -1, waitsForTracer ? 10 : 100)
+            let others = process.isChild && watchedCount > 0 ? watched : -1
+            let n = pidsh_wait_child_event(pidfd, others, waitsForTracer ? 10 : 100)
             if n > 0 && Int(n) & PIDSH_CHILD_EVENT_PIDFD != 0 && process.isChild && !process.watchedByReaper {
                 reapUnwatched(process)
             }
