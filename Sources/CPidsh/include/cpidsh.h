@@ -535,6 +535,16 @@ int pidsh_try_lock_exclusive(int fd);
 /// The errno's symbolic name (ENOENT...), from glibc's strerrorname_np; NULL if unknown.
 const char *pidsh_errno_name(int e);
 
+// A second thread for a listing's reads (side_thread.c).
+/// How many CPUs this process may run on (its affinity mask).
+int pidsh_usable_cpus(void);
+/// Runs work(arg) on a new thread with every signal blocked; NULL (nothing started)
+/// when the thread could not be made.
+void *pidsh_side_thread_start(void (*work)(void *), void *arg);
+/// Waits until that thread has finished and left the process entirely (see
+/// side_thread.c), and frees the handle.
+void pidsh_side_thread_join(void *handle);
+
 // Signals of pidsh itself: handlers set flags that the interpreter polls.
 /// Says pidsh changed a disposition of its own (a handler, SIG_IGN or a restore) other
 /// than through this file's functions, which say it themselves: the next clone learns

@@ -1,0 +1,39 @@
+import Glibc
+import XCTest
+@testable import PidshSystem
+
+/// SideThread runs half of a listing's reads on a second thread: both halves' results
+/// come back, and the thread has left the process when `both` returns (the kernel's
+/// own count of threads, /proc/self/task, is what it was), so a namespace call that
+/// needs a single-threaded process may follow at once.
+final class SideThreadTests: XCTestCase {
+    func testBothHalvesRunAndTheThreadIsGoneOnReturn() {
+        let before = taskCount()
+        for round in 0..<200 {
+            var mine: Int32 = 0
+            let (here, there) = SideThread.both({ () -> Int in
+                mine = getpid()
+                return (0..<1000).reduce(0, +)
+            }, { () -> (Int, pthread_t) in
+                ((1000..<2000).reduce(0, +), pthread_self())
+            })
+            XCTAssertEqual(here, 499_500)
+            XCTAssertEqual(there.0, 1_499_500)
+            XCTAssertEqual(mine, getpid())
+            XCTAssertEqual(pthread_equal(there.1, pthread_self()), 0, "the other half ran on another thread (round \(round))")
+            XCTAssertEqual(taskCount(), before, "the thread is gone from /proc/self/task on return (round \(round))")
+        }
+    }
+
+    /// The kernel's threads of this process.
+    private func taskCount() -> Int {
+        guard let dir = opendir("/proc/self/task") else { return -1 }
+        defer { closedir(dir) }
+        var n = 0
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { n += 1 }
+        }
+        return n
+    }
+}
