@@ -62,11 +62,15 @@ int pidsh_ended_children(int epfd, pid_t *pids, int max) {
 }
 
 int pidsh_wait_child_event(int pidfd, int epfd, int timeout_ms) {
+    return pidsh_wait_child_event_since(pidfd, epfd, timeout_ms, -1);
+}
+
+int pidsh_wait_child_event_since(int pidfd, int epfd, int timeout_ms, int seen) {
     struct pollfd p[2] = {
         { .fd = pidfd, .events = POLLIN, .revents = 0 },
         { .fd = epfd, .events = POLLIN, .revents = 0 },
     };
-    int n = poll(p, epfd >= 0 ? 2 : 1, timeout_ms);
+    int n = pidsh_poll_unless_signalled(p, epfd >= 0 ? 2 : 1, timeout_ms, seen);
     if (n <= 0) return n;
     return (p[0].revents ? PIDSH_CHILD_EVENT_PIDFD : 0) | (epfd >= 0 && p[1].revents ? PIDSH_CHILD_EVENT_SET : 0);
 }

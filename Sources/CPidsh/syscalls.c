@@ -89,12 +89,16 @@ int pidsh_unshare(int flags, pidsh_call_record *rec) {
 // waits. No SA_RESTART, so a blocking wait returns EINTR and can look at the flag.
 // Which signals, and what pidsh makes of each, is decided in Swift (OwnSignals).
 static volatile sig_atomic_t pending_signal = 0;
+// How many have come: a wait compares it with the count it started from, so one that
+// came between the caller's look at the flag and the wait itself ends the wait too.
+static volatile sig_atomic_t signals_received = 0;
 static volatile sig_atomic_t signal_wake_fd = -1;
 static sigset_t handled_signals;
 static int handled_signals_ready = 0;
 
 static void remember_signal(int sig) {
     pending_signal = sig;
+    signals_received = signals_received + 1;
     // A thread that waits in poll() (the REPL's prompt) may not be the one the kernel
     // interrupts: it polls this pipe too.
     int fd = signal_wake_fd;
@@ -127,6 +131,29 @@ int pidsh_take_pending_signal(void) {
 }
 
 int pidsh_peek_pending_signal(void) { return pending_signal; }
+
+int pidsh_signals_received(void) { return signals_received; }
+
+int pidsh_poll_unless_signalled(struct pollfd *fds, int count, int timeout_ms, int seen) {
+    // Every signal blocked from the comparison to the sleep, and let in by ppoll
+    // itself: one that comes in between ends the ppoll at once (EINTR), where a plain
+    // poll would sleep through it (and a wait for a program for as long as it runs).
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
+    int n;
+    if (seen >= 0 && signals_received != seen) {
+        n = -1;
+        errno = EINTR;
+    } else {
+        struct timespec limit = { .tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000L };
+        n = ppoll(fds, (nfds_t)count, timeout_ms >= 0 ? &limit : NULL, &saved);
+    }
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    errno = e;
+    return n;
+}
 
 ssize_t pidsh_write_unless_interrupted(int fd, const void *buf, size_t len) {
     // At most PIPE_BUF bytes once the fd is writable: such a write never blocks on a

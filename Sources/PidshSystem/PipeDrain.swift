@@ -47,27 +47,38 @@ enum PipeDrain {
     }
 
     /// Reads `sources` until each is done; those done leave the array. A wait that a
-    /// signal interrupts is made again while `keepWaiting()` says so. When it does not,
-    /// the wait itself fails, or a source says stop, the sources left are those not
-    /// done, their descriptors open: the caller decides.
+    /// signal interrupts is made again while `keepWaiting()` says so, which is also
+    /// asked once first (a signal that came before the drain). When it does not, the
+    /// wait itself fails, or a source says stop, the sources left are those not done,
+    /// their descriptors open: the caller decides.
     static func run(_ sources: inout [Source], keepWaiting: () -> Bool = { true }) {
         guard !sources.isEmpty else { return }
+        // Counted before the first look: a signal after it ends the first wait at once.
+        var seen = pidsh_signals_received()
+        guard keepWaiting() else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
         defer { buffer.deallocate() }
         while !sources.isEmpty {
-            guard serve(&sources, timeoutMilliseconds: -1, buffer: buffer, keepWaiting: keepWaiting) else { return }
+            guard serve(&sources, timeoutMilliseconds: -1, buffer: buffer, seen: &seen, keepWaiting: keepWaiting) else { return }
         }
     }
 
     /// One wait: polls `sources` (at most `timeoutMilliseconds`; -1 waits for ever) and
     /// reads each ready one once, in order; one that is done leaves the array at once.
     /// False when the drain is to end: the wait failed (EINTR: a signal ended it and
-    /// `keepWaiting()` said stop), or a source said stop.
+    /// `keepWaiting()` said stop), or a source said stop. One of pidsh's signals that
+    /// came since `seen` was counted ends the wait even if it came before the sleep.
     static func serve(_ sources: inout [Source], timeoutMilliseconds: Int32, buffer: UnsafeMutableRawBufferPointer,
-                      keepWaiting: () -> Bool) -> Bool {
+                      seen: inout Int32, keepWaiting: () -> Bool) -> Bool {
         var polls = sources.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-        let ready = retryingInterrupts(stoppingWhen: { !keepWaiting() }) {
-            poll(&polls, nfds_t(polls.count), timeoutMilliseconds)
+        var ready: Int32
+        while true {
+            ready = pidsh_poll_unless_signalled(&polls, Int32(polls.count), timeoutMilliseconds, seen)
+            guard ready < 0 && errno == EINTR else { break }
+            // The count first: a signal after this look ends the next wait at once.
+            let now = pidsh_signals_received()
+            if !keepWaiting() { return false }
+            seen = now
         }
         if ready < 0 { return false }
         var gone = 0
@@ -119,7 +130,8 @@ public enum PipeWatch {
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
         defer { buffer.deallocate() }
-        _ = PipeDrain.serve(&sources, timeoutMilliseconds: timeoutMilliseconds, buffer: buffer, keepWaiting: { false })
+        var seen = pidsh_signals_received()
+        _ = PipeDrain.serve(&sources, timeoutMilliseconds: timeoutMilliseconds, buffer: buffer, seen: &seen, keepWaiting: { false })
         return events
     }
 }

@@ -95,22 +95,15 @@ public final class ProcessHandle: @unchecked Sendable {
     /// `capturingFields: false` is for a handle nobody reads after the end (a job
     /// waited for in the foreground): its /proc/PID/status is then not read before the
     /// reap, which saves a costly read per job.
-    public func wait(interruptible: Bool = true, capturingFields: Bool = true) throws -> ExitStatus {
+    public func wait(interruptible: Bool = true, capturingFields: Bool = true, signalsSeen: Int32? = nil) throws -> ExitStatus {
         if let exitStatus { return exitStatus }
         guard pidfd >= 0 else { throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) was already reaped") }
         guard isChild else {
-            // Not our child: wait for its pidfd to become readable (it exits).
-            while isRunning {
-                var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-                let n = retryingInterrupts(stoppingWhen: { interruptible && pidsh_peek_pending_signal() != 0 }) {
-                    Glibc.poll(&p, 1, -1)
-                }
-                if n < 0 && Glibc.errno == EINTR { throw Interrupted(signal: pidsh_peek_pending_signal()) }
-            }
+            try waitForExit(interruptible: interruptible, signalsSeen: signalsSeen ?? pidsh_signals_received())
             throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) is not pidsh's child: it ended, but only its parent learns how")
         }
         capturesFieldsAtExit = capturingFields
-        try ChildReaper.shared.waitUntilEnded(self, interruptible: interruptible, recorder: recorder)
+        try ChildReaper.shared.waitUntilEnded(self, interruptible: interruptible, recorder: recorder, signalsSeen: signalsSeen)
         guard let exitStatus else {
             throw SystemError(errnoValue: ECHILD, "wait(\(pid))", explanation: "process \(pid) was reaped by someone else")
         }
@@ -125,6 +118,20 @@ public final class ProcessHandle: @unchecked Sendable {
 
     /// Called by the reaper with the status it reaped.
     func reaped(code: Int32, signal: Int32) { finish(code: code, signal: signal) }
+
+    /// Not pidsh's child: waits for its pidfd to become readable (it exits). A signal
+    /// for pidsh that came since `seen` throws `Interrupted` when `interruptible`.
+    private func waitForExit(interruptible: Bool, signalsSeen: Int32) throws {
+        var seen = signalsSeen
+        while isRunning {
+            var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+            let n = pidsh_poll_unless_signalled(&p, 1, -1, interruptible ? seen : -1)
+            guard n < 0 && Glibc.errno == EINTR else { continue }
+            let now = pidsh_signals_received()
+            if interruptible && pidsh_peek_pending_signal() != 0 { throw Interrupted(signal: pidsh_peek_pending_signal()) }
+            seen = now
+        }
+    }
 
     /// Waits at most `milliseconds` for the process to end (its pidfd to be readable).
     func waitReadable(milliseconds: Int32) {
@@ -147,6 +154,8 @@ public final class ProcessHandle: @unchecked Sendable {
         while true {
             // Checked before each blocking wait too: the signal may have come earlier
             // (while pidsh read the job's output), and then no EINTR would end the wait.
+            // One that comes after this look ends the wait at once (`signalsSeen`).
+            let seen = pidsh_signals_received()
             let pending = pidsh_peek_pending_signal()
             if pending != 0 && !OwnSignals.belongsToForegroundJob(pending) {
                 if isRunning { try? signal(pending) }
@@ -158,7 +167,7 @@ public final class ProcessHandle: @unchecked Sendable {
                 throw Interrupted(signal: pending)
             }
             do {
-                return try wait(interruptible: true, capturingFields: capturingFields)
+                return try wait(interruptible: true, capturingFields: capturingFields, signalsSeen: seen)
             } catch is Interrupted {
                 continue
             } catch {

@@ -7,6 +7,7 @@
 #ifndef CPIDSH_H
 #define CPIDSH_H
 
+#include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -463,6 +464,10 @@ int pidsh_ended_children(int epfd, pid_t *pids, int max);
 /// (PIDSH_CHILD_EVENT_PIDFD | PIDSH_CHILD_EVENT_SET, > 0), 0 after timeout_ms, -1 with
 /// EINTR when a signal came.
 int pidsh_wait_child_event(int pidfd, int epfd, int timeout_ms);
+/// The same, ending at once with EINTR when one of pidsh's own signals has come since
+/// pidsh_signals_received() read `seen` (-1: no such check); see
+/// pidsh_poll_unless_signalled.
+int pidsh_wait_child_event_since(int pidfd, int epfd, int timeout_ms, int seen);
 enum { PIDSH_CHILD_EVENT_PIDFD = 1, PIDSH_CHILD_EVENT_SET = 2 };
 /// Reaps child `pid` (waitid(P_PID, WEXITED|WNOHANG)): 0 and its code/signal; 1 when
 /// it is not waitable yet (a tracer has still to see its end); -1 (errno) otherwise.
@@ -555,6 +560,14 @@ void pidsh_handle_signal(int sig);
 /// While >= 0, each handled signal also writes its number as one byte to `fd` (a
 /// non-blocking pipe a poll() waits on).
 void pidsh_set_signal_wake_fd(int fd);
+/// How many of pidsh's own signals have come so far (wraps; compare for equality only).
+int pidsh_signals_received(void);
+/// poll(2) that cannot sleep through a signal: -1 with EINTR at once when one of
+/// pidsh's signals came since `seen` was read (pidsh_signals_received; -1: no such
+/// check), else ppoll with every signal blocked until it sleeps, so one that comes
+/// just before the sleep ends it too. timeout_ms -1 waits for ever.
+
+int pidsh_poll_unless_signalled(struct pollfd *fds, int count, int timeout_ms, int seen);
 /// Returns and clears the last handled signal received, 0 if none.
 int pidsh_take_pending_signal(void);
 /// write(2) of up to PIPE_BUF bytes of `buf` that gives up (-1, EINTR) rather than
