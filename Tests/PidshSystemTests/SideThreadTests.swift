@@ -3,13 +3,14 @@ import XCTest
 @testable import PidshSystem
 
 /// SideThread runs half of a listing's reads on a second thread: both halves' results
-/// come back, and the thread has left the process when `both` returns (the kernel's
-/// own count of threads, /proc/self/task, is what it was), so a namespace call that
-/// needs a single-threaded process may follow at once.
+/// come back, and the thread has left the process when `both` returns (no thread is in
+/// /proc/self/task that was not there before; the test runner's own threads may come
+/// and go meanwhile), so a namespace call that needs a single-threaded process may
+/// follow at once.
 final class SideThreadTests: XCTestCase {
     func testBothHalvesRunAndTheThreadIsGoneOnReturn() {
-        let before = taskCount()
-        for round in 0..<200 {
+        for round in 0..<1000 {
+            let before = tasks()
             var mine: Int32 = 0
             let (here, there) = SideThread.both({ () -> Int in
                 mine = getpid()
@@ -21,19 +22,19 @@ final class SideThreadTests: XCTestCase {
             XCTAssertEqual(there.0, 1_499_500)
             XCTAssertEqual(mine, getpid())
             XCTAssertEqual(pthread_equal(there.1, pthread_self()), 0, "the other half ran on another thread (round \(round))")
-            XCTAssertEqual(taskCount(), before, "the thread is gone from /proc/self/task on return (round \(round))")
+            XCTAssertEqual(tasks().subtracting(before), [], "the thread is gone from /proc/self/task on return (round \(round))")
         }
     }
 
-    /// The kernel's threads of this process.
-    private func taskCount() -> Int {
-        guard let dir = opendir("/proc/self/task") else { return -1 }
+    /// The kernel's threads of this process, by thread ID.
+    private func tasks() -> Set<String> {
+        guard let dir = opendir("/proc/self/task") else { return [] }
         defer { closedir(dir) }
-        var n = 0
+        var ids: Set<String> = []
         while let e = readdir(dir) {
             let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { n += 1 }
+            if name != "." && name != ".." { ids.insert(name) }
         }
-        return n
+        return ids
     }
 }
