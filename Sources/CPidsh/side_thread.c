@@ -1,8 +1,9 @@
 // A second thread for work that reads and computes only (a listing's /proc reads), so
 // two CPUs share it. Layer 0: calls nothing else in CPidsh.
 //
-// pidsh is otherwise single-threaded by design: unshare and setns act on the calling
-// thread, unshare(CLONE_NEWUSER) refuses a process with two threads, and
+// pidsh's interpreter runs on one thread by design, and makes its namespace calls
+// there: unshare and setns act on the calling thread, unshare(CLONE_NEWUSER) refuses
+// a process with two threads, and
 // unshare/setns of a mount namespace refuse one whose filesystem context (fs_struct)
 // is shared, as a thread's is. pthread_join returns once the thread has left its
 // memory (the kernel clears its tid at exit_mm), before it has let go of that fs_struct

@@ -185,7 +185,7 @@ public final class ChildReaper: @unchecked Sendable {
                                signalsSeen: Int32? = nil) throws {
         // A child left running (a signal ended the wait) is watched from now on.
         defer { if process.isChild, process.exitStatus == nil, handles[process.pid] === process { watch(process) } }
-        var seen = signalsSeen ?? pidsh_signals_received()
+        var signals = SignalsSeen(signalsSeen)
         while true {
             reapEnded()
             if process.exitStatus != nil { return }
@@ -200,15 +200,12 @@ public final class ChildReaper: @unchecked Sendable {
             let waitsForTracer = endedForTracer.contains(process.pid)
             let pidfd = waitsForTracer ? -1 : process.pidfd
             let others = process.isChild && watchedCount > 0 ? watched : -1
-            let n = pidsh_wait_child_event_since(pidfd, others, waitsForTracer ? 10 : 100, interruptible ? seen : -1)
+            let n = pidsh_wait_child_event_since(pidfd, others, waitsForTracer ? 10 : 100, interruptible ? signals.seen : -1)
             if n > 0 && Int(n) & PIDSH_CHILD_EVENT_PIDFD != 0 && process.isChild && !process.watchedByReaper {
                 reapUnwatched(process)
             }
-            if n < 0 && Glibc.errno == EINTR {
-                // The count first: a signal after this look ends the next wait at once.
-                let now = pidsh_signals_received()
-                if interruptible && pidsh_peek_pending_signal() != 0 { throw Interrupted(signal: pidsh_peek_pending_signal()) }
-                seen = now
+            if n < 0 && Glibc.errno == EINTR && signals.interrupted(stop: { interruptible && pidsh_peek_pending_signal() != 0 }) {
+                throw Interrupted(signal: pidsh_peek_pending_signal())
             }
             if n == 0 { reapAll() }
         }

@@ -1,3 +1,4 @@
+import CPidsh
 import Glibc
 
 // pidsh catches its own signals without SA_RESTART (`OwnSignals`), so a blocking call
@@ -26,5 +27,24 @@ private func retrying<T>(_ call: () -> T, interrupted: (T) -> Bool, stoppingWhen
     while true {
         let result = call()
         if !interrupted(result) || stop() { return result }
+    }
+}
+
+/// pidsh's own signals counted at a look at them (pidsh_signals_received): a wait
+/// given `seen` (pidsh_poll_unless_signalled) ends at once for one that came after the
+/// look, even just before its sleep, where a plain poll would sleep through it.
+struct SignalsSeen {
+    private(set) var seen: Int32
+
+    init(_ seen: Int32? = nil) { self.seen = seen ?? pidsh_signals_received() }
+
+    /// After a wait a signal ended: true when `stop()` says so. Otherwise the signals
+    /// counted so far are seen, and only a later one ends the next wait. The count is
+    /// read before `stop()` looks: one that comes in between ends the next wait.
+    mutating func interrupted(stop: () -> Bool) -> Bool {
+        let now = pidsh_signals_received()
+        if stop() { return true }
+        seen = now
+        return false
     }
 }

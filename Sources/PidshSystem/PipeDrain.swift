@@ -54,12 +54,12 @@ enum PipeDrain {
     static func run(_ sources: inout [Source], keepWaiting: () -> Bool = { true }) {
         guard !sources.isEmpty else { return }
         // Counted before the first look: a signal after it ends the first wait at once.
-        var seen = pidsh_signals_received()
+        var signals = SignalsSeen()
         guard keepWaiting() else { return }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
         defer { buffer.deallocate() }
         while !sources.isEmpty {
-            guard serve(&sources, timeoutMilliseconds: -1, buffer: buffer, seen: &seen, keepWaiting: keepWaiting) else { return }
+            guard serve(&sources, timeoutMilliseconds: -1, buffer: buffer, signals: &signals, keepWaiting: keepWaiting) else { return }
         }
     }
 
@@ -67,18 +67,15 @@ enum PipeDrain {
     /// reads each ready one once, in order; one that is done leaves the array at once.
     /// False when the drain is to end: the wait failed (EINTR: a signal ended it and
     /// `keepWaiting()` said stop), or a source said stop. One of pidsh's signals that
-    /// came since `seen` was counted ends the wait even if it came before the sleep.
+    /// came after `signals` was counted ends the wait even if it came before the sleep.
     static func serve(_ sources: inout [Source], timeoutMilliseconds: Int32, buffer: UnsafeMutableRawBufferPointer,
-                      seen: inout Int32, keepWaiting: () -> Bool) -> Bool {
+                      signals: inout SignalsSeen, keepWaiting: () -> Bool) -> Bool {
         var polls = sources.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         var ready: Int32
         while true {
-            ready = pidsh_poll_unless_signalled(&polls, Int32(polls.count), timeoutMilliseconds, seen)
+            ready = pidsh_poll_unless_signalled(&polls, Int32(polls.count), timeoutMilliseconds, signals.seen)
             guard ready < 0 && errno == EINTR else { break }
-            // The count first: a signal after this look ends the next wait at once.
-            let now = pidsh_signals_received()
-            if !keepWaiting() { return false }
-            seen = now
+            if signals.interrupted(stop: { !keepWaiting() }) { return false }
         }
         if ready < 0 { return false }
         var gone = 0
@@ -130,8 +127,8 @@ public enum PipeWatch {
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
         defer { buffer.deallocate() }
-        var seen = pidsh_signals_received()
-        _ = PipeDrain.serve(&sources, timeoutMilliseconds: timeoutMilliseconds, buffer: buffer, seen: &seen, keepWaiting: { false })
+        var signals = SignalsSeen()
+        _ = PipeDrain.serve(&sources, timeoutMilliseconds: timeoutMilliseconds, buffer: buffer, signals: &signals, keepWaiting: { false })
         return events
     }
 }

@@ -122,14 +122,13 @@ public final class ProcessHandle: @unchecked Sendable {
     /// Not pidsh's child: waits for its pidfd to become readable (it exits). A signal
     /// for pidsh that came since `seen` throws `Interrupted` when `interruptible`.
     private func waitForExit(interruptible: Bool, signalsSeen: Int32) throws {
-        var seen = signalsSeen
+        var signals = SignalsSeen(signalsSeen)
         while isRunning {
             var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-            let n = pidsh_poll_unless_signalled(&p, 1, -1, interruptible ? seen : -1)
-            guard n < 0 && Glibc.errno == EINTR else { continue }
-            let now = pidsh_signals_received()
-            if interruptible && pidsh_peek_pending_signal() != 0 { throw Interrupted(signal: pidsh_peek_pending_signal()) }
-            seen = now
+            let n = pidsh_poll_unless_signalled(&p, 1, -1, interruptible ? signals.seen : -1)
+            if n < 0 && Glibc.errno == EINTR && signals.interrupted(stop: { interruptible && pidsh_peek_pending_signal() != 0 }) {
+                throw Interrupted(signal: pidsh_peek_pending_signal())
+            }
         }
     }
 

@@ -566,7 +566,6 @@ int pidsh_signals_received(void);
 /// pidsh's signals came since `seen` was read (pidsh_signals_received; -1: no such
 /// check), else ppoll with every signal blocked until it sleeps, so one that comes
 /// just before the sleep ends it too. timeout_ms -1 waits for ever.
-
 int pidsh_poll_unless_signalled(struct pollfd *fds, int count, int timeout_ms, int seen);
 /// Returns and clears the last handled signal received, 0 if none.
 int pidsh_take_pending_signal(void);
