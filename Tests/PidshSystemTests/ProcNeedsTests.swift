@@ -124,6 +124,9 @@ final class ProcNeedsTests: SystemTestCase {
             XCTAssertEqual(symlink("/bin/sleep", path(name)), 0)
             pids.append(try session.spawn(SpawnOptions(path: path(name), arguments: [name, "1000"])).pid)
         }
+        // The two snapshots are taken one after the other: each sleep is asleep first,
+        // or one just started could be running (R) in the first and asleep in the second.
+        for pid in pids { waitUntilAsleep(pid) }
         let fromStat = ProcTable.snapshot(ProcNeeds(pidsAtEveryLevel: false, commandLines: false))
         let fromStatus = ProcTable.snapshot(commandLines: false)
         for (pid, expected) in zip(pids, ["a\\\\b", "x\\ny"]) {
@@ -134,6 +137,17 @@ final class ProcNeedsTests: SystemTestCase {
             XCTAssertEqual(viaStat.state, viaStatus.state)
             XCTAssertEqual(viaStat.ppid, viaStatus.ppid)
         }
+    }
+
+    /// Waits (at most 5 s) until /proc/PID/stat's state is S: the program has reached
+    /// its sleep.
+    private func waitUntilAsleep(_ pid: Int32) {
+        for _ in 0..<2500 {
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+               let close = stat.lastIndex(of: ")"), stat[close...].dropFirst(2).first == "S" { return }
+            usleep(2_000)
+        }
+        XCTFail("process \(pid) never reached its sleep")
     }
 
     /// A field of /proc/PID/status as the kernel wrote it (the witness: no parser of pidsh's).
