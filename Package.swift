@@ -3,7 +3,16 @@ import PackageDescription
 
 // The interpreter runs on one thread by design (unshare/setns act on the calling
 // thread), so Swift 5 mode's lighter concurrency checking fits; no code uses async.
-let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+//
+// Release builds reach each generic type's metadata through its accessor function, not
+// by demangling its name at run time (the optimiser's default, smaller code): the
+// first use of every such type demangled it and looked up its conformances by scanning
+// every conformance record of the executable, about 12 % of a start's CPU, and each
+// spawn still paid for the cached look-ups (docs/performance.md, "Where a start goes").
+let swift5: [SwiftSetting] = [
+    .swiftLanguageMode(.v5),
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release)),
+]
 
 /// This manifest's directory: linker flags need absolute paths.
 let packageDirectory = String(#filePath.dropLast("/Package.swift".count))

@@ -7,10 +7,19 @@ final class PsTests: EndToEndTestCase {
         text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
     }
 
+    /// A script line that returns once the process in `handle` runs `sleep` and is
+    /// asleep in it (State S): a `ps` right after the spawn can catch it before its exec
+    /// (a shell still) or between the exec and its first sleep (R). A release build of
+    /// pidsh gets there first.
+    func asleep(_ handle: String) -> String {
+        #"spawn --wait timeout 10 sh -c "until grep -q '^Name:.sleep$' /proc/\#(handle).pid/status && grep -q '^State:.S' /proc/\#(handle).pid/status; do sleep 0.005; done""#
+    }
+
     func testDefaultColumnsAndDashC() throws {
         let s = marker(7501)
         let r = expectSuccess(pidsh(#"""
         let c = spawn --newpid sleep \#(s)
+        \#(asleep("$c"))
         echo "pid=$c.pid"
         echo "self=$$"
         echo ---
@@ -38,6 +47,7 @@ final class PsTests: EndToEndTestCase {
         let s = marker(7502)
         let r = expectSuccess(pidsh(#"""
         let c = spawn --newpid sleep \#(s)
+        \#(asleep("$c"))
         echo "pid=$c.pid"
         echo "self=$$"
         echo "ns=$c.ns"
@@ -66,6 +76,7 @@ final class PsTests: EndToEndTestCase {
         let s = marker(7541)
         let r = expectSuccess(pidsh(#"""
         let a = spawn sh -c 'exec sleep \#(s)'
+        \#(asleep("$a"))
         echo "pid=$a.pid"
         echo "--- pidsh"
         ps -C sleep -o pid=,comm=
@@ -88,7 +99,7 @@ final class PsTests: EndToEndTestCase {
         XCTAssertEqual(renamed.first, ["PROCESS"], "one named column: the header line stays, the other column unnamed\n\(r.transcript)")
         XCTAssertTrue(renamed.contains([pid, "sleep"]), r.transcript)
         // An unknown field: the caret is on -o's value.
-        assertContains(r.stderr, "-c:10:11: error: ps: unknown ps field `nspd`")
+        assertContains(r.stderr, "-c:11:11: error: ps: unknown ps field `nspd`")
         assertContains(r.stderr, "did you mean nspid?")
     }
 
