@@ -338,7 +338,10 @@ public final class Session: @unchecked Sendable {
     @discardableResult
     public func tearDown() -> [String] {
         killTrackedChildren()
-        killUntrackedChildren()
+        // No child at this look means none can come: a process becomes pidsh's child only
+        // by pidsh making it or by its parent, a descendant of pidsh, ending first. Then
+        // the loop below need not look at /proc again (a `pidsh -c` that started nothing).
+        let hadChildren = !killUntrackedChildren().isEmpty
         // Reap whatever has ended, in any order, until nothing is left: a killed init
         // cannot finish dying (zap_pid_ns_processes) until the zombies of its namespace
         // are reaped, and some of those are pidsh's own children, so waiting on one
@@ -349,7 +352,7 @@ public final class Session: @unchecked Sendable {
         while rounds < 5_000 {
             ChildReaper.shared.reapAll()
             let waiting = children.contains { $0.isChild && $0.exitStatus == nil }
-            if !waiting && directChildren().isEmpty { break }
+            if !waiting && (!hadChildren || directChildren().isEmpty) { break }
             if rounds % 50 == 49 {
                 killTrackedChildren()
                 killUntrackedChildren()
@@ -399,7 +402,7 @@ public final class Session: @unchecked Sendable {
         var out: [Int32] = []
         let me = getpid()
         for task in FileIO.directoryEntries("/proc/self/task") {
-            // PIDs separated by spaces, read as digits (the tear-down reads this twice).
+            // PIDs separated by spaces, read as digits (the tear-down reads this at least once).
             guard let bytes = ProcFiles.read("/proc/\(me)/task/\(task)/children") else { continue }
             for pid in ProcStatus.ints(bytes) where pid != pidsh_janitor_pid() && !HelperJanitors.contains(pid) {
                 out.append(pid)
@@ -414,12 +417,16 @@ public final class Session: @unchecked Sendable {
         for p in children where p.exitStatus == nil { try? p.signal(SIGKILL) }
     }
 
-    func killUntrackedChildren() {
+    /// Returns every child it found, tracked or not.
+    @discardableResult
+    func killUntrackedChildren() -> [Int32] {
         let tracked = Set(children.map { $0.pid })
-        for pid in directChildren() where !tracked.contains(pid) {
+        let found = directChildren()
+        for pid in found where !tracked.contains(pid) {
             // A PID from the children list can't be recycled before pidsh reaps it.
             kill(pid, SIGKILL)
         }
+        return found
     }
 }
 

@@ -22,4 +22,18 @@ final class LazySessionTests: EndToEndTestCase {
         XCTAssertNotEqual(full.stdoutLines.dropFirst().first, mine, full.transcript)
         XCTAssertTrue(full.stdoutLines.contains { $0.split(separator: " ").map(String.init) == [fullPid, "pidsh-janitor"] }, full.transcript)
     }
+
+    /// A process pidsh did not make but inherited as its child (a shell's job, then
+    /// `exec pidsh`) is ended at pidsh's exit, with or without a session: the tear-down
+    /// looks for children it does not track. Witness: pgrep, after pidsh has exited.
+    func testAnInheritedChildEndsWithPidshWithOrWithoutASession() throws {
+        let pidsh = try XCTUnwrap(Self.binary)
+        for script in ["true", "kill -0 $$"] {
+            let s = marker(script == "true" ? 7551 : 7552)
+            let r = run(["/bin/sh", "-c", "sleep \(s) & exec \"$0\" -c \"$1\"", pidsh, script])
+            XCTAssertEqual(r.status, 0, r.transcript)
+            let left = run(["/usr/bin/pgrep", "-f", "^sleep \(s)$"])
+            XCTAssertEqual(left.status, 1, "the inherited `sleep \(s)` outlived `pidsh -c '\(script)'`: \(left.stdout)")
+        }
+    }
 }
