@@ -108,7 +108,8 @@ class ReliabilityTestCase: EndToEndTestCase {
         let deadline = Date().addingTimeInterval(timeout)
         while !poll(run) {
             if Date() > deadline {
-                XCTFail("pidsh did not end within \(timeout) s:\n\(run.transcript)", file: file, line: line)
+                XCTFail("pidsh did not end within \(timeout) s:\n\(run.transcript)\n--- the kernel's view of it\n\(kernelView(of: run.pid))",
+                        file: file, line: line)
                 kill(run.pid, SIGKILL)
                 _ = waitUntil(timeout: 5) { self.poll(run) }
                 return nil
@@ -116,6 +117,29 @@ class ReliabilityTestCase: EndToEndTestCase {
             usleep(2_000)
         }
         return run.status
+    }
+
+    /// What the kernel says of a process that should have ended: for each of its
+    /// threads, its state, signal masks and pending sets (/proc/PID/task/TID/status),
+    /// where it sleeps (wchan) and its kernel stack when readable; and its children. So
+    /// a hang that happens once in hundreds of runs says where it was.
+    func kernelView(of pid: Int32) -> String {
+        func read(_ path: String) -> String {
+            (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(unreadable)\n"
+        }
+        var out = ""
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        for tid in tasks.sorted() {
+            let dir = "/proc/\(pid)/task/\(tid)"
+            let status = read(dir + "/status").split(separator: "\n").filter { line in
+                ["Name:", "State:", "SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:", "SigCgt:"].contains { line.hasPrefix($0) }
+            }
+            out += "task \(tid): " + status.joined(separator: " | ") + "\n"
+            out += "  wchan: " + read(dir + "/wchan") + "\n"
+            out += "  children: " + read(dir + "/children") + "\n"
+            out += read(dir + "/stack").split(separator: "\n").prefix(12).map { "  " + $0 }.joined(separator: "\n") + "\n"
+        }
+        return out.isEmpty ? "(no such process)" : out
     }
 
     /// Polls `condition` every 2 ms until it holds or `timeout` passes.
