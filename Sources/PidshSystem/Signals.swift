@@ -67,9 +67,18 @@ public enum OwnSignals {
     /// Also ignores SIGPIPE: a write into a pipe whose reader is gone fails EPIPE, and
     /// the command that wrote ends quietly (`BrokenPipe`), with pidsh tearing down as
     /// usual instead of dying at once. Children get every default back before exec.
+    ///
+    /// And empties the signal mask pidsh was started with: a mask survives exec, so a
+    /// parent that blocked SIGTERM (a Python program, a thread that had blocked it for a
+    /// moment) would hand pidsh a SIGTERM that stays pending for ever, and a
+    /// `while true {}` then never ends; a blocked SIGCHLD would hide the ends of the
+    /// orphans pidsh adopts. A program pidsh starts gets an empty mask anyway.
     public static func install() {
         for signal in stopping { pidsh_handle_signal(signal) }
         ignoreBrokenPipes()
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
     }
 
     /// For code using PidshSystem that changes a disposition of this process itself

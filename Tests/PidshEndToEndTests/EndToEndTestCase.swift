@@ -125,8 +125,10 @@ class EndToEndTestCase: XCTestCase {
     /// posix_spawn of argv with stdin from /dev/null and stdout/stderr to the two files;
     /// with `ownProcessGroup` it leads a process group of its own. nil (after an
     /// XCTFail) when it could not be started.
+    /// `blockedSignals`: the signal mask the program starts with (a mask survives exec).
     func spawnWithOutputFiles(_ argv: [String], env: [String], stdout outPath: String, stderr errPath: String,
-                              ownProcessGroup: Bool = false, file: StaticString, line: UInt) -> pid_t? {
+                              ownProcessGroup: Bool = false, blockedSignals: [Int32] = [],
+                              file: StaticString, line: UInt) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -136,10 +138,19 @@ class EndToEndTestCase: XCTestCase {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
+        var flags: Int32 = 0
         if ownProcessGroup {
-            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
             posix_spawnattr_setpgroup(&attr, 0)
         }
+        if !blockedSignals.isEmpty {
+            var mask = sigset_t()
+            sigemptyset(&mask)
+            for signal in blockedSignals { sigaddset(&mask, signal) }
+            flags |= Int32(POSIX_SPAWN_SETSIGMASK)
+            posix_spawnattr_setsigmask(&attr, &mask)
+        }
+        if flags != 0 { posix_spawnattr_setflags(&attr, Int16(flags)) }
         var pid: pid_t = 0
         let rc = withCStrings(argv) { a in
             withCStrings(env) { e in posix_spawn(&pid, argv[0], &actions, &attr, a, e) }

@@ -71,8 +71,9 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
     /// Starts the busy script with a procfs mount, sends `signal` (to pidsh, or as a
     /// terminal's ^C to its whole process group) while the script is at `waitingIn`,
     /// and checks the exit status, the message and that clean-up ran.
+    /// `blockedAtStart`: signals pidsh is started with blocked (its parent's mask).
     func interrupt(_ signal: Int32, toGroup: Bool = false, waitingIn statement: String, flags: [String] = [],
-                   expect status: Int32, file: StaticString = #filePath, line: UInt = #line) {
+                   blockedAtStart: [Int32] = [], expect status: Int32, file: StaticString = #filePath, line: UInt = #line) {
         let d = tempDir
         let s = marker(7310 + Int(signal) * 10 + markers.count)
         let script = """
@@ -85,9 +86,19 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
         \(statement.replacingOccurrences(of: "SECONDS", with: s))
         echo "not reached"
         """
-        guard let run = startPidsh(script, flags: flags, ownProcessGroup: toGroup, file: file, line: line),
+        guard let run = startPidsh(script, flags: flags, ownProcessGroup: toGroup, blockedSignals: blockedAtStart,
+                                   file: file, line: line),
               waitForOutput(run, "READY", file: file, line: line) else { return }
         usleep(200_000)   // let it block in the statement
+        if !blockedAtStart.isEmpty {
+            // The kernel's word: none of them is blocked in pidsh any more.
+            let status = (try? String(contentsOfFile: "/proc/\(run.pid)/status", encoding: .utf8)) ?? ""
+            let field = status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") }?.dropFirst(7)
+            let blocked = field.flatMap { UInt64($0.trimmingCharacters(in: .whitespaces), radix: 16) } ?? ~0
+            for s in blockedAtStart {
+                XCTAssertEqual(blocked & (1 << UInt64(s - 1)), 0, "signal \(s) still blocked in pidsh (SigBlk)", file: file, line: line)
+            }
+        }
         let before = tree(of: run.pid)
         let inodes = Set((run.fields["inodes"] ?? "").split(separator: " ").compactMap { UInt64($0) })
         if !flags.contains("--shared-mounts") {
@@ -138,6 +149,16 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
     func testSigtermDuringABlockedWriteBeforeAHeldInput() throws {
         try requireRoot("ns new and procfs mounts")
         interrupt(SIGTERM, waitingIn: "def gen { while true { echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx } }\ndef count { wc -l }\ngen | sleep SECONDS | count", expect: 143)
+    }
+
+    /// A mask survives exec: a pidsh whose parent had its signals blocked (a Python
+    /// program, a thread that blocked them for a moment) still stops on them. Before,
+    /// the SIGTERM stayed pending for ever and `while true {}` never ended. Witnesses:
+    /// SigBlk of /proc/PID/status, and pidsh's end.
+    func testSigtermReachesAPidshStartedWithItBlocked() throws {
+        try requireRoot("ns new and procfs mounts")
+        interrupt(SIGTERM, waitingIn: "while true {}", blockedAtStart: [SIGTERM, SIGINT, SIGHUP, SIGCHLD], expect: 143)
+        interrupt(SIGTERM, waitingIn: "sleep SECONDS", blockedAtStart: [SIGTERM, SIGCHLD], expect: 143)
     }
 
     func testSigintDuringAnEmptyLoop() throws {

@@ -56,22 +56,23 @@ class ReliabilityTestCase: EndToEndTestCase {
     /// Starts argv in the background, stdin /dev/null, stdout/stderr to files. With
     /// `ownProcessGroup` it leads a process group of its own, as a shell's foreground
     /// job does, so a "terminal ^C" can be sent to the whole group.
-    func start(_ argv: [String], ownProcessGroup: Bool = false, env: [String: String] = [:],
+    func start(_ argv: [String], ownProcessGroup: Bool = false, env: [String: String] = [:], blockedSignals: [Int32] = [],
                file: StaticString = #filePath, line: UInt = #line) -> BackgroundRun? {
         backgroundCount += 1
         let outPath = tempDir + "/.bg\(backgroundCount).out", errPath = tempDir + "/.bg\(backgroundCount).err"
         guard let pid = spawnWithOutputFiles(argv, env: environment(env), stdout: outPath, stderr: errPath,
-                                             ownProcessGroup: ownProcessGroup, file: file, line: line) else { return nil }
+                                             ownProcessGroup: ownProcessGroup, blockedSignals: blockedSignals,
+                                             file: file, line: line) else { return nil }
         unreaped.insert(pid)
         return BackgroundRun(pid: pid, outPath: outPath, errPath: errPath)
     }
 
     /// `pidsh [FLAGS] -c CODE` in the background.
     func startPidsh(_ code: String, flags: [String] = [], asNobody: Bool = false, ownProcessGroup: Bool = false,
-                    file: StaticString = #filePath, line: UInt = #line) -> BackgroundRun? {
+                    blockedSignals: [Int32] = [], file: StaticString = #filePath, line: UInt = #line) -> BackgroundRun? {
         var argv = [Self.binary!] + flags + ["-c", code]
         if asNobody { argv = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + argv }
-        return start(argv, ownProcessGroup: ownProcessGroup, file: file, line: line)
+        return start(argv, ownProcessGroup: ownProcessGroup, blockedSignals: blockedSignals, file: file, line: line)
     }
 
     /// Waits until stdout holds `text` (false if the run ended or time ran out first).
