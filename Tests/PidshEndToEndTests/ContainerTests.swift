@@ -264,12 +264,6 @@ final class ContainerTests: ReliabilityTestCase {
         return String(decoding: data.dropLast().map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
     }
 
-    func statusField(_ path: String, _ name: String) -> String {
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        let line = text.split(separator: "\n").first { $0.hasPrefix(name + ":") } ?? ""
-        return line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
-    }
-
     /// The cgroup2 mount point joined with the `0::` line of /proc/PID/cgroup.
     func cgroupV2Directory(of pid: Int32) -> String? {
         let cgroups = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""

@@ -92,11 +92,9 @@ final class ReliabilityFaultTests: ReliabilityTestCase {
         usleep(200_000)   // let it block in the statement
         if !blockedAtStart.isEmpty {
             // The kernel's word: none of them is blocked in pidsh any more.
-            let status = (try? String(contentsOfFile: "/proc/\(run.pid)/status", encoding: .utf8)) ?? ""
-            let field = status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") }?.dropFirst(7)
-            let blocked = field.flatMap { UInt64($0.trimmingCharacters(in: .whitespaces), radix: 16) } ?? ~0
+            let blocked = mask(statusField("/proc/\(run.pid)/status", "SigBlk"), file: file, line: line)
             for s in blockedAtStart {
-                XCTAssertEqual(blocked & (1 << UInt64(s - 1)), 0, "signal \(s) still blocked in pidsh (SigBlk)", file: file, line: line)
+                XCTAssertEqual(blocked & bit(s), 0, "signal \(s) still blocked in pidsh (SigBlk)", file: file, line: line)
             }
         }
         let before = tree(of: run.pid)

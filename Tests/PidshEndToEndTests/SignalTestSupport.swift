@@ -10,6 +10,13 @@ extension EndToEndTestCase {
         "echo \"\(name)=$(awk '/^\(field):/ {$1=\"\"; sub(/^ */, \"\"); print}' /proc/\(pid)/status)\""
     }
 
+    /// A field of a /proc status file as the kernel writes it ("" when missing).
+    func statusField(_ path: String, _ name: String) -> String {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + ":") } ?? ""
+        return line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)
+    }
+
     /// The signal mask of a hex /proc field.
     func mask(_ hex: String?, file: StaticString = #filePath, line: UInt = #line) -> UInt64 {
         guard let hex, let v = UInt64(hex, radix: 16) else {
